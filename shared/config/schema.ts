@@ -1,0 +1,171 @@
+/**
+ * The one schema: the config file, transfer requests (API, CLI, events, state machine input) and
+ * the JSON Schema for editors all derive from here.
+ */
+import { z } from 'zod';
+import {
+  fsxPathProblem,
+  fsxPathsOverlap,
+  parseS3Uri,
+  s3LocationsOverlap,
+  s3UriProblem,
+  SAFE_FILTER_PATTERN,
+  SAFE_FILTER_RULE,
+  subPathProblem,
+} from '../paths.js';
+
+/** Attach a path-rule check (a function returning the violated rule or undefined) to a string schema. */
+const ruled = (problem: (value: string) => string | undefined) =>
+  z.string().superRefine((value, ctx) => {
+    const message = problem(value);
+    if (message) ctx.addIssue({ code: 'custom', message });
+  });
+
+export const FileSystemId = z
+  .string()
+  .regex(/^fs-[0-9a-f]{8,17}$/, 'must be a file system id like fs-0123456789abcdef0');
+export const Region = z.string().regex(/^[a-z]{2}(-gov)?-[a-z]+-\d$/, 'must be an AWS region like us-east-1');
+export const AccountId = z.string().regex(/^\d{12}$/, 'must be a 12-digit AWS account id');
+export const S3Uri = ruled(s3UriProblem);
+export const FsxPath = ruled(fsxPathProblem);
+export const SubPath = ruled(subPathProblem);
+export const Filter = z.string().min(1).max(256).regex(SAFE_FILTER_PATTERN, SAFE_FILTER_RULE);
+export const MappingName = z
+  .string()
+  .regex(/^[a-z0-9][a-z0-9-]{0,39}$/, 'must be 1-40 lowercase letters, digits or hyphens, starting with a letter or digit');
+
+/** `stage-in` copies S3 -> FSx; `export` copies FSx -> S3. */
+export const Direction = z.enum(['stage-in', 'export']);
+export type Direction = z.infer<typeof Direction>;
+export const Method = z.enum(['auto', 'dra', 'ec2']);
+export type Method = z.infer<typeof Method>;
+
+const InstanceType = z.string().regex(/^[a-z][a-z0-9-]*\.[a-z0-9]+$/, 'must be an EC2 instance type like c6i.large');
+
+export const FileSystemConfig = z.strictObject({
+  id: FileSystemId,
+  region: Region.optional().describe('Defaults to the top-level region'),
+  mountPoint: FsxPath.default('/fsx').describe('Where transfer instances mount the file system'),
+  subnetIds: z
+    .array(z.string().regex(/^subnet-[0-9a-f]{8,17}$/, 'must be a subnet id like subnet-0123abcd'))
+    .min(1)
+    .describe('Subnets of the file system VPC, tried in order for transfer instances'),
+  securityGroupIds: z
+    .array(z.string().regex(/^sg-[0-9a-f]{8,17}$/, 'must be a security group id like sg-0123abcd'))
+    .min(1)
+    .describe('Security groups that allow Lustre traffic (TCP 988, 1018-1023) to the file system'),
+  lustreClientInstanceId: z
+    .string()
+    .regex(/^i-[0-9a-f]{8,17}$/, 'must be an instance id like i-0123abcd')
+    .optional()
+    .describe('An instance that mounts the file system, used to verify and preload staged files through SSM'),
+  dataRepositoryRoleArn: z
+    .string()
+    .regex(/^arn:aws[a-z-]*:iam::\d{12}:role\/.+$/, 'must be an IAM role ARN')
+    .optional()
+    .describe('Role FSx uses to reach S3, checked for s3:GetObject, s3:PutObject and s3:ListBucket'),
+});
+export type FileSystemConfig = z.infer<typeof FileSystemConfig>;
+
+export const ScheduleConfig = z.strictObject({
+  expression: z
+    .string()
+    .regex(/^(cron|rate)\(.+\)$/, 'must be an EventBridge schedule expression like cron(0 2 * * ? *) or rate(1 day)'),
+  direction: Direction,
+  subPath: SubPath.optional(),
+});
+
+export const MappingConfig = z.strictObject({
+  name: MappingName,
+  fileSystemId: FileSystemId,
+  fsxPath: FsxPath.describe('Absolute path on the file system (the DRA file system path)'),
+  s3Uri: S3Uri.describe('s3://bucket/prefix (the DRA data repository path)'),
+  directions: z.array(Direction).min(1).default(['stage-in', 'export']),
+  method: Method.default('auto'),
+  include: z.array(Filter).default([]),
+  exclude: z.array(Filter).default([]),
+  delete: z.boolean().default(false).describe('Opt in to deleting destination files missing from the source'),
+  autoExport: z.boolean().default(false).describe('Create the DRA with an AutoExportPolicy (import-only by default)'),
+  preload: z.boolean().default(false).describe('Restore file contents after a DRA stage-in (lfs hsm_restore)'),
+  release: z.boolean().default(false).describe('Release exported file contents from FSx after a verified export'),
+  schedules: z.array(ScheduleConfig).default([]),
+});
+export type MappingConfig = z.infer<typeof MappingConfig>;
+
+export const DefaultsConfig = z.strictObject({
+  instanceType: InstanceType.default('c6i.large'),
+  fallbackInstanceTypes: z.array(InstanceType).default(['c6a.large', 'm6i.large']),
+  instanceProfileName: z.string().min(1).max(128).optional(),
+  amiParameter: z.string().startsWith('/').default('/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64'),
+  timeouts: z
+    .strictObject({
+      transferMinutes: z.number().int().positive().max(1440).default(240),
+      agentOnlineMinutes: z.number().int().positive().max(60).default(15),
+      associationMinutes: z.number().int().positive().max(240).default(60),
+    })
+    .default({ transferMinutes: 240, agentOnlineMinutes: 15, associationMinutes: 60 }),
+  reportPath: S3Uri.optional().describe('Where data repository task completion reports go (defaults to the mapping bucket)'),
+});
+
+export const ConfigSchema = z
+  .strictObject({
+    version: z.literal(1),
+    region: Region,
+    accountId: AccountId.optional().describe('Expected AWS account; checked against the caller identity'),
+    fileSystems: z.array(FileSystemConfig).min(1),
+    mappings: z.array(MappingConfig).min(1),
+    defaults: DefaultsConfig.default(DefaultsConfig.parse({})),
+  })
+  .superRefine((config, ctx) => {
+    const ids = new Set(config.fileSystems.map((fs) => fs.id));
+    const names = new Set<string>();
+    config.mappings.forEach((mapping, i) => {
+      if (names.has(mapping.name)) {
+        ctx.addIssue({ code: 'custom', path: ['mappings', i, 'name'], message: `duplicate mapping name ${mapping.name}` });
+      }
+      names.add(mapping.name);
+      if (!ids.has(mapping.fileSystemId)) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['mappings', i, 'fileSystemId'],
+          message: `unknown file system ${mapping.fileSystemId}; declare it under fileSystems`,
+        });
+      }
+      // Mappings on one file system follow the DRA rule: neither paths nor S3 prefixes may overlap.
+      config.mappings.slice(0, i).forEach((other) => {
+        if (other.fileSystemId !== mapping.fileSystemId) return;
+        if (fsxPathsOverlap(other.fsxPath, mapping.fsxPath)) {
+          ctx.addIssue({
+            code: 'custom',
+            path: ['mappings', i, 'fsxPath'],
+            message: `overlaps mapping ${other.name} (${other.fsxPath}); file system paths on one file system must not contain each other`,
+          });
+        }
+        if (s3LocationsOverlap(parseS3Uri(other.s3Uri), parseS3Uri(mapping.s3Uri))) {
+          ctx.addIssue({
+            code: 'custom',
+            path: ['mappings', i, 's3Uri'],
+            message: `overlaps mapping ${other.name} (${other.s3Uri}); S3 prefixes linked to one file system must not contain each other`,
+          });
+        }
+      });
+    });
+  });
+export type Config = z.infer<typeof ConfigSchema>;
+export type ConfigInput = z.input<typeof ConfigSchema>;
+
+/** A transfer request, as accepted by the API, the CLI, events and the state machine. */
+export const TransferRequest = z.strictObject({
+  mapping: MappingName,
+  direction: Direction,
+  subPath: SubPath.optional().describe('Only transfer this folder, relative to the mapping'),
+  method: Method.optional().describe('Overrides the mapping method'),
+  delete: z.boolean().optional().describe('Overrides the mapping delete opt-in'),
+  dryRun: z.boolean().optional(),
+  transferId: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]{1,64}$/, 'must be 1-64 letters, digits, _ or -')
+    .optional()
+    .describe('Idempotency key: the same id never starts a second run'),
+});
+export type TransferRequest = z.infer<typeof TransferRequest>;

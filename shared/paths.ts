@@ -1,0 +1,147 @@
+/**
+ * Path and URI rules, in one place: S3 URIs, FSx (Lustre) paths, and the character sets allowed
+ * for anything that later reaches a shell on a transfer instance (SSM document parameters).
+ *
+ * Every function here is pure. Validators return a rule violation message (or undefined) so the
+ * zod schema, the CLI and the handlers report the same words.
+ */
+import { posix } from 'node:path';
+
+/**
+ * Characters allowed in mapping paths, S3 key prefixes and sub-paths. Deliberately excludes every
+ * shell metacharacter (`;`, `$`, backticks, quotes, `|`, `&`, `<`, `>`, `\`, newlines, `*`, `?`)
+ * and spaces, because these values become SSM document parameters for a shell script.
+ */
+export const SAFE_PATH_PATTERN = /^[A-Za-z0-9._/+=@,:~-]*$/;
+export const SAFE_PATH_RULE = 'may contain only letters, digits and . _ / + = @ , : ~ -';
+
+/** Include/exclude filters for `aws s3 sync`: the path set plus the glob characters it understands. */
+export const SAFE_FILTER_PATTERN = /^[A-Za-z0-9._/+=@,:~*?[\]!-]+$/;
+export const SAFE_FILTER_RULE = 'may contain only letters, digits, glob characters * ? [ ] ! and . _ / + = @ , : ~ -';
+
+export interface S3Location {
+  bucket: string;
+  /** Key prefix without a leading slash; '' for the whole bucket, otherwise ends without '/'. */
+  prefix: string;
+}
+
+/** Why `name` is not a valid general purpose bucket name, or undefined when it is. */
+export function bucketNameProblem(name: string): string | undefined {
+  if (name.length < 3 || name.length > 63) return 'bucket name must be 3 to 63 characters long';
+  if (!/^[a-z0-9.-]+$/.test(name)) return 'bucket name may contain only lowercase letters, digits, dots and hyphens';
+  if (!/^[a-z0-9]/.test(name) || !/[a-z0-9]$/.test(name)) {
+    return 'bucket name must begin and end with a lowercase letter or digit';
+  }
+  if (name.includes('..')) return 'bucket name must not contain two adjacent dots';
+  if (/^\d{1,3}(\.\d{1,3}){3}$/.test(name)) return 'bucket name must not be formatted as an IP address';
+  if (/^(xn--|sthree-|amzn-s3-demo-)/.test(name)) return 'bucket name must not start with xn--, sthree- or amzn-s3-demo-';
+  if (/(-s3alias|--ol-s3|--x-s3|--table-s3|\.mrap)$/.test(name)) return 'bucket name must not use a reserved suffix';
+  return undefined;
+}
+
+/** Why `prefix` (no leading slash) is not a safe key prefix, or undefined. */
+export function keyPrefixProblem(prefix: string): string | undefined {
+  if (prefix.length > 1024) return 'key prefix must be at most 1024 characters';
+  if (!SAFE_PATH_PATTERN.test(prefix)) return `key prefix ${SAFE_PATH_RULE}`;
+  if (prefix.split('/').some((segment) => segment === '..' || segment === '.')) {
+    return 'key prefix must not contain . or .. segments';
+  }
+  if (prefix.includes('//')) return 'key prefix must not contain empty segments (//)';
+  return undefined;
+}
+
+/** Why `uri` is not an `s3://bucket[/prefix]` URI we accept, or undefined. */
+export function s3UriProblem(uri: string): string | undefined {
+  const match = /^s3:\/\/([^/]*)(?:\/(.*))?$/.exec(uri);
+  if (!match) return 'must be an S3 URI of the form s3://bucket/prefix';
+  return bucketNameProblem(match[1] ?? '') ?? keyPrefixProblem((match[2] ?? '').replace(/\/$/, ''));
+}
+
+/**
+ * Parses `s3://bucket/prefix/` into bucket and prefix (trailing slash removed).
+ * @throws Error with the rule when the URI is invalid.
+ */
+export function parseS3Uri(uri: string): S3Location {
+  const problem = s3UriProblem(uri);
+  if (problem) throw new Error(`${uri}: ${problem}`);
+  const [, bucket = '', rest = ''] = /^s3:\/\/([^/]*)(?:\/(.*))?$/.exec(uri) ?? [];
+  return { bucket, prefix: rest.replace(/\/$/, '') };
+}
+
+export function formatS3Uri({ bucket, prefix }: S3Location): string {
+  return prefix ? `s3://${bucket}/${prefix}` : `s3://${bucket}`;
+}
+
+/** Why `path` is not an absolute, normalised, safe FSx path, or undefined. */
+export function fsxPathProblem(path: string): string | undefined {
+  if (!path.startsWith('/')) return 'must be an absolute path starting with /';
+  if (path.length > 4096) return 'must be at most 4096 characters';
+  if (!SAFE_PATH_PATTERN.test(path)) return SAFE_PATH_RULE;
+  if (path.split('/').some((segment) => segment === '..')) return 'must not contain .. segments';
+  return undefined;
+}
+
+/**
+ * Normalises an absolute FSx path: collapses `//` and `.` segments, drops a trailing slash.
+ * @throws Error when the path is relative, unsafe or contains `..`.
+ */
+export function normalizeFsxPath(path: string): string {
+  const problem = fsxPathProblem(path);
+  if (problem) throw new Error(`${path}: ${problem}`);
+  const normalized = posix.normalize(path);
+  return normalized.length > 1 ? normalized.replace(/\/$/, '') : normalized;
+}
+
+/** Why a sub-path (relative to a mapping) is unsafe, or undefined. */
+export function subPathProblem(subPath: string): string | undefined {
+  if (subPath.startsWith('/')) return 'must be relative to the mapping (no leading /)';
+  if (!SAFE_PATH_PATTERN.test(subPath)) return SAFE_PATH_RULE;
+  if (subPath.split('/').some((segment) => segment === '..')) return 'must not contain .. segments';
+  return undefined;
+}
+
+/** True when `child` equals `parent` or lies below it (both normalised absolute paths). */
+export function isWithin(parent: string, child: string): boolean {
+  if (parent === '/') return child.startsWith('/');
+  return child === parent || child.startsWith(`${parent}/`);
+}
+
+/** File system paths overlap when one contains the other (`/ExtData` and `/ExtData/sub`). */
+export function fsxPathsOverlap(a: string, b: string): boolean {
+  const na = normalizeFsxPath(a);
+  const nb = normalizeFsxPath(b);
+  return isWithin(na, nb) || isWithin(nb, na);
+}
+
+/** S3 locations overlap when they share a bucket and one prefix contains the other, by segments. */
+export function s3LocationsOverlap(a: S3Location, b: S3Location): boolean {
+  if (a.bucket !== b.bucket) return false;
+  const pa = `/${a.prefix}`.replace(/\/$/, '') || '/';
+  const pb = `/${b.prefix}`.replace(/\/$/, '') || '/';
+  return isWithin(pa, pb) || isWithin(pb, pa);
+}
+
+export interface TransferScope {
+  /** Absolute FSx path of the scope on the file system. */
+  fsxPath: string;
+  /** S3 location of the scope. */
+  s3: S3Location;
+}
+
+/**
+ * The FSx path and S3 location that a transfer of `subPath` under a mapping touches. The result
+ * is always confined to the mapping.
+ * @throws Error when the sub-path is unsafe or escapes the mapping.
+ */
+export function resolveScope(mapping: { fsxPath: string; s3Uri: string }, subPath = ''): TransferScope {
+  const trimmed = subPath.replace(/^\.\/?/, '').replace(/\/+$/, '');
+  const problem = subPathProblem(trimmed);
+  if (problem) throw new Error(`${subPath}: ${problem}`);
+  const base = normalizeFsxPath(mapping.fsxPath);
+  const s3 = parseS3Uri(mapping.s3Uri);
+  if (!trimmed) return { fsxPath: base, s3 };
+  const fsxPath = normalizeFsxPath(posix.join(base, trimmed));
+  if (!isWithin(base, fsxPath)) throw new Error(`${subPath}: must stay inside the mapping ${base}`);
+  const relative = fsxPath === base ? '' : fsxPath.slice(base === '/' ? 1 : base.length + 1);
+  return { fsxPath, s3: { bucket: s3.bucket, prefix: [s3.prefix, relative].filter(Boolean).join('/') } };
+}
