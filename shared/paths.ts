@@ -17,7 +17,8 @@ export const SAFE_PATH_RULE = 'may contain only letters, digits and . _ / + = @ 
 
 /** Include/exclude filters for `aws s3 sync`: the path set plus the glob characters it understands. */
 export const SAFE_FILTER_PATTERN = /^[A-Za-z0-9._/+=@,:~*?[\]!-]+$/;
-export const SAFE_FILTER_RULE = 'may contain only letters, digits, glob characters * ? [ ] ! and . _ / + = @ , : ~ -';
+export const SAFE_FILTER_RULE =
+  'may contain only letters, digits, glob characters * ? [ ] ! and . _ / + = @ , : ~ -';
 
 export interface S3Location {
   bucket: string;
@@ -28,14 +29,17 @@ export interface S3Location {
 /** Why `name` is not a valid general purpose bucket name, or undefined when it is. */
 export function bucketNameProblem(name: string): string | undefined {
   if (name.length < 3 || name.length > 63) return 'bucket name must be 3 to 63 characters long';
-  if (!/^[a-z0-9.-]+$/.test(name)) return 'bucket name may contain only lowercase letters, digits, dots and hyphens';
+  if (!/^[a-z0-9.-]+$/.test(name))
+    return 'bucket name may contain only lowercase letters, digits, dots and hyphens';
   if (!/^[a-z0-9]/.test(name) || !/[a-z0-9]$/.test(name)) {
     return 'bucket name must begin and end with a lowercase letter or digit';
   }
   if (name.includes('..')) return 'bucket name must not contain two adjacent dots';
   if (/^\d{1,3}(\.\d{1,3}){3}$/.test(name)) return 'bucket name must not be formatted as an IP address';
-  if (/^(xn--|sthree-|amzn-s3-demo-)/.test(name)) return 'bucket name must not start with xn--, sthree- or amzn-s3-demo-';
-  if (/(-s3alias|--ol-s3|--x-s3|--table-s3|\.mrap)$/.test(name)) return 'bucket name must not use a reserved suffix';
+  if (/^(xn--|sthree-|amzn-s3-demo-)/.test(name))
+    return 'bucket name must not start with xn--, sthree- or amzn-s3-demo-';
+  if (/(-s3alias|--ol-s3|--x-s3|--table-s3|\.mrap)$/.test(name))
+    return 'bucket name must not use a reserved suffix';
   return undefined;
 }
 

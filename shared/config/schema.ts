@@ -7,10 +7,10 @@ import {
   fsxPathProblem,
   fsxPathsOverlap,
   parseS3Uri,
-  s3LocationsOverlap,
-  s3UriProblem,
   SAFE_FILTER_PATTERN,
   SAFE_FILTER_RULE,
+  s3LocationsOverlap,
+  s3UriProblem,
   subPathProblem,
 } from '../paths.js';
 
@@ -32,7 +32,10 @@ export const SubPath = ruled(subPathProblem);
 export const Filter = z.string().min(1).max(256).regex(SAFE_FILTER_PATTERN, SAFE_FILTER_RULE);
 export const MappingName = z
   .string()
-  .regex(/^[a-z0-9][a-z0-9-]{0,39}$/, 'must be 1-40 lowercase letters, digits or hyphens, starting with a letter or digit');
+  .regex(
+    /^[a-z0-9][a-z0-9-]{0,39}$/,
+    'must be 1-40 lowercase letters, digits or hyphens, starting with a letter or digit',
+  );
 
 /** `stage-in` copies S3 -> FSx; `export` copies FSx -> S3. */
 export const Direction = z.enum(['stage-in', 'export']);
@@ -40,7 +43,9 @@ export type Direction = z.infer<typeof Direction>;
 export const Method = z.enum(['auto', 'dra', 'ec2']);
 export type Method = z.infer<typeof Method>;
 
-const InstanceType = z.string().regex(/^[a-z][a-z0-9-]*\.[a-z0-9]+$/, 'must be an EC2 instance type like c6i.large');
+const InstanceType = z
+  .string()
+  .regex(/^[a-z][a-z0-9-]*\.[a-z0-9]+$/, 'must be an EC2 instance type like c6i.large');
 
 export const FileSystemConfig = z.strictObject({
   id: FileSystemId,
@@ -70,7 +75,10 @@ export type FileSystemConfig = z.infer<typeof FileSystemConfig>;
 export const ScheduleConfig = z.strictObject({
   expression: z
     .string()
-    .regex(/^(cron|rate)\(.+\)$/, 'must be an EventBridge schedule expression like cron(0 2 * * ? *) or rate(1 day)'),
+    .regex(
+      /^(cron|rate)\(.+\)$/,
+      'must be an EventBridge schedule expression like cron(0 2 * * ? *) or rate(1 day)',
+    ),
   direction: Direction,
   subPath: SubPath.optional(),
 });
@@ -85,9 +93,18 @@ export const MappingConfig = z.strictObject({
   include: z.array(Filter).default([]),
   exclude: z.array(Filter).default([]),
   delete: z.boolean().default(false).describe('Opt in to deleting destination files missing from the source'),
-  autoExport: z.boolean().default(false).describe('Create the DRA with an AutoExportPolicy (import-only by default)'),
-  preload: z.boolean().default(false).describe('Restore file contents after a DRA stage-in (lfs hsm_restore)'),
-  release: z.boolean().default(false).describe('Release exported file contents from FSx after a verified export'),
+  autoExport: z
+    .boolean()
+    .default(false)
+    .describe('Create the DRA with an AutoExportPolicy (import-only by default)'),
+  preload: z
+    .boolean()
+    .default(false)
+    .describe('Restore file contents after a DRA stage-in (lfs hsm_restore)'),
+  release: z
+    .boolean()
+    .default(false)
+    .describe('Release exported file contents from FSx after a verified export'),
   schedules: z.array(ScheduleConfig).default([]),
 });
 export type MappingConfig = z.infer<typeof MappingConfig>;
@@ -96,7 +113,10 @@ export const DefaultsConfig = z.strictObject({
   instanceType: InstanceType.default('c6i.large'),
   fallbackInstanceTypes: z.array(InstanceType).default(['c6a.large', 'm6i.large']),
   instanceProfileName: z.string().min(1).max(128).optional(),
-  amiParameter: z.string().startsWith('/').default('/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64'),
+  amiParameter: z
+    .string()
+    .startsWith('/')
+    .default('/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64'),
   timeouts: z
     .strictObject({
       transferMinutes: z.number().int().positive().max(1440).default(240),
@@ -104,7 +124,9 @@ export const DefaultsConfig = z.strictObject({
       associationMinutes: z.number().int().positive().max(240).default(60),
     })
     .default({ transferMinutes: 240, agentOnlineMinutes: 15, associationMinutes: 60 }),
-  reportPath: S3Uri.optional().describe('Where data repository task completion reports go (defaults to the mapping bucket)'),
+  reportPath: S3Uri.optional().describe(
+    'Where data repository task completion reports go (defaults to the mapping bucket)',
+  ),
 });
 
 export const ConfigSchema = z
@@ -121,7 +143,11 @@ export const ConfigSchema = z
     const names = new Set<string>();
     config.mappings.forEach((mapping, i) => {
       if (names.has(mapping.name)) {
-        ctx.addIssue({ code: 'custom', path: ['mappings', i, 'name'], message: `duplicate mapping name ${mapping.name}` });
+        ctx.addIssue({
+          code: 'custom',
+          path: ['mappings', i, 'name'],
+          message: `duplicate mapping name ${mapping.name}`,
+        });
       }
       names.add(mapping.name);
       if (!ids.has(mapping.fileSystemId)) {

@@ -1,0 +1,60 @@
+/**
+ * Wraps a Lambda handler with middy and the Powertools logger, so every log line carries the
+ * request id, the execution name and the transfer id. Handlers stay thin: validate input, call
+ * shared/, return a small object. Errors are thrown, never turned into `{ ok: false }`.
+ */
+import { Logger } from '@aws-lambda-powertools/logger';
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import middy from '@middy/core';
+import type { Context } from 'aws-lambda';
+import type { z } from 'zod';
+import { InvalidRequestError } from './errors.js';
+
+export const logger = new Logger({
+  serviceName: 'fsx-transfer',
+  logLevel:
+    (process.env.LOG_LEVEL as 'INFO' | undefined) ?? (process.env.FSX_TRANSFER_LOCAL ? 'WARN' : 'INFO'),
+});
+
+/** Formats zod issues as `field: rule` lines. */
+export function describeIssues(error: z.ZodError): string {
+  return error.issues.map((issue) => `${issue.path.join('.') || '(input)'}: ${issue.message}`).join('; ');
+}
+
+/**
+ * Parses `input` with `schema`.
+ * @throws InvalidRequestError naming each field and rule.
+ */
+export function parseInput<S extends z.ZodType>(schema: S, input: unknown, what = 'input'): z.infer<S> {
+  const result = schema.safeParse(input);
+  if (!result.success) {
+    throw new InvalidRequestError(`Invalid ${what}: ${describeIssues(result.error)}`, {
+      cause: result.error,
+    });
+  }
+  return result.data;
+}
+
+interface Correlated {
+  transferId?: string;
+  executionName?: string;
+  plan?: { transferId?: string; executionName?: string };
+}
+
+/**
+ * Builds a Lambda handler: `fn(event, context)` wrapped with middy, the logger context and the
+ * correlation keys found in the event (`transferId`, `executionName`, or the same inside `plan`).
+ */
+export function lambdaHandler<E, R>(fn: (event: E, context: Context) => Promise<R>) {
+  return middy(fn)
+    .use(injectLambdaContext(logger, { resetKeys: true }))
+    .before(async (request) => {
+      const event = (request.event ?? {}) as Correlated;
+      const transferId = event.transferId ?? event.plan?.transferId;
+      const executionName = event.executionName ?? event.plan?.executionName;
+      logger.appendKeys({
+        ...(transferId ? { transferId } : {}),
+        ...(executionName ? { executionName } : {}),
+      });
+    });
+}
