@@ -15,10 +15,14 @@ import { posix } from 'node:path';
 export const SAFE_PATH_PATTERN = /^[A-Za-z0-9._/+=@,:~-]*$/;
 export const SAFE_PATH_RULE = 'may contain only letters, digits and . _ / + = @ , : ~ -';
 
-/** Include/exclude filters for `aws s3 sync`: the path set plus the glob characters it understands. */
-export const SAFE_FILTER_PATTERN = /^[A-Za-z0-9._/+=@,:~*?[\]!-]+$/;
+/**
+ * Include/exclude filters for `aws s3 sync`: the path set plus the glob characters it understands.
+ * A filter must not start with `-` (it would read as another option of the command) or `~`
+ * (tilde expansion if a script ever forgets to quote it).
+ */
+export const SAFE_FILTER_PATTERN = /^[A-Za-z0-9._/+=@,:*?[\]!][A-Za-z0-9._/+=@,:~*?[\]!-]*$/;
 export const SAFE_FILTER_RULE =
-  'may contain only letters, digits, glob characters * ? [ ] ! and . _ / + = @ , : ~ -';
+  'may contain only letters, digits, glob characters * ? [ ] ! and . _ / + = @ , : ~ -, and must not start with - or ~';
 
 export interface S3Location {
   bucket: string;
@@ -50,7 +54,9 @@ export function keyPrefixProblem(prefix: string): string | undefined {
   if (prefix.split('/').some((segment) => segment === '..' || segment === '.')) {
     return 'key prefix must not contain . or .. segments';
   }
-  if (prefix.includes('//')) return 'key prefix must not contain empty segments (//)';
+  if (prefix.startsWith('/')) return 'key prefix must not start with / (write s3://bucket/prefix)';
+  if (prefix !== '' && prefix.split('/').includes(''))
+    return 'key prefix must not contain empty segments (//)';
   return undefined;
 }
 
@@ -58,7 +64,13 @@ export function keyPrefixProblem(prefix: string): string | undefined {
 export function s3UriProblem(uri: string): string | undefined {
   const match = /^s3:\/\/([^/]*)(?:\/(.*))?$/.exec(uri);
   if (!match) return 'must be an S3 URI of the form s3://bucket/prefix';
-  return bucketNameProblem(match[1] ?? '') ?? keyPrefixProblem((match[2] ?? '').replace(/\/$/, ''));
+  const rest = match[2] ?? '';
+  // One trailing slash is accepted (`s3://bucket/prefix/`); the parsed prefix never keeps it.
+  return (
+    bucketNameProblem(match[1] ?? '') ??
+    (rest.startsWith('/') ? 'key prefix must not start with / (write s3://bucket/prefix)' : undefined) ??
+    keyPrefixProblem(rest.replace(/\/$/, ''))
+  );
 }
 
 /**
@@ -138,9 +150,11 @@ export interface TransferScope {
  * @throws Error when the sub-path is unsafe or escapes the mapping.
  */
 export function resolveScope(mapping: { fsxPath: string; s3Uri: string }, subPath = ''): TransferScope {
-  const trimmed = subPath.replace(/^\.\/?/, '').replace(/\/+$/, '');
-  const problem = subPathProblem(trimmed);
+  const problem = subPathProblem(subPath);
   if (problem) throw new Error(`${subPath}: ${problem}`);
+  // Without `..` segments (rejected above) normalising cannot climb: it only drops `.` and `//`.
+  const relative0 = posix.normalize(subPath || '.').replace(/\/+$/, '');
+  const trimmed = relative0 === '.' ? '' : relative0;
   const base = normalizeFsxPath(mapping.fsxPath);
   const s3 = parseS3Uri(mapping.s3Uri);
   if (!trimmed) return { fsxPath: base, s3 };
