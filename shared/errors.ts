@@ -112,6 +112,14 @@ export class TransferTimeoutError extends TransferError {
   override name = 'TransferTimeoutError';
 }
 
+/**
+ * An AWS call was throttled or hit a server-side fault even after the SDK's own retries; the state
+ * machine's Retry runs the state again (with back-off) instead of failing the run.
+ */
+export class TransientAwsError extends TransferError {
+  override name = 'TransientAwsError';
+}
+
 /** Every error class, by name: used to check that ASL `ErrorEquals` names exist. */
 export const ERROR_CLASSES = {
   TransferError,
@@ -136,6 +144,7 @@ export const ERROR_CLASSES = {
   NotReadyYetError,
   VerificationFailedError,
   TransferTimeoutError,
+  TransientAwsError,
 } as const;
 
 export type ErrorName = keyof typeof ERROR_CLASSES;
