@@ -14,21 +14,31 @@ import {
   subPathProblem,
 } from '../paths.js';
 
-/** Attach a path-rule check (a function returning the violated rule or undefined) to a string schema. */
-const ruled = (problem: (value: string) => string | undefined) =>
-  z.string().superRefine((value, ctx) => {
-    const message = problem(value);
-    if (message) ctx.addIssue({ code: 'custom', message });
-  });
+/**
+ * Attach a path-rule check (a function returning the violated rule or undefined) to a string
+ * schema. `pattern` is a looser regex for the generated JSON Schema only (editors get a hint; the
+ * function stays the rule).
+ */
+const ruled = (problem: (value: string) => string | undefined, pattern: RegExp) =>
+  z
+    .string()
+    .superRefine((value, ctx) => {
+      const message = problem(value);
+      if (message) ctx.addIssue({ code: 'custom', message });
+    })
+    .meta({ pattern: pattern.source });
 
 export const FileSystemId = z
   .string()
   .regex(/^fs-[0-9a-f]{8,17}$/, 'must be a file system id like fs-0123456789abcdef0');
 export const Region = z.string().regex(/^[a-z]{2}(-gov)?-[a-z]+-\d$/, 'must be an AWS region like us-east-1');
 export const AccountId = z.string().regex(/^\d{12}$/, 'must be a 12-digit AWS account id');
-export const S3Uri = ruled(s3UriProblem);
-export const FsxPath = ruled(fsxPathProblem);
-export const SubPath = ruled(subPathProblem);
+export const S3Uri = ruled(
+  s3UriProblem,
+  /^s3:\/\/[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](\/[A-Za-z0-9._/+=@,:~-]*)?$/,
+);
+export const FsxPath = ruled(fsxPathProblem, /^\/[A-Za-z0-9._/+=@,:~-]*$/);
+export const SubPath = ruled(subPathProblem, /^(?!\/)[A-Za-z0-9._/+=@,:~-]*$/);
 export const Filter = z.string().min(1).max(256).regex(SAFE_FILTER_PATTERN, SAFE_FILTER_RULE);
 export const MappingName = z
   .string()
@@ -139,9 +149,41 @@ export const ConfigSchema = z
     defaults: DefaultsConfig.default(DefaultsConfig.parse({})),
   })
   .superRefine((config, ctx) => {
-    const ids = new Set(config.fileSystems.map((fs) => fs.id));
+    const ids = new Set<string>();
+    config.fileSystems.forEach((fs, i) => {
+      if (ids.has(fs.id)) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['fileSystems', i, 'id'],
+          message: `duplicate file system ${fs.id}`,
+        });
+      }
+      ids.add(fs.id);
+    });
     const names = new Set<string>();
+    const draMappings = new Map<string, number>();
     config.mappings.forEach((mapping, i) => {
+      mapping.schedules.forEach((schedule, j) => {
+        if (!mapping.directions.includes(schedule.direction)) {
+          ctx.addIssue({
+            code: 'custom',
+            path: ['mappings', i, 'schedules', j, 'direction'],
+            message: `${schedule.direction} is not one of the mapping's directions (${mapping.directions.join(', ')})`,
+          });
+        }
+      });
+      // At most 8 DRAs per file system. Only `dra` mappings must get one; `auto` falls back to EC2.
+      if (mapping.method === 'dra') {
+        const count = (draMappings.get(mapping.fileSystemId) ?? 0) + 1;
+        draMappings.set(mapping.fileSystemId, count);
+        if (count === 9) {
+          ctx.addIssue({
+            code: 'custom',
+            path: ['mappings', i, 'method'],
+            message: `a file system has at most 8 data repository associations; use method auto or ec2 for the 9th and later dra mappings on ${mapping.fileSystemId}`,
+          });
+        }
+      }
       if (names.has(mapping.name)) {
         ctx.addIssue({
           code: 'custom',
