@@ -1,0 +1,527 @@
+/**
+ * DRA prerequisites: every requirement AWS places on a data repository association, checked
+ * before anything is changed. Gathering the facts (AWS calls) is separate from judging them (pure
+ * `checkDraPrerequisites`), so each rule is a plain function of data and trivially testable.
+ *
+ * AWS facts (CreateDataRepositoryAssociation API reference, FSx for Lustre user guide):
+ * - DRAs exist on Lustre 2.12 and 2.15 file systems of any deployment type except SCRATCH_1;
+ * - at most 8 per file system; file system paths of DRAs on one file system must not overlap, nor
+ *   may their S3 paths; a DRA on `/` must be the only one;
+ * - the file system and the bucket must be in the same account and the same region;
+ * - FSx reaches the bucket through a role that needs s3:GetObject, s3:PutObject, s3:ListBucket.
+ */
+import type { FileSystem, FSxClient } from '@aws-sdk/client-fsx';
+import {
+  GetBucketEncryptionCommand,
+  GetBucketLocationCommand,
+  GetBucketPolicyCommand,
+  HeadBucketCommand,
+  type S3Client,
+} from '@aws-sdk/client-s3';
+import { GetCallerIdentityCommand, type STSClient } from '@aws-sdk/client-sts';
+import type { Direction } from '../config/schema.js';
+import { awsErrorName, BucketAccessError } from '../errors.js';
+import { formatS3Uri, type S3Location } from '../paths.js';
+import type { Reason } from '../plan/types.js';
+import {
+  type AssociationPaths,
+  findSameAssociation,
+  fsxOverlaps,
+  listAssociations,
+  looseFsxPath,
+  s3Overlaps,
+  toAssociationPaths,
+} from './associations.js';
+import { findDraDenies } from './bucket-policy.js';
+
+/** AWS limit: data repository associations per file system. */
+export const MAX_ASSOCIATIONS = 8;
+export const DRA_LUSTRE_VERSIONS = ['2.12', '2.15'];
+
+/** Reason codes, in check order. Users search for these; keep them stable. */
+export const PREREQUISITE_CODES = [
+  'FILE_SYSTEM_TYPE',
+  'FILE_SYSTEM_AVAILABLE',
+  'SAME_ACCOUNT',
+  'SAME_REGION',
+  'LUSTRE_VERSION',
+  'DEPLOYMENT_TYPE',
+  'FSX_PATH_OVERLAP',
+  'S3_PREFIX_OVERLAP',
+  'ASSOCIATION_LIMIT',
+  'ROOT_ASSOCIATION',
+  'DATA_REPOSITORY_ROLE_S3_ACCESS',
+  'EXPORT_DELETE',
+  'FILTERS',
+  'PRELOAD_CLIENT',
+] as const;
+export type PrerequisiteCode = (typeof PREREQUISITE_CODES)[number];
+
+/** Everything the rules look at, gathered once (see `gatherDraFacts`). */
+export interface DraFacts {
+  fileSystem: {
+    id: string;
+    type?: string;
+    lifecycle?: string;
+    lustreVersion?: string;
+    deploymentType?: string;
+    region: string;
+    ownerId?: string;
+  };
+  /** The association the mapping asks for (normalised). */
+  target: { fileSystemPath: string; s3: S3Location };
+  callerAccount: string;
+  bucket: {
+    /** Region from GetBucketLocation / HeadBucket; undefined when it could not be read. */
+    region?: string;
+    /** True when the bucket is owned by the file system's account; undefined when unknown. */
+    sameOwner?: boolean;
+    /** Why the owner or region could not be read (AccessDenied...). */
+    problem?: string;
+  };
+  associations: AssociationPaths[];
+  roleAccess: {
+    checked: boolean;
+    denied: string[];
+    conditional: string[];
+    note?: string;
+    principals: string[];
+  };
+  request: { direction: Direction; delete: boolean; include: string[]; exclude: string[]; preload: boolean };
+  lustreClientInstanceId?: string;
+}
+
+const fail = (
+  code: PrerequisiteCode,
+  message: string,
+  seen: Record<string, unknown>,
+  fix: string,
+): Reason => ({
+  code,
+  ok: false,
+  message,
+  seen,
+  fix,
+});
+const pass = (code: PrerequisiteCode, message: string, seen: Record<string, unknown>): Reason => ({
+  code,
+  ok: true,
+  message,
+  seen,
+});
+
+/**
+ * Judges every DRA prerequisite. Returns one Reason per code of `PREREQUISITE_CODES`, in that
+ * order; `ok: false` ones carry the values seen and the fix.
+ */
+export function checkDraPrerequisites(facts: DraFacts): Reason[] {
+  const { fileSystem: fs, target, bucket } = facts;
+  const targetUri = formatS3Uri(target.s3);
+  const reuse = findSameAssociation(facts.associations, target.fileSystemPath, target.s3);
+  const others = facts.associations.filter((a) => a !== reuse);
+  const reasons: Reason[] = [];
+
+  reasons.push(
+    fs.type === 'LUSTRE'
+      ? pass('FILE_SYSTEM_TYPE', `${fs.id} is an FSx for Lustre file system`, { type: fs.type })
+      : fail(
+          'FILE_SYSTEM_TYPE',
+          `${fs.id} is ${fs.type ?? 'of unknown type'}, not LUSTRE: data repository associations exist only on FSx for Lustre`,
+          { fileSystemId: fs.id, type: fs.type },
+          'Point the mapping at an FSx for Lustre file system',
+        ),
+  );
+  reasons.push(
+    fs.lifecycle === 'AVAILABLE'
+      ? pass('FILE_SYSTEM_AVAILABLE', `${fs.id} is AVAILABLE`, { lifecycle: fs.lifecycle })
+      : fail(
+          'FILE_SYSTEM_AVAILABLE',
+          `${fs.id} is ${fs.lifecycle ?? 'in an unknown state'}, not AVAILABLE`,
+          { fileSystemId: fs.id, lifecycle: fs.lifecycle },
+          'Wait until the file system is AVAILABLE (aws fsx describe-file-systems) or fix what its FailureDetails name',
+        ),
+  );
+
+  const fsAccount = fs.ownerId ?? facts.callerAccount;
+  reasons.push(
+    bucket.sameOwner === true
+      ? pass(
+          'SAME_ACCOUNT',
+          `bucket ${target.s3.bucket} belongs to account ${fsAccount}, like the file system`,
+          {
+            account: fsAccount,
+          },
+        )
+      : fail(
+          'SAME_ACCOUNT',
+          bucket.sameOwner === false
+            ? `bucket ${target.s3.bucket} is not owned by account ${fsAccount}, which owns ${fs.id}`
+            : `the owner of bucket ${target.s3.bucket} could not be confirmed as account ${fsAccount} (${bucket.problem ?? 'unknown'})`,
+          {
+            bucket: target.s3.bucket,
+            fileSystemAccount: fsAccount,
+            callerAccount: facts.callerAccount,
+            problem: bucket.problem,
+          },
+          `Link a bucket owned by account ${fsAccount} (copy or replicate the data there), or use method ec2 with a bucket policy that lets the transfer instance role read and write the prefix`,
+        ),
+  );
+  reasons.push(
+    bucket.region && bucket.region === fs.region
+      ? pass('SAME_REGION', `bucket and file system are both in ${fs.region}`, { region: fs.region })
+      : fail(
+          'SAME_REGION',
+          bucket.region
+            ? `bucket ${target.s3.bucket} is in ${bucket.region}, the file system in ${fs.region}`
+            : `the region of bucket ${target.s3.bucket} could not be read (${bucket.problem ?? 'unknown'})`,
+          { bucketRegion: bucket.region, fileSystemRegion: fs.region },
+          `Use a bucket in ${fs.region} (for example with S3 replication), or use method ec2`,
+        ),
+  );
+  reasons.push(
+    fs.lustreVersion && DRA_LUSTRE_VERSIONS.includes(fs.lustreVersion)
+      ? pass('LUSTRE_VERSION', `Lustre ${fs.lustreVersion} supports data repository associations`, {
+          lustreVersion: fs.lustreVersion,
+        })
+      : fail(
+          'LUSTRE_VERSION',
+          `${fs.id} runs Lustre ${fs.lustreVersion ?? '(unknown)'}; data repository associations need 2.12 or 2.15 (2.10 only has the legacy ImportPath/ExportPath)`,
+          { lustreVersion: fs.lustreVersion },
+          'Use a Lustre 2.15 file system (create one, or restore a backup into one), or use method ec2',
+        ),
+  );
+  reasons.push(
+    fs.deploymentType && fs.deploymentType !== 'SCRATCH_1'
+      ? pass(
+          'DEPLOYMENT_TYPE',
+          `deployment type ${fs.deploymentType} supports data repository associations`,
+          {
+            deploymentType: fs.deploymentType,
+          },
+        )
+      : fail(
+          'DEPLOYMENT_TYPE',
+          `${fs.id} is ${fs.deploymentType ?? 'of unknown deployment type'}; SCRATCH_1 file systems have no data repository associations`,
+          { deploymentType: fs.deploymentType },
+          'Use a SCRATCH_2, PERSISTENT_1 or PERSISTENT_2 file system, or use method ec2',
+        ),
+  );
+
+  // A DRA on '/' is judged by ROOT_ASSOCIATION alone, so each rule fails for one cause only.
+  const pathConflicts =
+    target.fileSystemPath === '/'
+      ? []
+      : others.filter(
+          (a) => a.fileSystemPath !== '/' && fsxOverlaps(a.fileSystemPath, target.fileSystemPath),
+        );
+  reasons.push(
+    pathConflicts.length === 0
+      ? pass('FSX_PATH_OVERLAP', `${target.fileSystemPath} overlaps no other association on ${fs.id}`, {
+          fileSystemPath: target.fileSystemPath,
+          reuse: reuse?.associationId,
+        })
+      : fail(
+          'FSX_PATH_OVERLAP',
+          `file system path ${target.fileSystemPath} overlaps ${pathConflicts
+            .map((a) => `${a.fileSystemPath} (${a.associationId})`)
+            .join(', ')}; paths of associations on one file system must not contain each other`,
+          {
+            fileSystemPath: target.fileSystemPath,
+            conflicts: pathConflicts.map((a) => ({
+              associationId: a.associationId,
+              fileSystemPath: a.fileSystemPath,
+            })),
+          },
+          'Choose a mapping fsxPath outside the existing association paths, or delete the conflicting association',
+        ),
+  );
+  const s3Conflicts = others.filter((a) => a.s3 && s3Overlaps(a.s3, target.s3));
+  reasons.push(
+    s3Conflicts.length === 0
+      ? pass('S3_PREFIX_OVERLAP', `${targetUri} overlaps no S3 path linked to ${fs.id}`, { s3Uri: targetUri })
+      : fail(
+          'S3_PREFIX_OVERLAP',
+          `${targetUri} overlaps ${s3Conflicts
+            .map((a) => `${a.dataRepositoryPath} (${a.associationId})`)
+            .join(
+              ', ',
+            )}, already linked to ${fs.id}; S3 paths of associations on one file system must not contain each other`,
+          {
+            s3Uri: targetUri,
+            conflicts: s3Conflicts.map((a) => ({
+              associationId: a.associationId,
+              dataRepositoryPath: a.dataRepositoryPath,
+            })),
+          },
+          'Choose a mapping s3Uri outside the linked prefixes, or delete the conflicting association',
+        ),
+  );
+  reasons.push(
+    reuse || facts.associations.length < MAX_ASSOCIATIONS
+      ? pass('ASSOCIATION_LIMIT', `${facts.associations.length} of ${MAX_ASSOCIATIONS} associations in use`, {
+          count: facts.associations.length,
+          reuse: reuse?.associationId,
+        })
+      : fail(
+          'ASSOCIATION_LIMIT',
+          `${fs.id} already has ${facts.associations.length} data repository associations, the maximum is ${MAX_ASSOCIATIONS}`,
+          { count: facts.associations.length, limit: MAX_ASSOCIATIONS },
+          'Delete an association that is no longer needed, or use method ec2',
+        ),
+  );
+  const rootAssociation = others.find((a) => a.fileSystemPath === '/');
+  const rootProblem = rootAssociation
+    ? `${rootAssociation.associationId} links the file system root /, so it must be the only association`
+    : target.fileSystemPath === '/' && others.length > 0
+      ? `a new association on / must be the only one, but ${fs.id} has ${others.length}`
+      : undefined;
+  reasons.push(
+    rootProblem
+      ? fail(
+          'ROOT_ASSOCIATION',
+          rootProblem,
+          {
+            rootAssociation: rootAssociation?.associationId,
+            fileSystemPath: target.fileSystemPath,
+            others: others.map((a) => a.associationId),
+          },
+          rootAssociation
+            ? `Transfer through the root association (map fsxPath / to ${rootAssociation.dataRepositoryPath}), or use method ec2`
+            : 'Choose a mapping fsxPath below /, or use method ec2',
+        )
+      : pass('ROOT_ASSOCIATION', 'no association on / conflicts', {}),
+  );
+
+  const role = facts.roleAccess;
+  reasons.push(
+    role.denied.length === 0
+      ? pass(
+          'DATA_REPOSITORY_ROLE_S3_ACCESS',
+          role.checked
+            ? `the bucket policy denies none of s3:GetObject, s3:PutObject, s3:ListBucket on ${targetUri}${
+                role.conditional.length
+                  ? ` (conditional denies not evaluated: ${role.conditional.join(', ')})`
+                  : ''
+              }`
+            : `not checkable here: ${role.note ?? 'bucket policy unreadable'}`,
+          {
+            checked: role.checked,
+            conditional: role.conditional,
+            principals: role.principals,
+            note: role.note,
+          },
+        )
+      : fail(
+          'DATA_REPOSITORY_ROLE_S3_ACCESS',
+          `the bucket policy of ${target.s3.bucket} denies FSx ${role.denied.join(', ')}`,
+          { denied: role.denied, principals: role.principals },
+          `Remove the deny for the FSx role, so it can use s3:GetObject, s3:PutObject and s3:ListBucket on ${targetUri} (for SSE-KMS buckets also allow the role in the key policy)`,
+        ),
+  );
+
+  const req = facts.request;
+  reasons.push(
+    req.direction === 'export' && req.delete
+      ? fail(
+          'EXPORT_DELETE',
+          'delete was requested for an export, but a DRA export never deletes objects in S3',
+          { direction: req.direction, delete: req.delete },
+          'Use method ec2 (aws s3 sync --delete), or export without delete',
+        )
+      : pass('EXPORT_DELETE', 'no S3 deletions are required', { delete: req.delete }),
+  );
+  reasons.push(
+    req.include.length + req.exclude.length > 0
+      ? fail(
+          'FILTERS',
+          'include/exclude filters are set, but a data repository association always covers the whole prefix',
+          { include: req.include, exclude: req.exclude },
+          'Use method ec2 (aws s3 sync applies the filters), or remove the filters from the mapping',
+        )
+      : pass('FILTERS', 'no include/exclude filters', {}),
+  );
+  reasons.push(
+    req.direction === 'stage-in' && req.preload && !facts.lustreClientInstanceId
+      ? fail(
+          'PRELOAD_CLIENT',
+          'preload was requested, but no Lustre client instance is configured to run lfs hsm_restore',
+          { preload: true, lustreClientInstanceId: null },
+          'Set fileSystems[].lustreClientInstanceId to an instance that mounts the file system, or use method ec2 (it copies full contents)',
+        )
+      : pass(
+          'PRELOAD_CLIENT',
+          req.preload ? `preload runs on ${facts.lustreClientInstanceId}` : 'no preload requested',
+          {},
+        ),
+  );
+  return reasons;
+}
+
+export interface GatherDeps {
+  fsx: FSxClient;
+  s3: S3Client;
+  sts: STSClient;
+}
+
+export interface GatherInput {
+  /** As returned by DescribeFileSystems. */
+  fileSystem: FileSystem;
+  /** Region of the file system when the ARN does not say (the config). */
+  configuredRegion: string;
+  mappingFsxPath: string;
+  s3: S3Location;
+  request: DraFacts['request'];
+  dataRepositoryRoleArn?: string;
+  lustreClientInstanceId?: string;
+  /** Caller account, when already known (saves a call). */
+  callerAccount?: string;
+}
+
+/** The region in an FSx ARN (`arn:aws:fsx:us-east-1:1234:file-system/fs-1`), if any. */
+export function regionFromArn(arn: string | undefined): string | undefined {
+  return arn?.split(':')[3] || undefined;
+}
+
+/** `GetBucketLocation` answers: empty means us-east-1, `EU` is the legacy name of eu-west-1. */
+export function normaliseBucketRegion(location: string | undefined): string {
+  if (!location) return 'us-east-1';
+  if (location === 'EU') return 'eu-west-1';
+  return location;
+}
+
+function httpStatus(error: unknown): number | undefined {
+  return (error as { $metadata?: { httpStatusCode?: number } })?.$metadata?.httpStatusCode;
+}
+
+/**
+ * Reads the bucket's owner (via `ExpectedBucketOwner`) and region.
+ * @throws BucketAccessError when the bucket does not exist.
+ */
+export async function inspectBucket(
+  s3: S3Client,
+  bucket: string,
+  expectedOwner: string,
+): Promise<DraFacts['bucket']> {
+  try {
+    const location = await s3.send(
+      new GetBucketLocationCommand({ Bucket: bucket, ExpectedBucketOwner: expectedOwner }),
+    );
+    return { sameOwner: true, region: normaliseBucketRegion(location.LocationConstraint) };
+  } catch (error) {
+    const name = awsErrorName(error);
+    if (name === 'NoSuchBucket' || httpStatus(error) === 404) {
+      throw new BucketAccessError(`Bucket ${bucket} does not exist`, { cause: error, details: { bucket } });
+    }
+    if (name !== 'AccessDenied' && httpStatus(error) !== 403) throw error;
+  }
+  // Denied with ExpectedBucketOwner: either another account owns it, or we may not read it at all.
+  try {
+    const head = await s3.send(new HeadBucketCommand({ Bucket: bucket }));
+    return {
+      sameOwner: false,
+      region: head.BucketRegion,
+      problem: head.BucketRegion ? undefined : 'HeadBucket gave no region',
+    };
+  } catch (error) {
+    if (httpStatus(error) === 404) {
+      throw new BucketAccessError(`Bucket ${bucket} does not exist`, { cause: error, details: { bucket } });
+    }
+    return { problem: `access denied to bucket ${bucket} (${awsErrorName(error) ?? 'error'})` };
+  }
+}
+
+/** Role ARNs FSx may use for the association: the configured role and the service-linked role. */
+export function fsxPrincipalArns(account: string, fileSystemId: string, roleArn?: string): string[] {
+  const slr = `arn:aws:iam::${account}:role/aws-service-role/s3.data-source.lustre.fsx.amazonaws.com/AWSServiceRoleForFSxS3Access_${fileSystemId}`;
+  return roleArn ? [roleArn, slr] : [slr];
+}
+
+async function inspectRoleAccess(
+  s3: S3Client,
+  target: S3Location,
+  principals: string[],
+  expectedOwner: string,
+): Promise<DraFacts['roleAccess']> {
+  let policy: string | undefined;
+  try {
+    policy = (
+      await s3.send(new GetBucketPolicyCommand({ Bucket: target.bucket, ExpectedBucketOwner: expectedOwner }))
+    ).Policy;
+  } catch (error) {
+    const name = awsErrorName(error);
+    if (name === 'NoSuchBucketPolicy') return { checked: true, denied: [], conditional: [], principals };
+    return {
+      checked: false,
+      denied: [],
+      conditional: [],
+      principals,
+      note: `GetBucketPolicy failed (${name})`,
+    };
+  }
+  const result = policy
+    ? findDraDenies({ policy, bucket: target.bucket, prefix: target.prefix, principalArns: principals })
+    : { denied: [], conditional: [] };
+  let note: string | undefined;
+  try {
+    const encryption = await s3.send(
+      new GetBucketEncryptionCommand({ Bucket: target.bucket, ExpectedBucketOwner: expectedOwner }),
+    );
+    const rule = encryption.ServerSideEncryptionConfiguration?.Rules?.[0]?.ApplyServerSideEncryptionByDefault;
+    if (rule?.SSEAlgorithm?.startsWith('aws:kms')) {
+      note = `bucket uses SSE-KMS (${rule.KMSMasterKeyID ?? 'aws/s3'}): its key policy must allow the FSx role`;
+    }
+  } catch {
+    // Encryption settings are advisory only.
+  }
+  return { checked: true, ...result, principals, note };
+}
+
+/**
+ * Gathers the facts for `checkDraPrerequisites`: caller account, bucket owner and region,
+ * existing associations, bucket policy denies.
+ * @throws BucketAccessError when the bucket does not exist; SDK errors of DescribeDataRepositoryAssociations.
+ */
+export async function gatherDraFacts(deps: GatherDeps, input: GatherInput): Promise<DraFacts> {
+  const fileSystem = input.fileSystem;
+  const id = fileSystem.FileSystemId ?? '(unknown)';
+  const callerAccount =
+    input.callerAccount ?? (await deps.sts.send(new GetCallerIdentityCommand({}))).Account ?? '(unknown)';
+  const owner = fileSystem.OwnerId ?? callerAccount;
+  const target = { fileSystemPath: looseFsxPath(input.mappingFsxPath), s3: input.s3 };
+  const isLustre = fileSystem.FileSystemType === 'LUSTRE';
+  const [bucket, associations, roleAccess] = await Promise.all([
+    inspectBucket(deps.s3, input.s3.bucket, owner),
+    isLustre
+      ? listAssociations(deps.fsx, id).then((list) => list.map(toAssociationPaths))
+      : Promise.resolve([]),
+    inspectRoleAccess(deps.s3, input.s3, fsxPrincipalArns(owner, id, input.dataRepositoryRoleArn), owner),
+  ]);
+  return {
+    fileSystem: {
+      id,
+      type: fileSystem.FileSystemType,
+      lifecycle: fileSystem.Lifecycle,
+      lustreVersion: fileSystem.FileSystemTypeVersion,
+      deploymentType: fileSystem.LustreConfiguration?.DeploymentType,
+      region: regionFromArn(fileSystem.ResourceARN) ?? input.configuredRegion,
+      ownerId: fileSystem.OwnerId,
+    },
+    target,
+    callerAccount,
+    bucket,
+    associations,
+    roleAccess,
+    request: input.request,
+    lustreClientInstanceId: input.lustreClientInstanceId,
+  };
+}
+
+/** The failed reasons only. */
+export const failedReasons = (reasons: readonly Reason[]): Reason[] => reasons.filter((r) => !r.ok);
+
+/** One line per failed reason: `CODE: message (fix: ...)`. */
+export function describeReasons(reasons: readonly Reason[]): string {
+  return failedReasons(reasons)
+    .map((r) => `${r.code}: ${r.message}${r.fix ? ` (fix: ${r.fix})` : ''}`)
+    .join('; ');
+}
