@@ -1,0 +1,135 @@
+/**
+ * Values serverless.yml derives from the config file at package time (through
+ * scripts/sls/config.cjs): where the bundled config lives, and the ARNs that scope every IAM
+ * statement to what the config names (file systems, buckets, prefixes, subnets ...). Values are
+ * CloudFormation expressions built with Fn::Join and Ref (never `${...}` strings, which the
+ * Serverless variable resolver would try to resolve).
+ */
+import { isAbsolute, relative, resolve } from 'node:path';
+import type { Config } from '../../shared/config/schema.js';
+import { parseS3Uri } from '../../shared/paths.js';
+
+type CfnValue = string | Record<string, unknown>;
+
+const PARTITION = { Ref: 'AWS::Partition' };
+const ACCOUNT = { Ref: 'AWS::AccountId' };
+
+/** `arn:<partition>:<service>:<region>:<account>:<resource>` as a CloudFormation value. */
+export function arn(
+  service: string,
+  region: string,
+  resource: string,
+  account: CfnValue = ACCOUNT,
+): CfnValue {
+  return { 'Fn::Join': ['', ['arn:', PARTITION, `:${service}:${region}:`, account, `:${resource}`]] };
+}
+
+function s3Arn(resource: string): CfnValue {
+  return { 'Fn::Join': ['', ['arn:', PARTITION, `:s3:::${resource}`]] };
+}
+
+function unique<T>(values: T[]): T[] {
+  const seen = new Set<string>();
+  return values.filter((value) => {
+    const key = JSON.stringify(value);
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
+}
+
+/**
+ * The config path to bundle, relative to the service directory (the same relative path is the
+ * Lambda's `FSX_TRANSFER_CONFIG`, resolved against /var/task).
+ * @throws Error when the file lies outside the service directory (it could not be bundled).
+ */
+export function bundledConfigPath(serviceDir: string, configFile: string): string {
+  const path = relative(serviceDir, resolve(serviceDir, configFile));
+  if (path.startsWith('..') || isAbsolute(path)) {
+    throw new Error(
+      `${configFile}: the config file must be inside the project directory to be bundled with the functions`,
+    );
+  }
+  return path.split('\\').join('/');
+}
+
+export interface DeploymentValues {
+  /** Config file path relative to the service directory (bundled, and FSX_TRANSFER_CONFIG on Lambda). */
+  file: string;
+  region: string;
+  iam: {
+    fileSystemArns: CfnValue[];
+    /** Data repository associations of the configured file systems (`association/<fs-id>/*`). */
+    associationArns: CfnValue[];
+    /** Data repository tasks in the configured regions (task ARNs do not name the file system). */
+    taskArns: CfnValue[];
+    /** `AWSServiceRoleForFSxS3Access_<fs-id>`, which FSx creates or updates with the first DRA. */
+    fsxS3ServiceLinkedRoleArns: CfnValue[];
+    bucketArns: CfnValue[];
+    /** Objects below every mapped prefix (`bucket/prefix/*`). */
+    objectArns: CfnValue[];
+    subnetArns: CfnValue[];
+    securityGroupArns: CfnValue[];
+    /** Instances that mount a file system (config `lustreClientInstanceId`); may be empty. */
+    lustreClientInstanceArns: CfnValue[];
+    /** Roles FSx uses for the DRAs (config `dataRepositoryRoleArn`); may be empty. */
+    dataRepositoryRoleArns: CfnValue[];
+  };
+  /** serverless-step-functions `events` for the transfer state machine: one per config schedule. */
+  scheduleEvents: Array<{ schedule: { rate: string; enabled: boolean; input: Record<string, string> } }>;
+}
+
+/** Everything serverless.yml derives from `config`. */
+export function deploymentValues(config: Config, file: string): DeploymentValues {
+  const fileSystems = config.fileSystems.map((fs) => ({ ...fs, region: fs.region ?? config.region }));
+  const locations = config.mappings.map((m) => parseS3Uri(m.s3Uri));
+  return {
+    file,
+    region: config.region,
+    iam: {
+      fileSystemArns: fileSystems.map((fs) => arn('fsx', fs.region, `file-system/${fs.id}`)),
+      associationArns: fileSystems.map((fs) => arn('fsx', fs.region, `association/${fs.id}/*`)),
+      taskArns: unique(fileSystems.map((fs) => arn('fsx', fs.region, 'task/*'))),
+      fsxS3ServiceLinkedRoleArns: fileSystems.map((fs) =>
+        arn(
+          'iam',
+          '',
+          `role/aws-service-role/s3.data-source.lustre.fsx.amazonaws.com/AWSServiceRoleForFSxS3Access_${fs.id}`,
+        ),
+      ),
+      bucketArns: unique(locations.map((l) => s3Arn(l.bucket))),
+      objectArns: unique(
+        locations.map((l) => s3Arn(l.prefix ? `${l.bucket}/${l.prefix}/*` : `${l.bucket}/*`)),
+      ),
+      subnetArns: unique(
+        fileSystems.flatMap((fs) => fs.subnetIds.map((id) => arn('ec2', fs.region, `subnet/${id}`))),
+      ),
+      securityGroupArns: unique(
+        fileSystems.flatMap((fs) =>
+          fs.securityGroupIds.map((id) => arn('ec2', fs.region, `security-group/${id}`)),
+        ),
+      ),
+      lustreClientInstanceArns: unique(
+        fileSystems
+          .filter((fs) => fs.lustreClientInstanceId)
+          .map((fs) => arn('ec2', fs.region, `instance/${fs.lustreClientInstanceId}`)),
+      ),
+      dataRepositoryRoleArns: unique(
+        fileSystems.map((fs) => fs.dataRepositoryRoleArn).filter((v): v is string => Boolean(v)),
+      ),
+    },
+    scheduleEvents: config.mappings.flatMap((mapping) =>
+      mapping.schedules.map((schedule) => ({
+        schedule: {
+          rate: schedule.expression,
+          enabled: true,
+          input: {
+            mapping: mapping.name,
+            direction: schedule.direction,
+            ...(schedule.subPath ? { subPath: schedule.subPath } : {}),
+          },
+        },
+      })),
+    ),
+  };
+}
