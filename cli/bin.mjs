@@ -1,0 +1,21 @@
+#!/usr/bin/env node
+// Entry point of the `fsx-transfer` command: loads the TypeScript sources through tsx, so
+// `npx fsx-transfer` works right after `npm ci` without a build step.
+import { register } from 'tsx/esm/api';
+
+// aws-local-stepfunctions (the local cloud's ASL interpreter) needs Promise.withResolvers (Node 22+).
+if (!Promise.withResolvers) {
+  Promise.withResolvers = function withResolvers() {
+    let resolve;
+    let reject;
+    const promise = new this((res, rej) => {
+      resolve = res;
+      reject = rej;
+    });
+    return { promise, resolve, reject };
+  };
+}
+
+register();
+const { main } = await import('./main.ts');
+process.exitCode = await main(process.argv);
