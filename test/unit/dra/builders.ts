@@ -1,6 +1,7 @@
 /** Builders for DRA and Validate tests: a config, FSx shapes and mocked AWS answers. */
 import type { DataRepositoryAssociation, FileSystem } from '@aws-sdk/client-fsx';
 import { type Config, type ConfigInput, ConfigSchema } from '../../../shared/config/schema.js';
+import type { TransferPlan } from '../../../shared/plan/types.js';
 
 export const ACCOUNT = '111122223333';
 export const FS_ID = 'fs-0123456789abcdef0';
@@ -69,5 +70,58 @@ export function association(
     FileSystemPath: fileSystemPath,
     DataRepositoryPath: dataRepositoryPath,
     Lifecycle: lifecycle as 'AVAILABLE',
+  };
+}
+
+/** A DRA plan for the ExtData mapping (as Validate returns it), with overrides. */
+export function buildPlan(
+  overrides: {
+    direction?: 'stage-in' | 'export';
+    scope?: Partial<TransferPlan['scope']>;
+    options?: Partial<TransferPlan['options']>;
+    fileSystem?: Partial<TransferPlan['fileSystem']>;
+    deadline?: string;
+  } = {},
+): TransferPlan {
+  return {
+    transferId: 'transfer-1',
+    executionName: 'transfer-1',
+    mapping: 'extdata',
+    direction: overrides.direction ?? 'stage-in',
+    method: 'dra',
+    methodReasons: [],
+    fileSystem: {
+      id: FS_ID,
+      region: 'us-east-1',
+      dnsName: `${FS_ID}.fsx.us-east-1.amazonaws.com`,
+      mountName: 'abcdef01',
+      lustreVersion: '2.15',
+      deploymentType: 'PERSISTENT_2',
+      mountPoint: '/fsx',
+      subnetIds: ['subnet-0123456789abcdef0'],
+      securityGroupIds: ['sg-0123456789abcdef0'],
+      ...overrides.fileSystem,
+    },
+    scope: {
+      fsxPath: '/ExtData',
+      mappingFsxPath: '/ExtData',
+      mappingS3Uri: `s3://${BUCKET}/ExtData`,
+      bucket: BUCKET,
+      prefix: 'ExtData',
+      ...overrides.scope,
+    },
+    options: {
+      delete: false,
+      include: [],
+      exclude: [],
+      preload: false,
+      release: false,
+      autoExport: false,
+      dryRun: false,
+      ...overrides.options,
+    },
+    instance: { instanceType: 'c6i.large', fallbackInstanceTypes: [], amiParameter: '/aws/service/x' },
+    deadline: overrides.deadline ?? '2999-01-01T00:00:00.000Z',
+    timeouts: { transferMinutes: 240, agentOnlineMinutes: 15, associationMinutes: 60 },
   };
 }

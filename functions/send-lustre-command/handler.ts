@@ -1,0 +1,10 @@
+/** `StartFileListing` / `StartPreload`: a command on the configured Lustre client through SSM. */
+import { getSsm } from '../../shared/aws/clients.js';
+import { sendLustreCommand } from '../../shared/dra/lustre-client.js';
+import { SendLustreCommandInput } from '../../shared/dra/steps.js';
+import { lambdaHandler, parseInput } from '../../shared/lambda.js';
+
+export const handler = lambdaHandler(async (event: unknown) => {
+  const input = parseInput(SendLustreCommandInput, event, 'SendLustreCommand input');
+  return sendLustreCommand({ ssm: getSsm() }, input);
+});

@@ -1,0 +1,236 @@
+/**
+ * Commands on the configured Lustre client (`fileSystems[].lustreClientInstanceId`, an instance that
+ * mounts the file system at `mountPoint`) through SSM Run Command: listing the scope (names and
+ * sizes, to verify a DRA transfer; Lambda cannot mount Lustre) and preloading it (`lfs
+ * hsm_restore`: imported file contents are lazy, fetched from S3 on first read otherwise).
+ *
+ * Uses the AWS-owned `AWS-RunShellScript` document. Every value in the scripts passed the path
+ * rules of shared/paths.ts (no quotes or shell metacharacters), and is single-quoted as well.
+ */
+import { createHash } from 'node:crypto';
+import { posix } from 'node:path';
+import { SendCommandCommand, type SSMClient } from '@aws-sdk/client-ssm';
+import { rethrowTransient } from '../aws/transient.js';
+import {
+  awsErrorName,
+  CommandFailedError,
+  CommandTimedOutError,
+  NotReadyYetError,
+  TransferTimeoutError,
+} from '../errors.js';
+import { SAFE_PATH_PATTERN } from '../paths.js';
+import type { TransferPlan } from '../plan/types.js';
+import { getInvocation, invocationOutcome, tail } from '../ssm/commands.js';
+import type { LustreCommandPurpose, LustreCommandState } from './types.js';
+
+export const RUN_SHELL_SCRIPT = 'AWS-RunShellScript';
+export const LISTING_HEADER = 'FSXT-LISTING v1';
+export const PRELOAD_HEADER = 'FSXT-PRELOAD v1';
+/** GetCommandInvocation returns at most this much standard output. */
+export const SSM_OUTPUT_LIMIT = 24_000;
+
+/** The scope's directory on the Lustre client. */
+export function clientDirectory(plan: Pick<TransferPlan, 'fileSystem' | 'scope'>): string {
+  const dir = posix.join(plan.fileSystem.mountPoint, plan.scope.fsxPath);
+  if (!SAFE_PATH_PATTERN.test(dir)) throw new Error(`unsafe directory ${dir}`);
+  return dir;
+}
+
+/**
+ * Lists regular files below `dir` as `relative-path<TAB>size`, sorted bytewise, after a header
+ * with the count, total bytes and the SHA-256 of the sorted list (SSM truncates long output; the
+ * hash still lets the whole listing be compared). POSIX sh + GNU find.
+ */
+export function listingScript(dir: string): string[] {
+  return [
+    'set -eu',
+    `dir='${dir}'`,
+    `echo '${LISTING_HEADER}'`,
+    'if [ ! -d "$dir" ]; then echo "MISSING $dir"; exit 0; fi',
+    'list=$(mktemp)',
+    `(cd "$dir" && find . -type f -printf '%P\\t%s\\n') | LC_ALL=C sort > "$list"`,
+    'echo "COUNT $(wc -l < "$list" | tr -d \' \')"',
+    `echo "BYTES $(awk -F'\\t' '{s+=$2} END {printf "%.0f", s}' "$list")"`,
+    'echo "SHA256 $(sha256sum < "$list" | cut -d\' \' -f1)"',
+    'cat "$list"',
+    'rm -f "$list"',
+  ];
+}
+
+/**
+ * Restores the contents of every file below `dir` from S3 (`lfs hsm_restore`, asynchronous), then
+ * waits until no restore is in progress.
+ */
+export function preloadScript(dir: string): string[] {
+  return [
+    'set -eu',
+    `dir='${dir}'`,
+    'cd "$dir"',
+    'find . -type f -print0 | xargs -0 -r -n 200 lfs hsm_restore',
+    '# hsm_restore only queues the restores: wait until none is in progress',
+    'while find . -type f -print0 | xargs -0 -r -n 200 lfs hsm_action 2>/dev/null | grep -q RESTORE; do sleep 5; done',
+    `echo '${PRELOAD_HEADER}'`,
+    'echo "COUNT $(find . -type f | wc -l | tr -d \' \')"',
+  ];
+}
+
+export interface SendInput {
+  plan: TransferPlan;
+  purpose: LustreCommandPurpose;
+}
+
+/**
+ * Sends the listing or preload command to the configured Lustre client.
+ * @returns `sent: false` with the reason when no Lustre client is configured.
+ * @throws CommandFailedError when SSM refuses (instance not managed or offline), TransientAwsError.
+ */
+export async function sendLustreCommand(
+  deps: { ssm: SSMClient },
+  { plan, purpose }: SendInput,
+): Promise<LustreCommandState> {
+  const instanceId = plan.fileSystem.lustreClientInstanceId;
+  if (!instanceId) {
+    return {
+      purpose,
+      sent: false,
+      reason: `no Lustre client is configured (fileSystems[].lustreClientInstanceId), so the file system side cannot be ${
+        purpose === 'list' ? 'listed' : 'preloaded'
+      }`,
+    };
+  }
+  const dir = clientDirectory(plan);
+  const timeoutSeconds = Math.max(60, Math.min(172_800, plan.timeouts.transferMinutes * 60));
+  try {
+    const out = await deps.ssm.send(
+      new SendCommandCommand({
+        DocumentName: RUN_SHELL_SCRIPT,
+        InstanceIds: [instanceId],
+        Comment: `fsx-transfer ${purpose} ${plan.transferId}`.slice(0, 100),
+        Parameters: {
+          commands: purpose === 'list' ? listingScript(dir) : preloadScript(dir),
+          executionTimeout: [String(timeoutSeconds)],
+        },
+        TimeoutSeconds: 600,
+      }),
+    );
+    const commandId = out.Command?.CommandId;
+    if (!commandId) throw new CommandFailedError(`SendCommand returned no command id for ${instanceId}`);
+    return {
+      purpose,
+      sent: true,
+      reason:
+        purpose === 'list' ? `listing ${dir} on ${instanceId}` : `lfs hsm_restore of ${dir} on ${instanceId}`,
+      instanceId,
+      commandId,
+      status: 'Pending',
+    };
+  } catch (error) {
+    const name = awsErrorName(error);
+    if (name === 'InvalidInstanceId' || name === 'InvalidDocument' || name === 'UnsupportedPlatformType') {
+      throw new CommandFailedError(
+        `Cannot run the ${purpose} command on the Lustre client ${instanceId}: ${name} (${(error as Error).message}); the instance must be running, managed by SSM and online`,
+        { cause: error, details: { instanceId } },
+      );
+    }
+    rethrowTransient(error, `sending the ${purpose} command to ${instanceId}`);
+  }
+}
+
+/**
+ * Checks the command once; the state machine retries on NotReadyYetError with back-off.
+ * @returns the state with the standard output when the command succeeded.
+ * @throws NotReadyYetError while it runs, CommandFailedError / CommandTimedOutError when it ended
+ *   otherwise, TransferTimeoutError after the plan's deadline.
+ */
+export async function checkLustreCommand(
+  deps: { ssm: SSMClient; now?: () => Date },
+  plan: TransferPlan,
+  state: LustreCommandState,
+): Promise<LustreCommandState> {
+  if (!state.sent || !state.commandId || !state.instanceId) return state;
+  const invocation = await getInvocation(deps.ssm, state.commandId, state.instanceId);
+  const outcome = invocationOutcome(invocation);
+  const where = `${state.purpose} command ${state.commandId} on ${state.instanceId}`;
+  if (outcome === 'success') {
+    return {
+      ...state,
+      status: invocation.status,
+      output: state.purpose === 'list' ? invocation.stdout : tail(invocation.stdout, 500),
+    };
+  }
+  if (outcome === 'running') {
+    if ((deps.now?.() ?? new Date()).getTime() > Date.parse(plan.deadline)) {
+      throw new TransferTimeoutError(
+        `The ${where} is still ${invocation.status} at the run's deadline ${plan.deadline}`,
+      );
+    }
+    throw new NotReadyYetError(`The ${where} is ${invocation.status}`);
+  }
+  const details = { commandId: state.commandId, instanceId: state.instanceId, status: invocation.status };
+  const stderr = tail(invocation.stderr, 1500);
+  if (outcome === 'timed-out') {
+    throw new CommandTimedOutError(
+      `The ${where} timed out (${invocation.statusDetails || invocation.status})`,
+      { details },
+    );
+  }
+  throw new CommandFailedError(
+    `The ${where} ${outcome === 'cancelled' ? 'was cancelled' : `failed with exit code ${invocation.responseCode}`}${
+      stderr ? `: ${stderr}` : ''
+    }`,
+    { details },
+  );
+}
+
+export interface Listing {
+  /** False when the directory does not exist on the file system. */
+  exists: boolean;
+  count: number;
+  bytes: number;
+  sha256: string;
+  /** Relative path -> size, for the lines that fit in the output. */
+  files: Map<string, number>;
+  /** True when SSM cut the output, so `files` holds only part of the listing. */
+  truncated: boolean;
+}
+
+/**
+ * Parses the listing command's output.
+ * @throws Error when the output is not a listing (wrong header).
+ */
+export function parseListing(output: string): Listing {
+  const lines = output.split('\n');
+  const start = lines.indexOf(LISTING_HEADER);
+  if (start < 0) throw new Error(`not a listing (no "${LISTING_HEADER}" line): ${output.slice(0, 200)}`);
+  const body = lines.slice(start + 1);
+  if (body[0]?.startsWith('MISSING ')) {
+    return { exists: false, count: 0, bytes: 0, sha256: '', files: new Map(), truncated: false };
+  }
+  const value = (prefix: string) =>
+    body
+      .find((l) => l.startsWith(prefix))
+      ?.slice(prefix.length)
+      .trim() ?? '';
+  const count = Number(value('COUNT '));
+  const files = new Map<string, number>();
+  for (const line of body.slice(3)) {
+    const tab = line.lastIndexOf('\t');
+    if (tab <= 0) continue;
+    const size = Number(line.slice(tab + 1));
+    if (Number.isFinite(size)) files.set(line.slice(0, tab), size);
+  }
+  const truncated = files.size < count;
+  if (truncated) {
+    // SSM cut the output mid-line: the last entry may be partial.
+    const last = [...files.keys()].at(-1);
+    if (last !== undefined) files.delete(last);
+  }
+  return { exists: true, count, bytes: Number(value('BYTES ')), sha256: value('SHA256 '), files, truncated };
+}
+
+/** The SHA-256 the listing script prints for a set of files (`path\tsize\n`, sorted bytewise). */
+export function listingHash(files: Iterable<[string, number]>): string {
+  const lines = [...files].map(([path, size]) => `${path}\t${size}\n`);
+  lines.sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b)));
+  return createHash('sha256').update(lines.join('')).digest('hex');
+}

@@ -1,0 +1,289 @@
+/**
+ * Data repository tasks: import (stage-in, metadata only), export (always needed for files that
+ * existed before the association), release (free FSx space after a verified export).
+ *
+ * AWS facts (CreateDataRepositoryTask, DescribeDataRepositoryTasks): one task runs at a time per
+ * file system, and automatic export excludes export tasks: a second one fails with
+ * `DataRepositoryTaskExecuting` (we wait and retry). Import Paths are S3 URIs; export and release
+ * Paths are relative to the file system root. Lifecycle PENDING, EXECUTING, CANCELING, then
+ * SUCCEEDED, FAILED (any failed file) or CANCELED; Status counts are final only then. There is no
+ * completion event, so the state machine polls with back-off.
+ */
+import { createHash } from 'node:crypto';
+import {
+  CreateDataRepositoryTaskCommand,
+  type DataRepositoryTask,
+  DescribeDataRepositoryTasksCommand,
+  type FSxClient,
+} from '@aws-sdk/client-fsx';
+import type { S3Client } from '@aws-sdk/client-s3';
+import { rethrowTransient } from '../aws/transient.js';
+import {
+  awsErrorName,
+  DataRepositoryTaskBusyError,
+  DataRepositoryTaskFailedError,
+  FileSystemNotFoundError,
+  NotReadyYetError,
+  TransferTimeoutError,
+} from '../errors.js';
+import type { TransferPlan } from '../plan/types.js';
+import { describeFailedFiles, readCompletionReport } from './report.js';
+import type { AssociationState, TaskState, TaskType } from './types.js';
+
+/** Folder under the mapping's S3 location where completion reports go by default. */
+export const REPORT_FOLDER = 'fsx-transfer-reports';
+
+/**
+ * Where completion reports go: the configured `defaults.reportPath`, else a folder under the
+ * mapping's own S3 location (FSx only writes reports inside a linked data repository).
+ */
+export function reportPathFor(plan: TransferPlan, configured?: string): string {
+  return (configured ?? `${plan.scope.mappingS3Uri}/${REPORT_FOLDER}`).replace(/\/+$/, '');
+}
+
+/**
+ * Whether a stage-in needs an IMPORT_METADATA_FROM_REPOSITORY task, and why. Not needed only when
+ * an association that existed before this run auto-imports new and changed objects and batch
+ * imported what predates it; a new association's batch import runs asynchronously, so an import
+ * task (queued behind it) gives countable results.
+ */
+export function importDecision(association: AssociationState): { needed: boolean; reason: string } {
+  const events = association.autoImportEvents;
+  const id = association.associationId;
+  if (association.created) {
+    return {
+      needed: true,
+      reason: `association ${id} was created by this run: an import task confirms the metadata of the objects that predate it (it runs after the association's own batch import)`,
+    };
+  }
+  if (!events.includes('NEW') || !events.includes('CHANGED')) {
+    return {
+      needed: true,
+      reason: `association ${id} does not auto-import new and changed objects (AutoImportPolicy: ${events.join(', ') || 'none'})`,
+    };
+  }
+  if (!association.batchImportMetaDataOnCreate) {
+    return {
+      needed: true,
+      reason: `association ${id} was created without BatchImportMetaDataOnCreate: objects that predate it were never imported`,
+    };
+  }
+  return {
+    needed: false,
+    reason: `auto-import (${events.join(', ')}) of association ${id} already covers changes in ${association.dataRepositoryPath}${
+      association.creationTime ? ` since ${association.creationTime}` : ''
+    }; no import task needed`,
+  };
+}
+
+/** The task's Paths: S3 URIs for imports, paths relative to the file system root otherwise. */
+export function taskPaths(plan: TransferPlan, type: TaskType): string[] | undefined {
+  if (type === 'IMPORT_METADATA_FROM_REPOSITORY') {
+    return [`s3://${plan.scope.bucket}/${plan.scope.prefix ? `${plan.scope.prefix}/` : ''}`];
+  }
+  const relative = plan.scope.fsxPath.replace(/^\/+/, '');
+  if (relative) return [relative];
+  return type === 'RELEASE_DATA_FROM_FILESYSTEM' ? ['/'] : undefined;
+}
+
+/** Idempotency token of a run's task: a retried start returns the same task. */
+export function taskToken(plan: Pick<TransferPlan, 'transferId'>, type: TaskType): string {
+  const digest = createHash('sha256').update(`${plan.transferId}|${type}`).digest('hex').slice(0, 24);
+  const kind = {
+    IMPORT_METADATA_FROM_REPOSITORY: 'import',
+    EXPORT_TO_REPOSITORY: 'export',
+    RELEASE_DATA_FROM_FILESYSTEM: 'release',
+  }[type];
+  return `fsxt-${kind}-${digest}`;
+}
+
+function toTaskState(task: DataRepositoryTask, base: Omit<TaskState, 'ran'> & { ran?: boolean }): TaskState {
+  return {
+    ...base,
+    ran: true,
+    taskId: task.TaskId,
+    lifecycle: task.Lifecycle,
+    ...(task.Report?.Path ? { reportPath: task.Report.Path } : {}),
+    ...(task.Paths ? { paths: task.Paths } : {}),
+    ...(task.Status?.TotalCount !== undefined ? { total: task.Status.TotalCount } : {}),
+    ...(task.Status?.SucceededCount !== undefined ? { succeeded: task.Status.SucceededCount } : {}),
+    ...(task.Status?.FailedCount !== undefined ? { failed: task.Status.FailedCount } : {}),
+  };
+}
+
+export interface StartTaskInput {
+  plan: TransferPlan;
+  type: TaskType;
+  association?: AssociationState;
+  /** `defaults.reportPath` of the config. */
+  reportPath?: string;
+}
+
+/**
+ * Starts the run's data repository task (or decides that an import is not needed).
+ * @returns the task state (`ran: false` with the reason when skipped).
+ * @throws DataRepositoryTaskBusyError while another task (or automatic export) runs on the file
+ *   system: the state machine waits and retries; DataRepositoryTaskFailedError when FSx refuses
+ *   the task; FileSystemNotFoundError; TransientAwsError on throttling.
+ */
+export async function startDataRepositoryTask(
+  deps: { fsx: FSxClient },
+  input: StartTaskInput,
+): Promise<TaskState> {
+  const { plan, type } = input;
+  let reason: string;
+  if (type === 'IMPORT_METADATA_FROM_REPOSITORY') {
+    const decision = input.association
+      ? importDecision(input.association)
+      : { needed: true, reason: 'no association state was given' };
+    if (!decision.needed) return { type, ran: false, reason: decision.reason };
+    reason = decision.reason;
+  } else if (type === 'EXPORT_TO_REPOSITORY') {
+    reason =
+      'an export task is always run: files that existed before the association are never exported automatically, and auto-export (if any) is asynchronous';
+  } else {
+    reason =
+      'release: true: file contents already exported and verified in S3 are released from FSx (metadata stays)';
+  }
+  const reportPath = reportPathFor(plan, input.reportPath);
+  const paths = taskPaths(plan, type);
+  try {
+    const out = await deps.fsx.send(
+      new CreateDataRepositoryTaskCommand({
+        Type: type,
+        FileSystemId: plan.fileSystem.id,
+        ...(paths ? { Paths: paths } : {}),
+        Report: {
+          Enabled: true,
+          Path: reportPath,
+          Format: 'REPORT_CSV_20191124',
+          Scope: 'FAILED_FILES_ONLY',
+        },
+        ...(type === 'RELEASE_DATA_FROM_FILESYSTEM'
+          ? { ReleaseConfiguration: { DurationSinceLastAccess: { Unit: 'DAYS', Value: 0 } } }
+          : {}),
+        ClientRequestToken: taskToken(plan, type),
+        Tags: [
+          { Key: 'fsx-transfer:mapping', Value: plan.mapping },
+          { Key: 'fsx-transfer:transfer-id', Value: plan.transferId },
+        ],
+      }),
+    );
+    if (!out.DataRepositoryTask)
+      throw new DataRepositoryTaskFailedError(`CreateDataRepositoryTask returned no task (${type})`);
+    return toTaskState(out.DataRepositoryTask, { type, reason, reportPath });
+  } catch (error) {
+    const name = awsErrorName(error);
+    const message = (error as Error)?.message ?? String(error);
+    if (name === 'DataRepositoryTaskExecuting') {
+      throw new DataRepositoryTaskBusyError(
+        `Another data repository task (or automatic export) is running on ${plan.fileSystem.id}; waiting to start the ${type} task`,
+        { cause: error, details: { fileSystemId: plan.fileSystem.id, type } },
+      );
+    }
+    if (name === 'FileSystemNotFound') {
+      throw new FileSystemNotFoundError(`File system ${plan.fileSystem.id} no longer exists`, {
+        cause: error,
+      });
+    }
+    if (
+      name === 'BadRequest' ||
+      name === 'IncompatibleParameterError' ||
+      name === 'UnsupportedOperation' ||
+      name === 'ServiceLimitExceeded'
+    ) {
+      throw new DataRepositoryTaskFailedError(
+        `FSx refused the ${type} task on ${plan.fileSystem.id}: ${name}: ${message}`,
+        {
+          cause: error,
+          details: { fileSystemId: plan.fileSystem.id, type, paths },
+        },
+      );
+    }
+    rethrowTransient(error, `starting the ${type} task on ${plan.fileSystem.id}`);
+  }
+}
+
+/**
+ * Checks the run's task once; the state machine retries on NotReadyYetError with back-off.
+ * @returns the final state (counts) when SUCCEEDED.
+ * @throws NotReadyYetError while PENDING/EXECUTING/CANCELING; DataRepositoryTaskFailedError when
+ *   FAILED (naming the failed files and counts from the completion report) or CANCELED;
+ *   TransferTimeoutError after the plan's deadline.
+ */
+export async function checkDataRepositoryTask(
+  deps: { fsx: FSxClient; s3: S3Client; now?: () => Date },
+  plan: TransferPlan,
+  state: TaskState,
+): Promise<TaskState> {
+  if (!state.ran || !state.taskId) return state;
+  let task: DataRepositoryTask | undefined;
+  try {
+    task = (await deps.fsx.send(new DescribeDataRepositoryTasksCommand({ TaskIds: [state.taskId] })))
+      .DataRepositoryTasks?.[0];
+  } catch (error) {
+    if (awsErrorName(error) !== 'DataRepositoryTaskNotFound')
+      rethrowTransient(error, `describing task ${state.taskId}`);
+  }
+  if (!task) {
+    throw new DataRepositoryTaskFailedError(`Data repository task ${state.taskId} no longer exists`, {
+      details: { taskId: state.taskId },
+    });
+  }
+  const next = toTaskState(task, state);
+  const counts = `${next.succeeded ?? 0} succeeded, ${next.failed ?? 0} failed of ${next.total ?? '?'}`;
+  switch (task.Lifecycle) {
+    case 'SUCCEEDED':
+      return next;
+    case 'FAILED': {
+      const reportPath = next.reportPath ?? state.reportPath;
+      let report: Awaited<ReturnType<typeof readCompletionReport>>;
+      let reportProblem = 'no completion report found';
+      try {
+        report = reportPath ? await readCompletionReport(deps.s3, reportPath, state.taskId) : undefined;
+      } catch (error) {
+        reportProblem = `the completion report could not be read (${awsErrorName(error) ?? String(error)})`;
+      }
+      const files = report?.files ?? [];
+      const failedCount = Math.max(next.failed ?? 0, files.length);
+      const detail =
+        files.length > 0
+          ? `${failedCount} file(s) failed: ${describeFailedFiles(files)}`
+          : `${task.FailureDetails?.Message ?? 'no failure details'} (${counts}; ${reportProblem})`;
+      throw new DataRepositoryTaskFailedError(
+        `${state.type} task ${state.taskId} on ${plan.fileSystem.id} FAILED: ${detail}${report ? ` (report: ${report.uri})` : ''}`,
+        {
+          details: {
+            taskId: state.taskId,
+            type: state.type,
+            total: next.total,
+            succeeded: next.succeeded,
+            failed: failedCount,
+            failedFiles: files.slice(0, 50),
+            reportUri: report?.uri,
+            failureDetails: task.FailureDetails?.Message,
+          },
+        },
+      );
+    }
+    case 'CANCELED':
+      throw new DataRepositoryTaskFailedError(
+        `${state.type} task ${state.taskId} on ${plan.fileSystem.id} was CANCELED (${counts})`,
+        {
+          details: { taskId: state.taskId, type: state.type },
+        },
+      );
+    default: {
+      const now = deps.now?.() ?? new Date();
+      if (now.getTime() > Date.parse(plan.deadline)) {
+        throw new TransferTimeoutError(
+          `${state.type} task ${state.taskId} is still ${task.Lifecycle} at the run's deadline ${plan.deadline} (${counts})`,
+          { details: { taskId: state.taskId } },
+        );
+      }
+      throw new NotReadyYetError(`${state.type} task ${state.taskId} is ${task.Lifecycle} (${counts})`, {
+        details: { taskId: state.taskId, lifecycle: task.Lifecycle },
+      });
+    }
+  }
+}
