@@ -151,8 +151,9 @@ export async function verifyDraTransfer(deps: { s3: S3Client }, input: VerifyInp
   const excludePrefix = report.bucket === plan.scope.bucket ? report.prefix : undefined;
   const objects = await listScopeObjects(deps.s3, plan.scope.bucket, plan.scope.prefix, excludePrefix);
   const scopeBase = plan.scope.prefix ? `${plan.scope.prefix}/` : '';
-  const excludePath =
-    excludePrefix?.startsWith(scopeBase) ? excludePrefix.slice(scopeBase.length) : undefined;
+  const excludePath = excludePrefix?.startsWith(scopeBase)
+    ? excludePrefix.slice(scopeBase.length)
+    : undefined;
   const listing =
     input.listing?.sent && input.listing.output !== undefined
       ? parseListing(input.listing.output)
