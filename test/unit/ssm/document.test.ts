@@ -91,12 +91,16 @@ describe('transfer document', () => {
 
   it('mounts Lustre as AWS documents it, copies with aws s3 sync, deletes only on opt-in', () => {
     expect(SCRIPT).toContain('mount -t lustre -o relatime,flock "$FS_DNS@tcp:/$MOUNT_NAME" "$MOUNT_POINT"');
-    // biome-ignore lint/suspicious/noTemplateCurlyInString: bash array expansion, not a template
-    const args = '"${FILTERS[@]}" "${OPTIONS[@]}"';
-    expect(SCRIPT).toContain(`aws s3 sync "$S3_URL" "$LOCAL_DIR" ${args}`);
-    expect(SCRIPT).toContain(`aws s3 sync "$LOCAL_DIR" "$S3_URL" ${args}`);
-    expect(SCRIPT).toContain('OPTIONS=(--no-progress)');
-    expect(SCRIPT).toContain('if [ "$DELETE" = true ]; then OPTIONS+=(--delete); fi');
+    expect(SCRIPT).toContain('aws s3 sync "$S3_URL" "$LOCAL_DIR" "$@"');
+    expect(SCRIPT).toContain('aws s3 sync "$LOCAL_DIR" "$S3_URL" "$@"');
+    expect(SCRIPT).toContain('set -- "$@" --no-progress');
+    expect(SCRIPT).toContain('if [ "$DELETE" = true ]; then set -- "$@" --delete; fi');
+  });
+
+  it('has no dollar-brace expression anywhere (Serverless would resolve it as a variable when packaging)', () => {
+    expect(
+      readFileSync(new URL('../../../ssm/transfer-document.yaml', import.meta.url), 'utf8'),
+    ).not.toContain('${');
   });
 
   it('uses no unescaped [ inside a character class (SSM checks patterns with Java regex)', () => {

@@ -1,0 +1,14 @@
+/**
+ * `LaunchInstance`: first state of the EC2 branch. Input `{plan, executionArn}`; output the
+ * launched instance (`$.ec2.instance`): id, deadlines, and `commandTimeoutSeconds` for the wait.
+ */
+import { getEc2, getSsm } from '../../shared/aws/clients.js';
+import { LaunchInstanceInput, launchInstanceStep } from '../../shared/ec2/steps.js';
+import { lambdaHandler, logger, parseInput } from '../../shared/lambda.js';
+
+export const handler = lambdaHandler(async (event: unknown) => {
+  const input = parseInput(LaunchInstanceInput, event, 'LaunchInstance input');
+  const launched = await launchInstanceStep({ ec2: getEc2(), ssm: getSsm() }, input);
+  logger.info('transfer instance launched', { ...launched });
+  return launched;
+});

@@ -1,0 +1,12 @@
+/**
+ * `PollTransferCommand`: the fallback after the wait for the callback timed out. Returns the
+ * command result, throws NotReadyYetError while it runs, CommandFailedError/CommandTimedOutError.
+ */
+import { getSsm } from '../../shared/aws/clients.js';
+import { PollCommandInput, pollCommandStep } from '../../shared/ec2/steps.js';
+import { lambdaHandler, parseInput } from '../../shared/lambda.js';
+
+export const handler = lambdaHandler(async (event: unknown) => {
+  const input = parseInput(PollCommandInput, event, 'PollTransferCommand input');
+  return pollCommandStep({ ssm: getSsm() }, input);
+});

@@ -1,0 +1,15 @@
+/**
+ * `RunTransferCommand` (lambda:invoke.waitForTaskToken): sends the transfer document to the
+ * instance and stores the task token; the state completes when the command callback (or this
+ * function, for a command that already ended) calls SendTaskSuccess/SendTaskFailure.
+ */
+import { getSfn, getSsm } from '../../shared/aws/clients.js';
+import { SendCommandInput, sendCommandStep } from '../../shared/ec2/steps.js';
+import { lambdaHandler, logger, parseInput } from '../../shared/lambda.js';
+
+export const handler = lambdaHandler(async (event: unknown) => {
+  const input = parseInput(SendCommandInput, event, 'RunTransferCommand input');
+  const sent = await sendCommandStep({ ssm: getSsm(), sfn: getSfn() }, input);
+  logger.info('transfer command sent', { ...sent, instanceId: input.instance.instanceId });
+  return sent;
+});

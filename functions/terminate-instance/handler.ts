@@ -1,0 +1,15 @@
+/**
+ * `TerminateInstance` / `TerminateAfterFailure`: terminates the run's instance and any other
+ * instance tagged with the execution. Throttling surfaces as TransientAwsError for the Retry.
+ */
+import { getEc2 } from '../../shared/aws/clients.js';
+import { terminateExecutionInstances } from '../../shared/ec2/instances.js';
+import { TerminateInput } from '../../shared/ec2/steps.js';
+import { lambdaHandler, logger, parseInput } from '../../shared/lambda.js';
+
+export const handler = lambdaHandler(async (event: unknown) => {
+  const input = parseInput(TerminateInput, event, 'TerminateInstance input');
+  const terminated = await terminateExecutionInstances(getEc2(), input.executionArn, input.instanceId);
+  logger.info('transfer instances terminated', { terminated });
+  return { terminated };
+});

@@ -1,0 +1,218 @@
+/**
+ * The EC2 branch's Lambda steps: their input shapes (what transfer.asl.json passes them), the
+ * deployment settings they read from the environment, and the step functions the handlers call.
+ * The plan was built by Validate, so only what these steps rely on is checked; a mismatch is a
+ * wiring bug and fails as InvalidRequestError naming the field.
+ */
+import type { EC2Client } from '@aws-sdk/client-ec2';
+import type { S3Client } from '@aws-sdk/client-s3';
+import type { SFNClient } from '@aws-sdk/client-sfn';
+import type { SSMClient } from '@aws-sdk/client-ssm';
+import { z } from 'zod';
+import { InvalidRequestError } from '../errors.js';
+import type { TransferPlan } from '../plan/types.js';
+import { type CommandResult, pollTransferCommand, sendTransferCommand } from '../ssm/commands.js';
+import {
+  buildCommandParameters,
+  documentParameterProblems,
+  listingUriFor,
+  type TransferCommandParameters,
+} from '../ssm/document.js';
+import { reportCommandToTask, storeTaskToken, type TaskTokenRecord } from '../ssm/task-tokens.js';
+import { type TransferResult, verifyEc2Transfer } from '../transfer/verify.js';
+import { type LaunchedInstance, launchTransferInstance } from './launch.js';
+import { currentStage } from './tags.js';
+
+const Plan = z
+  .looseObject({
+    transferId: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/),
+    mapping: z.string().min(1),
+    direction: z.enum(['stage-in', 'export']),
+    deadline: z.iso.datetime(),
+    fileSystem: z.looseObject({
+      id: z.string().min(1),
+      region: z.string().min(1),
+      dnsName: z.string().min(1),
+      mountName: z.string().min(1),
+      mountPoint: z.string().startsWith('/'),
+      subnetIds: z.array(z.string()).min(1),
+      securityGroupIds: z.array(z.string()).min(1),
+    }),
+    scope: z.looseObject({
+      fsxPath: z.string().startsWith('/'),
+      bucket: z.string().min(1),
+      prefix: z.string(),
+    }),
+    options: z.looseObject({
+      delete: z.boolean(),
+      include: z.array(z.string()),
+      exclude: z.array(z.string()),
+    }),
+    instance: z.looseObject({
+      instanceType: z.string().min(1),
+      fallbackInstanceTypes: z.array(z.string()),
+      amiParameter: z.string().startsWith('/'),
+      instanceProfileName: z.string().optional(),
+    }),
+    timeouts: z.looseObject({ transferMinutes: z.number(), agentOnlineMinutes: z.number() }),
+  })
+  .transform((p) => p as unknown as TransferPlan);
+
+const ExecutionArn = z.string().regex(/^arn:aws[a-z-]*:states:/, 'must be a Step Functions execution ARN');
+const InstanceId = z.string().regex(/^i-[0-9a-zA-Z]{1,32}$/, 'must be an instance id');
+/** The instance as LaunchInstance returned it ($.ec2.instance). */
+const Instance = z.looseObject({ instanceId: InstanceId, deadline: z.iso.datetime() });
+
+export const LaunchInstanceInput = z.object({ plan: Plan, executionArn: ExecutionArn });
+export const CheckAgentInput = z.object({ instanceId: InstanceId, agentDeadline: z.iso.datetime() });
+export const SendCommandInput = z.object({
+  plan: Plan,
+  instance: Instance,
+  taskToken: z.string().min(1),
+  executionArn: ExecutionArn.optional(),
+});
+export const PollCommandInput = z.object({ plan: Plan, instance: Instance });
+export const VerifyEc2Input = z.object({
+  plan: Plan,
+  instance: Instance,
+  command: z.looseObject({
+    commandId: z.string().min(1),
+    listingUri: z.string().startsWith('s3://').optional(),
+  }),
+});
+export const TerminateInput = z.object({ executionArn: ExecutionArn, instanceId: InstanceId.optional() });
+
+/** Deployment settings of the EC2 method (serverless.yml sets them; the defaults follow its names). */
+export interface Ec2Settings {
+  stage: string;
+  instanceProfileName: string;
+  documentName: string;
+  logGroupName: string;
+}
+
+export function ec2Settings(env: NodeJS.ProcessEnv = process.env): Ec2Settings {
+  const stage = currentStage(env);
+  return {
+    stage,
+    instanceProfileName: env.TRANSFER_INSTANCE_PROFILE || `fsx-transfer-${stage}-transfer-instance`,
+    documentName: env.TRANSFER_DOCUMENT_NAME || `fsx-transfer-${stage}-transfer`,
+    logGroupName: env.TRANSFER_LOG_GROUP || `/fsx-transfer/${stage}/transfer-commands`,
+  };
+}
+
+/** Seconds the transfer command may run: until 2 minutes before the deadline, so termination has time. */
+export function commandTimeoutSeconds(deadline: string, now: Date): number {
+  return Math.max(60, Math.floor((Date.parse(deadline) - now.getTime()) / 1000) - 120);
+}
+
+/** SendCommand comment of a run's transfer command: how a retried step or the poller finds it. */
+export function commandComment(plan: Pick<TransferPlan, 'transferId'>): string {
+  return `fsx-transfer ${plan.transferId} sync`;
+}
+
+/** The document parameters of a run's sync command (with the listing written for verification). */
+export function syncParameters(plan: TransferPlan, instanceId: string, now: Date): TransferCommandParameters {
+  return buildCommandParameters(plan, {
+    mode: 'sync',
+    listingUri: listingUriFor(plan, instanceId),
+    executionTimeoutSeconds: commandTimeoutSeconds(plan.deadline, now),
+  });
+}
+
+/**
+ * The LaunchInstance step: refuses a plan whose values the transfer document would refuse
+ * (before anything is started), then launches the instance.
+ * @returns the instance, plus `commandTimeoutSeconds` for the wait state's TimeoutSecondsPath.
+ * @throws InvalidRequestError naming each refused document parameter; see launchTransferInstance.
+ */
+export async function launchInstanceStep(
+  deps: { ec2: EC2Client; ssm: SSMClient; now?: () => Date },
+  input: z.infer<typeof LaunchInstanceInput>,
+  settings: Ec2Settings = ec2Settings(),
+): Promise<LaunchedInstance & { commandTimeoutSeconds: number }> {
+  const now = deps.now?.() ?? new Date();
+  const problems = documentParameterProblems(syncParameters(input.plan, 'i-00000000000000000', now));
+  if (problems.length > 0) {
+    throw new InvalidRequestError(
+      `The transfer cannot be run by the transfer document: ${problems.join('; ')}`,
+      {
+        details: { problems },
+      },
+    );
+  }
+  const launched = await launchTransferInstance(deps, {
+    plan: input.plan,
+    executionArn: input.executionArn,
+    instanceProfileName: settings.instanceProfileName,
+    stage: settings.stage,
+  });
+  // The wait for the command may last until the deadline (plus a margin for the callback).
+  return { ...launched, commandTimeoutSeconds: commandTimeoutSeconds(input.plan.deadline, now) + 300 };
+}
+
+/**
+ * The RunTransferCommand step (a `.waitForTaskToken` task): sends the sync command (or finds the
+ * one an earlier attempt sent), stores the task token for the callback, then reports at once if
+ * the command already ended (a fast command can finish before the token was stored, and its
+ * status event would then have found no token).
+ * @returns what was done; Step Functions waits for SendTaskSuccess/Failure regardless.
+ */
+export async function sendCommandStep(
+  deps: { ssm: SSMClient; sfn: SFNClient; now?: () => Date },
+  input: z.infer<typeof SendCommandInput>,
+  settings: Ec2Settings = ec2Settings(),
+): Promise<{ commandId: string; sent: boolean; reported: string }> {
+  const now = deps.now?.() ?? new Date();
+  const { plan, instance } = input;
+  const { commandId, sent } = await sendTransferCommand(deps.ssm, {
+    instanceId: instance.instanceId,
+    documentName: settings.documentName,
+    parameters: syncParameters(plan, instance.instanceId, now),
+    comment: commandComment(plan),
+    logGroupName: settings.logGroupName,
+  });
+  const record: TaskTokenRecord = {
+    taskToken: input.taskToken,
+    commandId,
+    instanceId: instance.instanceId,
+    listingUri: listingUriFor(plan, instance.instanceId),
+    ...(input.executionArn ? { executionArn: input.executionArn } : {}),
+  };
+  await storeTaskToken(deps.ssm, settings.stage, record);
+  const reported = await reportCommandToTask(deps, { stage: settings.stage, commandId, record });
+  return { commandId, sent, reported };
+}
+
+/**
+ * The PollTransferCommand step: the fallback when the wait timed out without a callback.
+ * @see pollTransferCommand
+ */
+export function pollCommandStep(
+  deps: { ssm: SSMClient; now?: () => Date },
+  input: z.infer<typeof PollCommandInput>,
+  settings: Ec2Settings = ec2Settings(),
+): Promise<CommandResult> {
+  return pollTransferCommand(deps, {
+    instanceId: input.instance.instanceId,
+    documentName: settings.documentName,
+    comment: commandComment(input.plan),
+    deadline: input.instance.deadline,
+    listingUri: listingUriFor(input.plan, input.instance.instanceId),
+  });
+}
+
+/**
+ * The VerifyEc2Transfer step: compares the listings and returns the branch result (`$.result`).
+ * @see verifyEc2Transfer
+ */
+export async function verifyStep(
+  deps: { s3: S3Client },
+  input: z.infer<typeof VerifyEc2Input>,
+): Promise<TransferResult> {
+  const listingUri = input.command.listingUri ?? listingUriFor(input.plan, input.instance.instanceId);
+  const result = await verifyEc2Transfer(deps, { plan: input.plan, listingUri });
+  return {
+    ...result,
+    details: { ...result.details, instanceId: input.instance.instanceId, commandId: input.command.commandId },
+  };
+}
