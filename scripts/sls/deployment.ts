@@ -72,6 +72,11 @@ export interface DeploymentValues {
     securityGroupArns: CfnValue[];
     /** Instances that mount a file system (config `lustreClientInstanceId`); may be empty. */
     lustreClientInstanceArns: CfnValue[];
+    /**
+     * What ssm:SendCommand on the Lustre clients touches: the AWS-RunShellScript document plus the
+     * client instances (never empty, so the DRA functions' statement stays valid without clients).
+     */
+    lustreClientCommandArns: CfnValue[];
     /** Roles FSx uses for the DRAs (config `dataRepositoryRoleArn`); may be empty. */
     dataRepositoryRoleArns: CfnValue[];
   };
@@ -114,6 +119,12 @@ export function deploymentValues(config: Config, file: string): DeploymentValues
           .filter((fs) => fs.lustreClientInstanceId)
           .map((fs) => arn('ec2', fs.region, `instance/${fs.lustreClientInstanceId}`)),
       ),
+      lustreClientCommandArns: unique([
+        arn('ssm', config.region, 'document/AWS-RunShellScript', ''),
+        ...fileSystems
+          .filter((fs) => fs.lustreClientInstanceId)
+          .map((fs) => arn('ec2', fs.region, `instance/${fs.lustreClientInstanceId}`)),
+      ]),
       dataRepositoryRoleArns: unique(
         fileSystems.map((fs) => fs.dataRepositoryRoleArn).filter((v): v is string => Boolean(v)),
       ),
