@@ -8,6 +8,7 @@ import { DescribeFileSystemsCommand, type FileSystem, type FSxClient } from '@aw
 import type { S3Client } from '@aws-sdk/client-s3';
 import { GetCallerIdentityCommand, type STSClient } from '@aws-sdk/client-sts';
 import { z } from 'zod';
+import { rethrowTransient } from '../aws/transient.js';
 import { fileSystemFor, findMapping } from '../config/load.js';
 import { type Config, type MappingConfig, type Method, TransferRequest } from '../config/schema.js';
 import {
@@ -90,6 +91,15 @@ function scopeOf(mapping: MappingConfig, subPath: string | undefined): TransferS
  *   BucketAccessError, DraPrerequisiteError (`method: dra` with failed prerequisites, all listed).
  */
 export async function validateTransfer(input: unknown, deps: ValidateDeps): Promise<TransferPlan> {
+  try {
+    return await planTransfer(input, deps);
+  } catch (error) {
+    // Throttling and 5xx become TransientAwsError (retried by the state); our errors pass unchanged.
+    rethrowTransient(error, 'validating the transfer request');
+  }
+}
+
+async function planTransfer(input: unknown, deps: ValidateDeps): Promise<TransferPlan> {
   const {
     request: rawRequest,
     executionName,

@@ -379,3 +379,15 @@ describe('validateTransfer: bad input', () => {
     });
   });
 });
+
+describe('validateTransfer: transient faults', () => {
+  beforeEach(mockHealthyWorld);
+
+  it('turns throttling into TransientAwsError so the state machine retries Validate', async () => {
+    fsxMock.on(DescribeFileSystemsCommand).rejects(awsError('ThrottlingException', 400));
+
+    await expect(run({ mapping: 'extdata', direction: 'stage-in' })).rejects.toMatchObject({
+      name: 'TransientAwsError',
+    });
+  });
+});
