@@ -98,7 +98,7 @@ beforeAll(async () => {
     for (const state of DRA_STATES) {
       local[state] = async (input) => {
         visited.push(state);
-        (inputs[state] ??= []).push(input);
+        inputs[state] = [...(inputs[state] ?? []), input];
         const handler = handlers[state];
         if (!handler) throw new Error(`unexpected state ${state}`);
         return handler(input);
