@@ -68,6 +68,11 @@ export interface DeploymentValues {
     bucketArns: CfnValue[];
     /** Objects below every mapped prefix (`bucket/prefix/*`). */
     objectArns: CfnValue[];
+    /**
+     * fsx-transfer's own objects in every mapped bucket (`bucket/.fsx-transfer/*`): the file system
+     * listings transfer instances write for verification (EC2 method).
+     */
+    transferListingArns: CfnValue[];
     subnetArns: CfnValue[];
     securityGroupArns: CfnValue[];
     /** Instances that mount a file system (config `lustreClientInstanceId`); may be empty. */
@@ -106,6 +111,7 @@ export function deploymentValues(config: Config, file: string): DeploymentValues
       objectArns: unique(
         locations.map((l) => s3Arn(l.prefix ? `${l.bucket}/${l.prefix}/*` : `${l.bucket}/*`)),
       ),
+      transferListingArns: unique(locations.map((l) => s3Arn(`${l.bucket}/.fsx-transfer/*`))),
       subnetArns: unique(
         fileSystems.flatMap((fs) => fs.subnetIds.map((id) => arn('ec2', fs.region, `subnet/${id}`))),
       ),
