@@ -158,6 +158,114 @@ export function fsxAdminRoutes(
   };
 }
 
+/** The part of the local router's admin API this module needs (`LocalRouter.admin`). */
+export interface AdminRegistry {
+  admin(route: {
+    method: 'GET' | 'POST' | 'PUT' | 'DELETE';
+    path: string | RegExp;
+    handler: (request: { method: string; path: string; query: URLSearchParams; body: unknown }) => unknown;
+    description?: string;
+  }): void;
+}
+
+const ID = '([^/]+)';
+const ROUTES: Array<{
+  method: 'GET' | 'POST' | 'PUT' | 'DELETE';
+  path: string | RegExp;
+  description: string;
+}> = [
+  {
+    method: 'GET',
+    path: '/fsx/state',
+    description: 'FSx: file systems, DRAs, tasks, bucket settings, faults, timings',
+  },
+  {
+    method: 'GET',
+    path: '/fsx/file-systems',
+    description: 'FSx: file systems with their local root directory',
+  },
+  {
+    method: 'POST',
+    path: '/fsx/file-systems',
+    description: 'FSx: create a file system {deploymentType, fileSystemTypeVersion, storageCapacity, ...}',
+  },
+  {
+    method: 'GET',
+    path: new RegExp(`^/fsx/file-systems/${ID}$`),
+    description: 'FSx: one file system and its root directory',
+  },
+  {
+    method: 'POST',
+    path: new RegExp(`^/fsx/file-systems/${ID}/lifecycle$`),
+    description: 'FSx: force a file system lifecycle {Lifecycle, Message?}',
+  },
+  {
+    method: 'POST',
+    path: new RegExp(`^/fsx/file-systems/${ID}/restore$`),
+    description: 'FSx: lfs hsm_restore {path} or {paths}',
+  },
+  {
+    method: 'POST',
+    path: new RegExp(`^/fsx/file-systems/${ID}/access$`),
+    description: 'FSx: read a file as a Lustre client (fetches lazy contents) {path, encoding?}',
+  },
+  {
+    method: 'GET',
+    path: new RegExp(`^/fsx/file-systems/${ID}/hsm$`),
+    description: 'FSx: lfs hsm_state of the files below ?path=',
+  },
+  {
+    method: 'POST',
+    path: new RegExp(`^/fsx/associations/${ID}/state$`),
+    description: 'FSx: force a DRA to MISCONFIGURED, FAILED or AVAILABLE {Lifecycle, Message?}',
+  },
+  {
+    method: 'POST',
+    path: new RegExp(`^/fsx/buckets/${ID}$`),
+    description: 'FSx: how FSx sees a bucket {unreachable?, region?, ownerAccountId?}',
+  },
+  { method: 'GET', path: '/fsx/faults', description: 'FSx: fault settings' },
+  {
+    method: 'POST',
+    path: '/fsx/faults',
+    description: 'FSx: set faults {taskFileFailures?, taskFileDelayMs?, associationCreateFailures?}',
+  },
+  { method: 'DELETE', path: '/fsx/faults', description: 'FSx: clear faults' },
+  { method: 'GET', path: '/fsx/timings', description: 'FSx: simulated durations' },
+  { method: 'POST', path: '/fsx/timings', description: 'FSx: change simulated durations' },
+  { method: 'POST', path: '/fsx/tick', description: 'FSx: run the monitor now (bucket health, auto-export)' },
+  { method: 'POST', path: '/fsx/s3-events', description: 'FSx: feed an S3 event record to automatic import' },
+];
+
+/** Registers the FSx admin endpoints on the local router (paths below `/_local`). */
+export function registerFsxAdmin(router: AdminRegistry, emulator: FsxEmulator): void {
+  const route = fsxAdminRoutes(emulator);
+  for (const { method, path, description } of ROUTES) {
+    router.admin({
+      method,
+      path,
+      description,
+      handler: async (request) => {
+        const response = await route({
+          method,
+          path: `/_local${request.path}`,
+          query: request.query,
+          body: request.body,
+        });
+        const body = (response?.body ?? {}) as { error?: string; message?: string };
+        if (!response || response.status >= 400) {
+          throw new LocalAwsError(
+            body.error ?? 'NotFound',
+            body.message ?? 'not found',
+            response?.status ?? 404,
+          );
+        }
+        return response.body;
+      },
+    });
+  }
+}
+
 /**
  * The same endpoints as a Node http middleware: resolves true when it answered the request.
  * The body is read here (JSON), so call it before anything else consumes the request stream.
