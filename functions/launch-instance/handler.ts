@@ -1,6 +1,6 @@
 /**
  * `LaunchInstance`: first state of the EC2 branch. Input `{plan, executionArn}`; output the
- * launched instance (`$.ec2.instance`): id, deadlines, and `commandTimeoutSeconds` for the wait.
+ * launched instance (`$.ec2.instance`): id, type, subnet and deadlines.
  */
 import { getEc2, getSsm } from '../../shared/aws/clients.js';
 import { LaunchInstanceInput, launchInstanceStep } from '../../shared/ec2/steps.js';

@@ -122,14 +122,14 @@ export function syncParameters(plan: TransferPlan, instanceId: string, now: Date
 /**
  * The LaunchInstance step: refuses a plan whose values the transfer document would refuse
  * (before anything is started), then launches the instance.
- * @returns the instance, plus `commandTimeoutSeconds` for the wait state's TimeoutSecondsPath.
+ * @returns the instance and its deadlines (`$.ec2.instance`).
  * @throws InvalidRequestError naming each refused document parameter; see launchTransferInstance.
  */
 export async function launchInstanceStep(
   deps: { ec2: EC2Client; ssm: SSMClient; now?: () => Date },
   input: z.infer<typeof LaunchInstanceInput>,
   settings: Ec2Settings = ec2Settings(),
-): Promise<LaunchedInstance & { commandTimeoutSeconds: number }> {
+): Promise<LaunchedInstance> {
   const now = deps.now?.() ?? new Date();
   const problems = documentParameterProblems(syncParameters(input.plan, 'i-00000000000000000', now));
   if (problems.length > 0) {
@@ -140,14 +140,12 @@ export async function launchInstanceStep(
       },
     );
   }
-  const launched = await launchTransferInstance(deps, {
+  return launchTransferInstance(deps, {
     plan: input.plan,
     executionArn: input.executionArn,
     instanceProfileName: settings.instanceProfileName,
     stage: settings.stage,
   });
-  // The wait for the command may last until the deadline (plus a margin for the callback).
-  return { ...launched, commandTimeoutSeconds: commandTimeoutSeconds(input.plan.deadline, now) + 300 };
 }
 
 /**
