@@ -1,27 +1,464 @@
 /**
- * Local EventBridge bus: matches events against the rules declared in serverless.yml and invokes
- * their Lambda targets. Work in progress: the full implementation lands in the following commits.
+ * Local EventBridge (default bus): rules come from serverless.yml — function events
+ * (`eventBridge: {pattern}`, `cloudwatchEvent: {event}`, `schedule: rate(...)|cron(...)`), state
+ * machine events (serverless-step-functions `eventBridge: {event}`) and `AWS::Events::Rule`
+ * resources — and can be added from code. `emit(event)` completes the envelope (version, id, time,
+ * account, region, resources), matches every enabled rule and delivers the event to the rule's
+ * targets asynchronously, like EventBridge invoking a Lambda function asynchronously: a failing
+ * target is logged and recorded, never thrown back to the emitter.
+ *
+ * Scheduled rules fire on demand (`fireSchedule`), and `rate(...)` rules also on timers of the
+ * scaled clock after `startSchedules()`. Not modelled: custom buses, archives, retries and DLQs of
+ * asynchronous invocations, cron timers (cron rules fire only on demand).
  */
+import { randomUUID } from 'node:crypto';
+import { InvalidEventPatternError, matchesPattern, validatePattern } from './event-pattern.js';
+import { jsonPathGet } from './json-path.js';
 import type { LambdaRegistry } from './lambda.js';
+import {
+  evaluateCfn,
+  lambdaArn,
+  normalizedResourceName,
+  type ServerlessProject,
+  stateMachineArn,
+  stateMachineNameFor,
+} from './serverless-config.js';
 import type { Clock, LocalEvent } from './types.js';
 
 export interface EventBusDeps {
-  rootDir: string;
-  accountId: string;
-  region: string;
   clock: Clock;
   lambdas: LambdaRegistry;
+  /** Default: the registry's account, region and stage. */
+  accountId?: string;
+  region?: string;
+  /** Start `rate(...)` timers at construction (default false; see startSchedules). */
+  schedules?: boolean;
+  /** Where delivery failures are reported (default console.error). */
+  log?: (message: string) => void;
+  /** Accepted for compatibility; the project root and stage come from the Lambda registry. */
+  rootDir?: string;
   stage?: string;
 }
 
+/** A full EventBridge event as delivered to targets. */
+export interface BusEvent {
+  version: string;
+  id: string;
+  'detail-type': string;
+  source: string;
+  account: string;
+  time: string;
+  region: string;
+  resources: string[];
+  detail: Record<string, unknown>;
+}
+
+export interface RuleTarget {
+  id: string;
+  /** Lambda function ARN or state machine ARN. */
+  arn: string;
+  input?: string;
+  inputPath?: string;
+  inputTransformer?: { inputPathsMap?: Record<string, string>; inputTemplate: string };
+}
+
+export interface EventRule {
+  name: string;
+  arn: string;
+  /** CloudFormation logical id, when the rule comes from serverless.yml. */
+  logicalId?: string;
+  /** Function key or state machine key that declared the rule. */
+  owner?: string;
+  pattern?: Record<string, unknown>;
+  /** `rate(...)` or `cron(...)`. */
+  schedule?: string;
+  enabled: boolean;
+  targets: RuleTarget[];
+}
+
+export interface Delivery {
+  rule: string;
+  target: string;
+  eventId: string;
+  detailType: string;
+  ok: boolean;
+  error?: string;
+  at: Date;
+}
+
+/** Starts a state machine execution for a rule target (wired to the Step Functions emulator). */
+export type StateMachineStarter = (stateMachineArn: string, input: string) => Promise<unknown>;
+
+const MAX_DELIVERIES = 1000;
+
 export class EventBus {
-  constructor(readonly deps: EventBusDeps) {}
+  readonly accountId: string;
+  readonly region: string;
+  readonly rules: EventRule[] = [];
+  /** Recent deliveries (capped), for tests and the admin API. */
+  readonly deliveries: Delivery[] = [];
+  private readonly inFlight = new Set<Promise<void>>();
+  private readonly timers: NodeJS.Timeout[] = [];
+  private starter?: StateMachineStarter;
+  private readonly log: (message: string) => void;
 
-  /** Delivers an event to every matching rule's targets (asynchronously, errors logged). */
-  emit(_event: LocalEvent): void {}
+  constructor(readonly deps: EventBusDeps) {
+    this.accountId = deps.accountId ?? deps.lambdas.accountId;
+    this.region = deps.region ?? deps.lambdas.region;
+    this.log = deps.log ?? ((message) => console.error(message));
+    this.loadRules(deps.lambdas.serverless);
+    if (deps.schedules) this.startSchedules();
+  }
 
-  /** Fires a scheduled rule now. */
-  async fireSchedule(_ruleName: string): Promise<void> {}
+  /** Lets rules target state machines (call once the Step Functions emulator exists). */
+  connectStateMachines(starter: StateMachineStarter): void {
+    this.starter = starter;
+  }
 
-  close(): void {}
+  /** Adds (or replaces, by name) a rule; the pattern is validated like PutRule. */
+  putRule(
+    rule: Omit<EventRule, 'arn' | 'enabled' | 'targets'> & Partial<Pick<EventRule, 'enabled' | 'targets'>>,
+  ) {
+    if (rule.pattern) validatePattern(rule.pattern);
+    if (!rule.pattern && !rule.schedule) {
+      throw new InvalidEventPatternError(`Rule ${rule.name} needs an event pattern or a schedule expression`);
+    }
+    const full: EventRule = {
+      enabled: true,
+      targets: [],
+      ...rule,
+      arn: `arn:aws:events:${this.region}:${this.accountId}:rule/${rule.name}`,
+    };
+    const index = this.rules.findIndex((existing) => existing.name === rule.name);
+    if (index >= 0) this.rules[index] = full;
+    else this.rules.push(full);
+    return full;
+  }
+
+  /** Completes the envelope of an event (version, id, time, account, region, resources). */
+  envelope(event: LocalEvent | BusEvent): BusEvent {
+    const given = event as Partial<BusEvent>;
+    return {
+      version: given.version ?? '0',
+      id: given.id ?? randomUUID(),
+      'detail-type': event['detail-type'],
+      source: event.source,
+      account: given.account ?? this.accountId,
+      time:
+        given.time ??
+        this.deps.clock
+          .now()
+          .toISOString()
+          .replace(/\.\d{3}Z$/, 'Z'),
+      region: given.region ?? this.region,
+      resources: event.resources ?? [],
+      detail: event.detail ?? {},
+    };
+  }
+
+  /**
+   * Puts an event on the bus: every enabled rule whose pattern matches gets it, asynchronously.
+   * @returns the completed event (its `id` identifies the deliveries).
+   */
+  emit(event: LocalEvent | BusEvent): BusEvent {
+    const full = this.envelope(event);
+    for (const rule of this.matchingRules(full)) {
+      for (const target of rule.targets) this.track(this.deliver(rule, target, full));
+    }
+    return full;
+  }
+
+  /** Rules whose pattern matches the event (enabled rules only). */
+  matchingRules(event: BusEvent): EventRule[] {
+    return this.rules.filter((rule) => rule.enabled && rule.pattern && matchesPattern(rule.pattern, event));
+  }
+
+  /**
+   * Fires scheduled rules now, as EventBridge would at their next time. `ruleName` may be a rule
+   * name, a logical id, or a function key/name (all of that function's schedules).
+   * @returns once every target has run.
+   */
+  async fireSchedule(ruleName: string): Promise<void> {
+    const rules = this.rules.filter(
+      (rule) =>
+        rule.schedule &&
+        (rule.name === ruleName ||
+          rule.logicalId === ruleName ||
+          rule.owner === ruleName ||
+          rule.arn === ruleName),
+    );
+    const byFunctionName = this.rules.filter(
+      (rule) => rule.schedule && rule.targets.some((target) => target.arn.endsWith(`:function:${ruleName}`)),
+    );
+    const chosen = rules.length > 0 ? rules : byFunctionName;
+    if (chosen.length === 0) {
+      const known = this.rules.filter((rule) => rule.schedule).map((rule) => rule.name);
+      throw new Error(`No scheduled rule named ${ruleName} (scheduled rules: ${known.join(', ') || 'none'})`);
+    }
+    await Promise.all(chosen.map((rule) => this.fireRule(rule)));
+  }
+
+  /** Starts timers for enabled `rate(...)` rules on the scaled clock. */
+  startSchedules(): void {
+    if (this.timers.length > 0) return;
+    for (const rule of this.rules) {
+      const ms = rule.enabled && rule.schedule ? rateMillis(rule.schedule) : undefined;
+      if (ms === undefined) continue;
+      const timer = setInterval(
+        () => this.track(this.fireRule(rule)),
+        Math.max(1, this.deps.clock.scale(ms)),
+      );
+      timer.unref?.();
+      this.timers.push(timer);
+    }
+  }
+
+  /** Resolves once every delivery started so far (and those they trigger) has finished. */
+  async idle(): Promise<void> {
+    while (this.inFlight.size > 0) await Promise.allSettled([...this.inFlight]);
+  }
+
+  close(): void {
+    for (const timer of this.timers.splice(0)) clearInterval(timer);
+  }
+
+  private async fireRule(rule: EventRule): Promise<void> {
+    const event = this.envelope({
+      source: 'aws.events',
+      'detail-type': 'Scheduled Event',
+      resources: [rule.arn],
+      detail: {},
+    });
+    await Promise.all(rule.targets.map((target) => this.deliver(rule, target, event)));
+  }
+
+  private track(work: Promise<void>): void {
+    this.inFlight.add(work);
+    work.finally(() => this.inFlight.delete(work));
+  }
+
+  private async deliver(rule: EventRule, target: RuleTarget, event: BusEvent): Promise<void> {
+    const record: Delivery = {
+      rule: rule.name,
+      target: target.arn,
+      eventId: event.id,
+      detailType: event['detail-type'],
+      ok: true,
+      at: new Date(),
+    };
+    this.deliveries.push(record);
+    if (this.deliveries.length > MAX_DELIVERIES) this.deliveries.shift();
+    try {
+      // Asynchronous like EventBridge: never run a target inside the emitter's call stack.
+      await new Promise((resolve) => setImmediate(resolve));
+      const input = transformInput(target, event, rule);
+      if (target.arn.includes(':states:') && target.arn.includes(':stateMachine:')) {
+        if (!this.starter)
+          throw new Error('no Step Functions emulator connected (EventBus.connectStateMachines)');
+        await this.starter(target.arn, typeof input === 'string' ? input : JSON.stringify(input));
+      } else {
+        await this.deps.lambdas.invoke(target.arn, input);
+      }
+    } catch (error) {
+      record.ok = false;
+      record.error = `${(error as Error).name}: ${(error as Error).message}`;
+      this.log(`[events] rule ${rule.name} -> ${target.arn} failed for event ${event.id}: ${record.error}`);
+    }
+  }
+
+  private loadRules(project: ServerlessProject): void {
+    for (const fn of project.functions.values()) {
+      const arn = lambdaArn(project, fn.name);
+      let scheduleIndex = 0;
+      fn.events.forEach((event, index) => {
+        const bridge = (event.eventBridge ?? event.cloudwatchEvent) as Record<string, unknown> | undefined;
+        if (bridge) {
+          const pattern = (bridge.pattern ?? bridge.event) as Record<string, unknown> | undefined;
+          const schedule = typeof bridge.schedule === 'string' ? bridge.schedule : undefined;
+          if (!pattern && !schedule) return;
+          const name = typeof bridge.name === 'string' ? bridge.name : `${fn.name}-rule-${index + 1}`;
+          this.putRule({
+            name,
+            owner: fn.key,
+            pattern,
+            schedule,
+            enabled: bridge.enabled !== false,
+            targets: [{ id: `${name}-target`, arn, ...targetInput(bridge) }],
+          });
+        }
+        const scheduled = event.schedule;
+        if (scheduled) {
+          const spec = (typeof scheduled === 'string' ? { rate: scheduled } : scheduled) as Record<
+            string,
+            unknown
+          >;
+          const expressions = Array.isArray(spec.rate) ? spec.rate : [spec.rate];
+          for (const expression of expressions) {
+            if (typeof expression !== 'string') continue;
+            scheduleIndex++;
+            const name = typeof spec.name === 'string' ? spec.name : `${fn.name}-schedule-${scheduleIndex}`;
+            this.putRule({
+              name,
+              owner: fn.key,
+              logicalId: `${normalizedResourceName(fn.key)}EventsRuleSchedule${scheduleIndex}`,
+              schedule: expression,
+              enabled: spec.enabled !== false,
+              targets: [{ id: `${name}-target`, arn, ...targetInput(spec) }],
+            });
+          }
+        }
+      });
+    }
+    for (const machine of project.stateMachines) {
+      const arn = stateMachineArn(project, stateMachineNameFor(project, machine.key));
+      machine.events.forEach((event, index) => {
+        const bridge = (event.eventBridge ?? event.cloudwatchEvent) as Record<string, unknown> | undefined;
+        const pattern = (bridge?.event ?? bridge?.pattern) as Record<string, unknown> | undefined;
+        if (bridge && pattern) {
+          const name = typeof bridge.name === 'string' ? bridge.name : `${machine.key}-rule-${index + 1}`;
+          this.putRule({
+            name,
+            owner: machine.key,
+            pattern,
+            enabled: bridge.enabled !== false,
+            targets: [{ id: `${name}-target`, arn, ...targetInput(bridge) }],
+          });
+        }
+        const scheduled = event.schedule;
+        if (scheduled) {
+          const spec = (typeof scheduled === 'string' ? { rate: scheduled } : scheduled) as Record<
+            string,
+            unknown
+          >;
+          if (typeof spec.rate !== 'string') return;
+          const name = typeof spec.name === 'string' ? spec.name : `${machine.key}-schedule-${index + 1}`;
+          this.putRule({
+            name,
+            owner: machine.key,
+            schedule: spec.rate,
+            enabled: spec.enabled !== false,
+            targets: [{ id: `${name}-target`, arn, ...targetInput(spec) }],
+          });
+        }
+      });
+    }
+    for (const [logicalId, resource] of Object.entries(project.resources)) {
+      if (resource.Type !== 'AWS::Events::Rule') continue;
+      const props = resource.Properties ?? {};
+      const busName = props.EventBusName === undefined ? 'default' : evaluateCfn(project, props.EventBusName);
+      if (busName !== 'default') continue;
+      const targets: RuleTarget[] = [];
+      for (const target of (props.Targets ?? []) as Record<string, unknown>[]) {
+        const arn = evaluateCfn(project, target.Arn);
+        if (!arn) continue;
+        const transformer = target.InputTransformer as Record<string, unknown> | undefined;
+        targets.push({
+          id: String(target.Id ?? arn),
+          arn,
+          input: typeof target.Input === 'string' ? target.Input : undefined,
+          inputPath: typeof target.InputPath === 'string' ? target.InputPath : undefined,
+          inputTransformer: transformer
+            ? {
+                inputPathsMap: transformer.InputPathsMap as Record<string, string> | undefined,
+                inputTemplate: String(transformer.InputTemplate ?? ''),
+              }
+            : undefined,
+        });
+      }
+      const pattern = props.EventPattern as Record<string, unknown> | undefined;
+      const schedule = typeof props.ScheduleExpression === 'string' ? props.ScheduleExpression : undefined;
+      if (!pattern && !schedule) continue;
+      this.putRule({
+        name: typeof props.Name === 'string' ? props.Name : logicalId,
+        logicalId,
+        pattern,
+        schedule,
+        enabled: props.State !== 'DISABLED',
+        targets,
+      });
+    }
+  }
+}
+
+function targetInput(spec: Record<string, unknown>): Partial<RuleTarget> {
+  const out: Partial<RuleTarget> = {};
+  if (spec.input !== undefined) {
+    out.input = typeof spec.input === 'string' ? spec.input : JSON.stringify(spec.input);
+  }
+  if (typeof spec.inputPath === 'string') out.inputPath = spec.inputPath;
+  const transformer = spec.inputTransformer as Record<string, unknown> | undefined;
+  if (transformer) {
+    out.inputTransformer = {
+      inputPathsMap: transformer.inputPathsMap as Record<string, string> | undefined,
+      inputTemplate: String(transformer.inputTemplate ?? ''),
+    };
+  }
+  return out;
+}
+
+/** What a target receives: the event, `Input`, `InputPath`, or `InputTransformer` output. */
+export function transformInput(target: RuleTarget, event: BusEvent, rule?: EventRule): unknown {
+  if (target.input !== undefined) return JSON.parse(target.input);
+  if (target.inputPath) return jsonPathGet(event, target.inputPath);
+  if (!target.inputTransformer) return event;
+  const values: Record<string, unknown> = {
+    'aws.events.event': event,
+    'aws.events.event.json': event,
+    'aws.events.rule-arn': rule?.arn,
+    'aws.events.rule-name': rule?.name,
+    'aws.events.event.ingestion-time': event.time,
+  };
+  for (const [name, path] of Object.entries(target.inputTransformer.inputPathsMap ?? {})) {
+    values[name] = jsonPathGet(event, path);
+  }
+  const rendered = renderTemplate(target.inputTransformer.inputTemplate, values);
+  try {
+    return JSON.parse(rendered);
+  } catch {
+    return rendered;
+  }
+}
+
+/**
+ * Renders an InputTransformer template: inside a JSON string a placeholder inserts the value's text;
+ * outside strings it inserts the value as JSON.
+ */
+function renderTemplate(template: string, values: Record<string, unknown>): string {
+  let out = '';
+  let inString = false;
+  for (let i = 0; i < template.length; i++) {
+    const ch = template[i]!;
+    if (ch === '\\' && inString) {
+      out += ch + (template[i + 1] ?? '');
+      i++;
+      continue;
+    }
+    if (ch === '"') inString = !inString;
+    if (ch === '<') {
+      const end = template.indexOf('>', i);
+      const name = end > i ? template.slice(i + 1, end) : '';
+      if (name && Object.hasOwn(values, name)) {
+        const value = values[name];
+        if (inString) {
+          out +=
+            typeof value === 'string' ? JSON.stringify(value).slice(1, -1) : JSON.stringify(value ?? null);
+        } else {
+          out += JSON.stringify(value ?? null);
+        }
+        i = end;
+        continue;
+      }
+    }
+    out += ch;
+  }
+  return out;
+}
+
+/** Milliseconds of a `rate(N unit)` expression, or undefined for cron/invalid. */
+export function rateMillis(expression: string): number | undefined {
+  const match = /^rate\(\s*(\d+)\s+(minute|minutes|hour|hours|day|days)\s*\)$/.exec(expression.trim());
+  if (!match) return undefined;
+  const unit = match[2]!.replace(/s$/, '');
+  const factor = unit === 'minute' ? 60_000 : unit === 'hour' ? 3_600_000 : 86_400_000;
+  return Number(match[1]) * factor;
 }
