@@ -651,8 +651,9 @@ export class FsxEmulator implements JsonService {
    * the file system's region.
    */
   private async checkBucket(bucket: string, fs: FileSystemRecord, s3: S3Config | undefined): Promise<void> {
-    const status = await this.bucketStatus(bucket);
-    if (!status.exists || status.unreachable || status.ownerAccountId !== fs.description.OwnerId) {
+    const status = await this.bucketStatus(bucket, fs.description.OwnerId);
+    const foreign = status.ownerAccountId !== undefined && status.ownerAccountId !== fs.description.OwnerId;
+    if (!status.exists || status.unreachable || status.accessDenied || foreign) {
       throw badRequest(
         'Amazon FSx is unable to validate access to the S3 bucket. Ensure the IAM role or user you are using has s3:Get*, s3:List* and s3:PutObject permissions to the S3 bucket prefix.',
       );
@@ -664,29 +665,52 @@ export class FsxEmulator implements JsonService {
     }
   }
 
+  /**
+   * How FSx sees a bucket: admin settings first, then `deps.bucketInfo`, else HeadBucket on the
+   * local S3 (with ExpectedBucketOwner = the file system's account, so a bucket of another
+   * account answers 403, and its BucketRegion).
+   */
   private async bucketStatus(
     bucket: string,
-  ): Promise<{ exists: boolean; unreachable: boolean; region: string; ownerAccountId: string }> {
+    expectedOwner?: string,
+  ): Promise<{
+    exists: boolean;
+    unreachable: boolean;
+    accessDenied: boolean;
+    region: string;
+    ownerAccountId?: string;
+  }> {
     const settings: BucketSettings = this.state.buckets[bucket] ?? {};
-    const info = this.deps.bucketInfo
+    const info: BucketInfo & { accessDenied?: boolean } = this.deps.bucketInfo
       ? await this.deps.bucketInfo(bucket)
-      : { exists: await this.headBucket(bucket) };
+      : await this.headBucket(bucket, settings.ownerAccountId ? undefined : expectedOwner);
     return {
       exists: info.exists,
       unreachable: settings.unreachable ?? false,
+      accessDenied: !settings.ownerAccountId && (info.accessDenied ?? false),
       region: settings.region ?? info.region ?? this.deps.region,
-      ownerAccountId: settings.ownerAccountId ?? info.ownerAccountId ?? this.deps.accountId,
+      ownerAccountId: settings.ownerAccountId ?? info.ownerAccountId,
     };
   }
 
-  private async headBucket(bucket: string): Promise<boolean> {
+  private async headBucket(
+    bucket: string,
+    expectedOwner?: string,
+  ): Promise<BucketInfo & { accessDenied?: boolean }> {
     try {
-      await this.deps.s3.send(new HeadBucketCommand({ Bucket: bucket }));
-      return true;
+      const out = await this.deps.s3.send(
+        new HeadBucketCommand({
+          Bucket: bucket,
+          ...(expectedOwner ? { ExpectedBucketOwner: expectedOwner } : {}),
+        }),
+      );
+      return { exists: true, ...(out?.BucketRegion ? { region: out.BucketRegion } : {}) };
     } catch (error) {
       const e = error as { name?: string; $metadata?: { httpStatusCode?: number } };
-      if (e.name === 'NotFound' || e.name === 'NoSuchBucket' || e.$metadata?.httpStatusCode === 404)
-        return false;
+      const status = e.$metadata?.httpStatusCode;
+      if (e.name === 'NotFound' || e.name === 'NoSuchBucket' || status === 404) return { exists: false };
+      if (e.name === 'Forbidden' || e.name === 'AccessDenied' || status === 403)
+        return { exists: true, accessDenied: true };
       throw error;
     }
   }
