@@ -1182,7 +1182,13 @@ export class FsxEmulator implements JsonService {
           (t) => t.description.FileSystemId === fileSystemId && ACTIVE_TASK.includes(t.description.Lifecycle),
         );
         if (!next) return;
-        await this.runTask(next);
+        try {
+          await this.runTask(next);
+        } catch (error) {
+          // Never leave a task EXECUTING: it would block the file system's one task slot.
+          this.note(`task ${next.description.TaskId}: ${(error as Error).stack ?? error}`);
+          if (!this.closed) this.endTask(next, 'FAILED', `Internal error: ${(error as Error).message}`);
+        }
       }
     });
   }
