@@ -202,6 +202,10 @@ class FileFailure extends Error {
 /** The task cannot run at all (invalid path, repository not listable): it ends FAILED. */
 class TaskFailure extends Error {}
 
+/** The local cloud's one VPC and default subnet (the EC2 emulator's network uses the same ids). */
+const LOCAL_VPC_ID = 'vpc-00000000000000001';
+const LOCAL_DEFAULT_SUBNET_ID = 'subnet-00000000000000001';
+
 const hex = (n: number) =>
   randomBytes(Math.ceil(n / 2))
     .toString('hex')
@@ -347,7 +351,7 @@ export class FsxEmulator implements JsonService {
       throw badRequest(`Invalid FileSystemTypeVersion ${version}: use 2.10, 2.12 or 2.15.`);
     }
     const persistent = deploymentType.startsWith('PERSISTENT');
-    const subnetIds = spec.subnetIds?.length ? spec.subnetIds : [`subnet-${hex(17)}`];
+    const subnetIds = spec.subnetIds?.length ? spec.subnetIds : [LOCAL_DEFAULT_SUBNET_ID];
     const owner = spec.ownerId ?? this.deps.accountId;
     const lifecycle = spec.lifecycle ?? 'AVAILABLE';
     const description: FileSystemDescription = {
@@ -358,12 +362,7 @@ export class FsxEmulator implements JsonService {
       Lifecycle: lifecycle,
       StorageCapacity: spec.storageCapacity ?? 1200,
       StorageType: spec.storageType ?? 'SSD',
-      VpcId:
-        spec.vpcId ??
-        `vpc-${createHash('sha1')
-          .update(subnetIds[0] ?? id)
-          .digest('hex')
-          .slice(0, 17)}`,
+      VpcId: spec.vpcId ?? LOCAL_VPC_ID,
       SubnetIds: subnetIds,
       NetworkInterfaceIds: [`eni-${hex(17)}`, `eni-${hex(17)}`],
       DNSName: `${id}.fsx.${region}.amazonaws.com`,
