@@ -1,0 +1,679 @@
+/**
+ * The local cloud, composed: one router on 127.0.0.1 with S3 (s3rver), FSx, EC2, SSM, STS and
+ * Step Functions behind it, the Lambda registry and the event bus that run the project's real
+ * handlers, fault injection and a scaled clock. Tests and the demo start it in-process with
+ * `startLocalCloud`; `fsx-transfer local up` runs it as a server (local/main.ts).
+ */
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { S3Client } from '@aws-sdk/client-s3';
+import { loadConfig } from '../shared/config/load.js';
+import type { Config } from '../shared/config/schema.js';
+import { ScaledClock } from './clock.js';
+import { Network } from './ec2/network.js';
+import { Ec2Emulator, type Ec2Timings } from './ec2/service.js';
+import { type BusEvent, EventBus } from './events.js';
+import { type FaultInjector, FaultInjector as Faults, readFaultsFile } from './faults.js';
+import { registerFsxAdmin } from './fsx/admin.js';
+import { FsxEmulator } from './fsx/service.js';
+import { LambdaRegistry } from './lambda.js';
+import { type BucketAttributes, S3Backend, type S3EventRecord } from './s3/service.js';
+import { INTERNAL_HEADER, LocalRouter } from './server.js';
+import { StepFunctionsEmulator } from './sfn/service.js';
+import { InstanceFilesystems } from './ssm/instance-fs.js';
+import { LOCAL_AL2023_AMI } from './ssm/parameters.js';
+import { SsmEmulator, type SsmTimings } from './ssm/service.js';
+import { runShimTool, writeShims } from './ssm/shims.js';
+import { StateStore } from './state.js';
+import { StsEmulator } from './sts.js';
+import { LocalAwsError, type LocalEvent } from './types.js';
+
+export const LOCAL_ACCOUNT_ID = '000000000000';
+export const LOCAL_REGION = 'us-east-1';
+export const LOCAL_STAGE = 'local';
+/** The project's Run Command document, registered as `fsx-transfer-<stage>-transfer` (as serverless.yml names it). */
+export const PROJECT_DOCUMENT_FILE = 'ssm/transfer-document.yaml';
+
+export interface LocalCloudOptions {
+  /** 0 (default) picks a free port. */
+  port?: number;
+  /** Where S3 objects, file system roots, instance directories and state snapshots live. */
+  dataDir: string;
+  /** The fsx-transfer config file: its file systems, subnets, security groups, buckets and Lustre clients. */
+  configPath?: string;
+  /** Simulated delays are multiplied by this (1 = real time; 0.01 in tests). */
+  timeScale?: number;
+  /** Fault rules to load at start (JSON or YAML). */
+  faultsFile?: string;
+  /** No console output (errors of background work still go to `cloud.logs`). */
+  quiet?: boolean;
+  /** Project root holding serverless.yml, functions/, statemachines/ and ssm/ (default: this repository). */
+  rootDir?: string;
+  /** Simulated durations (ms) of EC2 and SSM processes. */
+  timings?: Partial<Ec2Timings & SsmTimings>;
+}
+
+export interface LocalCloud {
+  endpoint: string;
+  port: number;
+  accountId: string;
+  region: string;
+  dataDir: string;
+  /** Environment variables for SDK clients, the AWS CLI and the project's CLI. */
+  env: Record<string, string>;
+  clock: ScaledClock;
+  faults: FaultInjector;
+  events: EventBus;
+  fsx: FsxEmulator;
+  ec2: Ec2Emulator;
+  ssm: SsmEmulator;
+  sts: StsEmulator;
+  s3: S3Backend;
+  sfn: StepFunctionsEmulator;
+  lambdas: LambdaRegistry;
+  router: LocalRouter;
+  config?: Config;
+  /** Recent events put on the bus (newest last, at most 1000). */
+  eventLog: BusEvent[];
+  /** Recent log lines of background work. */
+  logs: string[];
+  stop(): Promise<void>;
+}
+
+const DEFAULT_ROOT = fileURLToPath(new URL('..', import.meta.url));
+
+function s3EventToEventBridge(record: S3EventRecord, accountId: string): LocalEvent {
+  const bucket = record.s3.bucket.name;
+  const created = record.eventName.startsWith('ObjectCreated');
+  const reason = created
+    ? ({
+        'ObjectCreated:Put': 'PutObject',
+        'ObjectCreated:Copy': 'CopyObject',
+        'ObjectCreated:Post': 'CompleteMultipartUpload',
+      }[record.eventName] ?? 'PutObject')
+    : 'DeleteObject';
+  const object: Record<string, unknown> = {
+    key: record.s3.object.key,
+    sequencer: record.s3.object.sequencer,
+  };
+  if (created) {
+    object.size = record.s3.object.size;
+    object.etag = record.s3.object.eTag;
+  }
+  return {
+    source: 'aws.s3',
+    'detail-type': created ? 'Object Created' : 'Object Deleted',
+    resources: [`arn:aws:s3:::${bucket}`],
+    detail: {
+      version: '0',
+      bucket: { name: bucket },
+      object,
+      'request-id': String(
+        (record.responseElements as Record<string, unknown> | undefined)?.['x-amz-request-id'] ?? '',
+      ),
+      requester: accountId,
+      'source-ip-address': '127.0.0.1',
+      reason,
+      ...(created ? {} : { 'deletion-type': 'Permanently Deleted' }),
+    },
+  };
+}
+
+/** Buckets the config refers to (mappings and report paths), created at start. */
+function configBuckets(config: Config | undefined): string[] {
+  if (!config) return [];
+  const uris = [
+    ...config.mappings.map((m) => m.s3Uri),
+    ...(config.defaults.reportPath ? [config.defaults.reportPath] : []),
+  ];
+  return [...new Set(uris.map((uri) => uri.replace(/^s3:\/\//, '').split('/')[0]!))];
+}
+
+/** Starts the local cloud; resolves once every service answers. */
+export async function startLocalCloud(options: LocalCloudOptions): Promise<LocalCloud> {
+  const dataDir = resolve(options.dataDir);
+  const rootDir = resolve(options.rootDir ?? DEFAULT_ROOT);
+  mkdirSync(dataDir, { recursive: true });
+  const accountId = LOCAL_ACCOUNT_ID;
+  const logs: string[] = [];
+  const log = (line: string) => {
+    logs.push(`${new Date().toISOString()} ${line}`);
+    if (logs.length > 1000) logs.splice(0, logs.length - 1000);
+    if (!options.quiet) console.error(`[local-cloud] ${line}`);
+  };
+  const configPath = options.configPath ? resolve(options.configPath) : undefined;
+  const config = configPath ? loadConfig(configPath) : undefined;
+  const region = config?.region ?? LOCAL_REGION;
+
+  const clock = new ScaledClock(options.timeScale ?? 1);
+  const faults = new Faults();
+  if (options.faultsFile) faults.add(readFaultsFile(options.faultsFile));
+  const store = new StateStore(dataDir);
+  const router = new LocalRouter({
+    accountId,
+    region,
+    faults,
+    clock,
+    log,
+    debug: process.env.LOCAL_CLOUD_DEBUG === '1',
+  });
+  const port = await router.listen(options.port ?? 0);
+  const endpoint = router.endpoint;
+  const env: Record<string, string> = {
+    AWS_ENDPOINT_URL: endpoint,
+    AWS_REGION: region,
+    AWS_DEFAULT_REGION: region,
+    AWS_ACCESS_KEY_ID: 'test',
+    AWS_SECRET_ACCESS_KEY: 'test',
+    FSX_TRANSFER_LOCAL: '1',
+    FSX_TRANSFER_STAGE: LOCAL_STAGE,
+    ...(configPath ? { FSX_TRANSFER_CONFIG: configPath } : {}),
+  };
+
+  const stoppers: (() => Promise<void> | void)[] = [];
+  try {
+    // Lambdas run in this process and read their clients' endpoints from process.env.
+    const lambdas = new LambdaRegistry({ rootDir, accountId, region, stage: LOCAL_STAGE, environment: env });
+    const events = new EventBus({ clock, lambdas, accountId, region, log });
+    const eventLog: BusEvent[] = [];
+    const emit = (event: LocalEvent) => {
+      try {
+        eventLog.push(events.emit(event));
+        if (eventLog.length > 1000) eventLog.splice(0, eventLog.length - 1000);
+      } catch (error) {
+        log(`event bus: ${(error as Error).message}`);
+      }
+    };
+
+    // Internal S3 client for the FSx emulator: goes through the router (so object events fire as
+    // for any writer) but is marked internal so fault rules never hit it.
+    const internalS3 = new S3Client({
+      endpoint,
+      region,
+      credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
+      forcePathStyle: true,
+      requestChecksumCalculation: 'WHEN_REQUIRED',
+      responseChecksumValidation: 'WHEN_REQUIRED',
+    });
+    internalS3.middlewareStack.add(
+      (next) => async (args) => {
+        const request = args.request as { headers?: Record<string, string> };
+        if (request?.headers) request.headers[INTERNAL_HEADER] = '1';
+        return next(args);
+      },
+      { step: 'build', name: 'localCloudInternalHeader' },
+    );
+    stoppers.push(() => internalS3.destroy());
+
+    let fsxRef: FsxEmulator | undefined;
+    const s3 = new S3Backend({
+      dataDir,
+      accountId,
+      region,
+      buckets: configBuckets(config),
+      log,
+      onEvent: (record) => {
+        fsxRef?.onS3Event(record).catch((error) => log(`FSx auto-import: ${(error as Error).message}`));
+        emit(s3EventToEventBridge(record, accountId));
+      },
+    });
+    await s3.start();
+    stoppers.push(() => s3.stop());
+    for (const [bucket, attributes] of Object.entries(
+      store.load<Record<string, BucketAttributes>>('s3') ?? {},
+    )) {
+      s3.setBucketAttributes(bucket, attributes);
+    }
+    router.setS3(s3);
+
+    const fsx = new FsxEmulator({
+      dataDir,
+      clock,
+      accountId,
+      region,
+      s3: internalS3,
+      emit,
+      configPath,
+      log,
+      bucketInfo: async (bucket) => {
+        const attributes = s3.getBucketAttributes(bucket);
+        const exists = (await s3.listBuckets()).includes(bucket);
+        return { exists, region: attributes.region, ownerAccountId: attributes.owner };
+      },
+    });
+    fsxRef = fsx;
+    stoppers.push(() => fsx.close());
+
+    const network = new Network(region);
+    for (const fs of config?.fileSystems ?? []) network.add(fs);
+    network.ensureDefaults();
+    const ec2 = new Ec2Emulator({
+      accountId,
+      region,
+      clock,
+      faults,
+      emit,
+      store,
+      network,
+      timings: options.timings,
+      defaultImageId: LOCAL_AL2023_AMI,
+    });
+    stoppers.push(() => ec2.close());
+
+    const instances = new InstanceFilesystems(dataDir);
+    const shimDir = writeShims(join(dataDir, 'ssm', 'bin'));
+    const mountPoints = [...new Set(['/fsx', ...(config?.fileSystems ?? []).map((fs) => fs.mountPoint)])];
+    const ssm = new SsmEmulator({
+      accountId,
+      region,
+      clock,
+      faults,
+      emit,
+      ec2,
+      instances,
+      dataDir,
+      shimDir,
+      endpoint: () => endpoint,
+      mountPoints,
+      store,
+      timings: options.timings,
+    });
+    stoppers.push(() => ssm.close());
+    const sts = new StsEmulator({ accountId });
+
+    const sfn = new StepFunctionsEmulator({
+      clock,
+      accountId,
+      region,
+      emit,
+      lambdas,
+      stateMachinesDir: join(rootDir, 'statemachines'),
+      substitutions: {},
+      stage: LOCAL_STAGE,
+      endpoint,
+    });
+    stoppers.push(() => sfn.close());
+    events.connectStateMachines(async (stateMachineArn, input) =>
+      sfn.startExecution({ stateMachineArn, input }),
+    );
+    stoppers.push(() => events.close());
+
+    router.registerJson(fsx);
+    router.registerJson(ssm);
+    router.registerJson(sfn);
+    router.registerQuery(ec2);
+    router.registerQuery(sts);
+
+    const fileSystems = {
+      byDnsName: (dnsName: string) => {
+        const found = fsx.findByDnsName(dnsName) as
+          | { FileSystemId: string; LustreConfiguration?: { MountName?: string } }
+          | undefined;
+        if (!found) return undefined;
+        return {
+          fileSystemId: found.FileSystemId,
+          root: fsx.fileSystemRoot(found.FileSystemId),
+          mountName: found.LustreConfiguration?.MountName,
+        };
+      },
+      restore: async (fileSystemId: string, path: string) => {
+        await fsx.restore(fileSystemId, path);
+      },
+    };
+
+    const cloud: LocalCloud = {
+      endpoint,
+      port,
+      accountId,
+      region,
+      dataDir,
+      env,
+      clock,
+      faults,
+      events,
+      fsx,
+      ec2,
+      ssm,
+      sts,
+      s3,
+      sfn,
+      lambdas,
+      router,
+      config,
+      eventLog,
+      logs,
+      stop: async () => {
+        router.setReady(false);
+        for (const stop of [...stoppers].reverse()) {
+          try {
+            await stop();
+          } catch (error) {
+            log(`stop: ${(error as Error).message}`);
+          }
+        }
+        await router.close();
+        clock.close();
+        store.flush();
+      },
+    };
+
+    registerAdminRoutes(cloud, { instances, fileSystems, network, store });
+    registerFsxAdmin(router, fsx);
+
+    // The project's Run Command document, under the name serverless.yml gives it.
+    const documentFile = join(rootDir, PROJECT_DOCUMENT_FILE);
+    if (existsSync(documentFile)) {
+      ssm.registerDocument(
+        `fsx-transfer-${LOCAL_STAGE}-transfer`,
+        readFileSync(documentFile, 'utf8'),
+        'YAML',
+      );
+    }
+
+    // Long-lived Lustre clients named in the config: running, agent online, file system mounted.
+    for (const fs of config?.fileSystems ?? []) {
+      if (!fs.lustreClientInstanceId) continue;
+      ec2.ensureInstance(fs.lustreClientInstanceId, {
+        subnetId: fs.subnetIds[0],
+        tags: { Name: `lustre-client-${fs.id}`, 'fsx-transfer:role': 'lustre-client' },
+      });
+      ssm.registerAgentNow(fs.lustreClientInstanceId);
+      const mountPoint = instances.localPath(fs.lustreClientInstanceId, fs.mountPoint);
+      if (!instances.mounts(fs.lustreClientInstanceId).some((m) => m.mountPoint === mountPoint)) {
+        mkdirSync(mountPoint, { recursive: true });
+        const dns = (
+          fsx.listFileSystems().find((d) => d.FileSystemId === fs.id) as { DNSName?: string } | undefined
+        )?.DNSName;
+        instances.mount(fs.lustreClientInstanceId, {
+          mountPoint,
+          source: `${dns ?? fs.id}@tcp:/fsx`,
+          fileSystemId: fs.id,
+          fileSystemRoot: fsx.fileSystemRoot(fs.id),
+        });
+      }
+    }
+
+    ec2.resume();
+    ssm.resume();
+    router.setReady();
+    log(`listening on ${endpoint} (data ${dataDir})`);
+    return cloud;
+  } catch (error) {
+    for (const stop of stoppers.reverse()) {
+      try {
+        await stop();
+      } catch {
+        // Best effort while failing to start.
+      }
+    }
+    await router.close();
+    clock.close();
+    throw error;
+  }
+}
+
+function body(request: { body: unknown }): Record<string, unknown> {
+  const value = request.body;
+  if (value === undefined) return {};
+  if (!value || typeof value !== 'object' || Array.isArray(value)) {
+    throw new LocalAwsError('ValidationException', 'admin request body must be a JSON object');
+  }
+  return value as Record<string, unknown>;
+}
+
+function registerAdminRoutes(
+  cloud: LocalCloud,
+  deps: {
+    instances: InstanceFilesystems;
+    fileSystems: Parameters<typeof runShimTool>[1];
+    network: Network;
+    store: StateStore;
+  },
+): void {
+  const { router, faults, clock, ec2, ssm, s3, events } = cloud;
+  router.admin({
+    method: 'GET',
+    path: '/',
+    description: 'this list of admin routes',
+    handler: () => ({ routes: router.listAdminRoutes() }),
+  });
+  router.admin({
+    method: 'GET',
+    path: '/health',
+    description: 'liveness: endpoint, account, region, services',
+    handler: () => ({
+      status: 'ok',
+      endpoint: cloud.endpoint,
+      accountId: cloud.accountId,
+      region: cloud.region,
+      services: ['s3', 'fsx', 'ec2', 'ssm', 'sts', 'states'],
+      dataDir: cloud.dataDir,
+    }),
+  });
+  router.admin({
+    method: 'GET',
+    path: '/state',
+    description:
+      'summary of every service (instances by state, commands by status, buckets, file systems, state machines)',
+    handler: async () => ({
+      endpoint: cloud.endpoint,
+      timeScale: clock.timeScale,
+      ec2: { instances: ec2.summary() },
+      ssm: ssm.summary(),
+      s3: { buckets: await s3.listBuckets(), bucketAttributes: s3.allBucketAttributes() },
+      fsx: {
+        fileSystems: cloud.fsx.listFileSystems().map((d) => (d as { FileSystemId: string }).FileSystemId),
+      },
+      states: { stateMachines: cloud.sfn.list() },
+      lambdas: cloud.lambdas.list().map((f) => f.name),
+      events: { rules: events.rules.length, recent: cloud.eventLog.length },
+      faults: faults.list().length,
+    }),
+  });
+
+  router.admin({
+    method: 'GET',
+    path: '/faults',
+    description: 'fault rules',
+    handler: () => ({ rules: faults.list() }),
+  });
+  router.admin({
+    method: 'POST',
+    path: '/faults',
+    description: 'add fault rules: a rule, a list, or {rules: [...]}',
+    handler: (request) => {
+      const value = request.body as unknown;
+      const rules = Array.isArray(value) ? value : ((value as { rules?: unknown })?.rules ?? value);
+      return { rules: faults.add(rules as never) };
+    },
+  });
+  router.admin({
+    method: 'DELETE',
+    path: '/faults',
+    description: 'remove every fault rule',
+    handler: () => {
+      faults.clear();
+      return { rules: [] };
+    },
+  });
+  router.admin({
+    method: 'DELETE',
+    path: /^\/faults\/([^/]+)$/,
+    description: 'remove one fault rule',
+    handler: (request) => {
+      if (!faults.remove(request.params[0]!))
+        throw new LocalAwsError('NotFound', `no fault rule ${request.params[0]}`, 404);
+      return { removed: request.params[0] };
+    },
+  });
+
+  router.admin({
+    method: 'GET',
+    path: '/clock',
+    description: 'now and the time scale',
+    handler: () => ({ now: clock.now().toISOString(), timeScale: clock.timeScale }),
+  });
+  router.admin({
+    method: 'POST',
+    path: '/clock',
+    description: 'set {timeScale} for timers started from now on, or {advanceMs} to move now() forward',
+    handler: (request) => {
+      const b = body(request);
+      try {
+        if (b.timeScale !== undefined) clock.setTimeScale(Number(b.timeScale));
+      } catch (error) {
+        throw new LocalAwsError('ValidationException', (error as Error).message);
+      }
+      if (b.advanceMs !== undefined) clock.advance(Number(b.advanceMs));
+      return { now: clock.now().toISOString(), timeScale: clock.timeScale };
+    },
+  });
+
+  router.admin({
+    method: 'GET',
+    path: '/events',
+    description: 'recent events on the bus (?source=&detailType=&limit=)',
+    handler: (request) => {
+      const source = request.query.get('source');
+      const detailType = request.query.get('detailType');
+      const limit = Number(request.query.get('limit') ?? 100);
+      const list = cloud.eventLog.filter(
+        (e) => (!source || e.source === source) && (!detailType || e['detail-type'] === detailType),
+      );
+      return { events: list.slice(-limit), deliveries: events.deliveries.slice(-limit) };
+    },
+  });
+  router.admin({
+    method: 'POST',
+    path: '/events',
+    description: 'put an event on the bus {source, detail-type, detail, resources?}',
+    handler: (request) => {
+      const b = body(request);
+      if (typeof b.source !== 'string' || typeof b['detail-type'] !== 'string') {
+        throw new LocalAwsError('ValidationException', 'an event needs source and detail-type');
+      }
+      const event = events.emit({
+        source: b.source,
+        'detail-type': b['detail-type'],
+        detail: (b.detail ?? {}) as Record<string, unknown>,
+        resources: (b.resources as string[] | undefined) ?? [],
+      });
+      cloud.eventLog.push(event);
+      return event;
+    },
+  });
+  router.admin({
+    method: 'POST',
+    path: /^\/events\/schedules\/([^/]+)$/,
+    description: 'fire a scheduled rule now (rule name, logical id or function key)',
+    handler: async (request) => {
+      try {
+        await events.fireSchedule(request.params[0]!);
+      } catch (error) {
+        throw new LocalAwsError('NotFound', (error as Error).message, 404);
+      }
+      return { fired: request.params[0] };
+    },
+  });
+
+  router.admin({
+    method: 'GET',
+    path: '/ec2/instances',
+    description: 'every instance record (state, tags, user data, request parameters)',
+    handler: () => ({ instances: ec2.listInstances() }),
+  });
+  router.admin({
+    method: 'POST',
+    path: '/ec2/instances',
+    description:
+      'create a running instance with its agent online {instanceId, subnetId?, tags?} (a Lustre client)',
+    handler: (request) => {
+      const b = body(request);
+      const instanceId = String(b.instanceId ?? '');
+      if (!/^i-[0-9a-f]{8,17}$/.test(instanceId))
+        throw new LocalAwsError('ValidationException', 'instanceId must look like i-0123456789abcdef0');
+      const record = ec2.ensureInstance(instanceId, {
+        subnetId: b.subnetId as string | undefined,
+        tags: b.tags as Record<string, string> | undefined,
+      });
+      ssm.registerAgentNow(instanceId);
+      return record;
+    },
+  });
+  router.admin({
+    method: 'POST',
+    path: '/ec2/network',
+    description: 'add subnets and security groups {subnetIds?, securityGroupIds?}',
+    handler: (request) => {
+      const b = body(request);
+      const { network } = deps;
+      network.add({
+        subnetIds: b.subnetIds as string[] | undefined,
+        securityGroupIds: b.securityGroupIds as string[] | undefined,
+      });
+      return { subnets: [...network.subnets.values()], securityGroups: [...network.securityGroups.values()] };
+    },
+  });
+
+  router.admin({
+    method: 'GET',
+    path: '/ssm/commands',
+    description: 'every Run Command command with its invocations (outputs included)',
+    handler: () => ({ commands: ssm.debugCommands() }),
+  });
+  router.admin({
+    method: 'POST',
+    path: '/ssm/documents',
+    description: 'register or update a Command document {name, content, format?}',
+    handler: (request) => {
+      const b = body(request);
+      if (typeof b.name !== 'string' || typeof b.content !== 'string') {
+        throw new LocalAwsError('ValidationException', 'name and content are required');
+      }
+      return ssm.registerDocument(b.name, b.content, b.format === 'JSON' ? 'JSON' : 'YAML');
+    },
+  });
+  router.admin({
+    method: 'POST',
+    path: '/ssm/shim',
+    description: 'internal: the PATH shims of Run Command scripts (mount, umount, mountpoint, dnf, yum, lfs)',
+    handler: (request) => {
+      const b = body(request);
+      if (typeof b.instanceId !== 'string' || typeof b.tool !== 'string' || !Array.isArray(b.args)) {
+        throw new LocalAwsError('ValidationException', 'instanceId, tool and args are required');
+      }
+      return runShimTool(deps.instances, deps.fileSystems, {
+        instanceId: b.instanceId,
+        tool: b.tool,
+        args: b.args.map(String),
+        cwd: typeof b.cwd === 'string' ? b.cwd : undefined,
+      });
+    },
+  });
+
+  router.admin({
+    method: 'GET',
+    path: '/s3/buckets',
+    description: 'buckets with their owner and region',
+    handler: async () => ({
+      buckets: (await s3.listBuckets()).map((name) => ({ name, ...s3.getBucketAttributes(name) })),
+    }),
+  });
+  router.admin({
+    method: 'PUT',
+    path: /^\/s3\/buckets\/([^/]+)$/,
+    description: 'create a bucket and/or set {owner, region} (models other accounts and regions)',
+    handler: async (request) => {
+      const name = request.params[0]!;
+      const b = body(request);
+      await s3.createBucket(name);
+      s3.setBucketAttributes(name, {
+        ...(b.owner !== undefined ? { owner: String(b.owner) } : {}),
+        ...(b.region !== undefined ? { region: String(b.region) } : {}),
+      });
+      deps.store.save('s3', () => s3.allBucketAttributes());
+      return { name, ...s3.getBucketAttributes(name) };
+    },
+  });
+}

@@ -1,0 +1,494 @@
+/**
+ * Local S3: s3rver (npm) in a child process on an internal port, behind the router. The router
+ * forwards every S3 request unsigned (s3rver only accepts its own credentials or anonymous
+ * requests), decoding aws-chunked bodies, and streams bodies both ways.
+ *
+ * Additions on top of s3rver, all done here: `x-amz-expected-bucket-owner` is enforced against the
+ * bucket's owner (the local account unless set through the admin API), `GetBucketLocation` and
+ * `HeadBucket` report the bucket's region (settable through the admin API, to model cross-region
+ * buckets), and DeleteObjects (which s3rver does not report) produces object-removed events.
+ */
+import { type ChildProcess, fork } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { mkdirSync } from 'node:fs';
+import http, { type IncomingMessage, type ServerResponse } from 'node:http';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { XMLParser } from 'fast-xml-parser';
+import { escapeXml } from '../protocols/query.js';
+import { LocalAwsError } from '../types.js';
+import { AwsChunkedDecoder, isAwsChunked } from './chunked.js';
+
+/** An S3 event record as s3rver emits it (the S3 notification shape; keys are NOT URL-encoded). */
+export interface S3EventRecord {
+  eventVersion: string;
+  eventSource: 'aws:s3';
+  awsRegion: string;
+  eventTime: string;
+  /** `ObjectCreated:Put` | `ObjectCreated:Post` | `ObjectCreated:Copy` | `ObjectRemoved:Delete`. */
+  eventName: string;
+  s3: {
+    bucket: { name: string; arn?: string };
+    object: { key: string; size?: number; eTag?: string; sequencer: string };
+  };
+  [key: string]: unknown;
+}
+
+export interface BucketAttributes {
+  owner?: string;
+  region?: string;
+}
+
+export interface S3BackendOptions {
+  dataDir: string;
+  accountId: string;
+  region: string;
+  /** Buckets created at start (existing ones are kept). */
+  buckets?: string[];
+  onEvent: (record: S3EventRecord) => void;
+  log?: (message: string) => void;
+}
+
+const SIGNING_QUERY_PARAMS = new Set(
+  [
+    'X-Amz-Algorithm',
+    'X-Amz-Credential',
+    'X-Amz-Date',
+    'X-Amz-Expires',
+    'X-Amz-SignedHeaders',
+    'X-Amz-Signature',
+    'X-Amz-Security-Token',
+    'X-Amz-Content-Sha256',
+    'X-Amz-User-Agent',
+    'Signature',
+    'AWSAccessKeyId',
+    'Expires',
+  ].map((p) => p.toLowerCase()),
+);
+
+const DROPPED_HEADERS = new Set([
+  'authorization',
+  'host',
+  'expect',
+  'connection',
+  'x-amz-security-token',
+  'x-amz-trailer',
+  'x-amz-decoded-content-length',
+]);
+
+export interface S3Target {
+  bucket?: string;
+  key?: string;
+  /** Raw path as sent (still percent-encoded), with a virtual-host bucket folded in. */
+  rawPath: string;
+  query: URLSearchParams;
+  /** The query string without presigning params, original encoding kept. */
+  forwardQuery: string;
+}
+
+/** Splits an S3 request URL into bucket/key (path-style, or `<bucket>.localhost` virtual-host style). */
+export function s3Target(req: IncomingMessage): S3Target {
+  const url = req.url ?? '/';
+  const q = url.indexOf('?');
+  let rawPath = q === -1 ? url : url.slice(0, q);
+  const rawQuery = q === -1 ? '' : url.slice(q + 1);
+  const host = String(req.headers.host ?? '').replace(/:\d+$/, '');
+  const vhost = /^(.+)\.localhost$/.exec(host);
+  if (vhost) rawPath = `/${vhost[1]}${rawPath}`;
+  const segments = rawPath.replace(/^\//, '');
+  const slash = segments.indexOf('/');
+  const bucket = segments
+    ? decodeURIComponent(slash === -1 ? segments : segments.slice(0, slash))
+    : undefined;
+  const rawKey = slash === -1 ? '' : segments.slice(slash + 1);
+  const key = rawKey ? decodeURIComponent(rawKey) : undefined;
+  const forwardQuery = rawQuery
+    .split('&')
+    .filter(
+      (part) => part && !SIGNING_QUERY_PARAMS.has(decodeURIComponent(part.split('=')[0]!).toLowerCase()),
+    )
+    .join('&');
+  return { bucket, key, rawPath, query: new URLSearchParams(rawQuery), forwardQuery };
+}
+
+/** The S3 operation name of a request (used for fault rules and logs). */
+export function s3Operation(method: string, target: S3Target, headers: IncomingMessage['headers']): string {
+  const { bucket, key, query } = target;
+  const has = (name: string) => query.has(name);
+  if (!bucket) return method === 'GET' ? 'ListBuckets' : 'Unknown';
+  if (!key) {
+    switch (method) {
+      case 'GET':
+        if (query.get('list-type') === '2') return 'ListObjectsV2';
+        if (has('location')) return 'GetBucketLocation';
+        if (has('uploads')) return 'ListMultipartUploads';
+        if (has('versions')) return 'ListObjectVersions';
+        for (const sub of [
+          'acl',
+          'cors',
+          'policy',
+          'tagging',
+          'website',
+          'notification',
+          'versioning',
+          'lifecycle',
+        ]) {
+          if (has(sub)) return `GetBucket${sub[0]!.toUpperCase()}${sub.slice(1)}`;
+        }
+        return 'ListObjects';
+      case 'HEAD':
+        return 'HeadBucket';
+      case 'PUT':
+        for (const sub of [
+          'acl',
+          'cors',
+          'policy',
+          'tagging',
+          'website',
+          'notification',
+          'versioning',
+          'lifecycle',
+        ]) {
+          if (has(sub)) return `PutBucket${sub[0]!.toUpperCase()}${sub.slice(1)}`;
+        }
+        return 'CreateBucket';
+      case 'DELETE':
+        return 'DeleteBucket';
+      case 'POST':
+        return has('delete') ? 'DeleteObjects' : 'PostObject';
+      default:
+        return 'Unknown';
+    }
+  }
+  switch (method) {
+    case 'GET':
+      if (has('uploadId')) return 'ListParts';
+      if (has('tagging')) return 'GetObjectTagging';
+      if (has('acl')) return 'GetObjectAcl';
+      return 'GetObject';
+    case 'HEAD':
+      return 'HeadObject';
+    case 'PUT':
+      if (has('uploadId') && has('partNumber'))
+        return headers['x-amz-copy-source'] ? 'UploadPartCopy' : 'UploadPart';
+      if (has('tagging')) return 'PutObjectTagging';
+      if (has('acl')) return 'PutObjectAcl';
+      return headers['x-amz-copy-source'] ? 'CopyObject' : 'PutObject';
+    case 'POST':
+      if (has('uploads')) return 'CreateMultipartUpload';
+      if (has('uploadId')) return 'CompleteMultipartUpload';
+      return 'PostObject';
+    case 'DELETE':
+      return has('uploadId') ? 'AbortMultipartUpload' : 'DeleteObject';
+    default:
+      return 'Unknown';
+  }
+}
+
+/** An S3 REST error body. */
+export function s3ErrorXml(error: LocalAwsError, requestId: string, resource?: string): string {
+  return `<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>${escapeXml(error.code)}</Code><Message>${escapeXml(error.message)}</Message>${resource ? `<Resource>${escapeXml(resource)}</Resource>` : ''}<RequestId>${escapeXml(requestId)}</RequestId></Error>`;
+}
+
+export function sendS3Error(
+  res: ServerResponse,
+  req: IncomingMessage,
+  error: LocalAwsError,
+  requestId: string,
+): void {
+  if (res.headersSent) {
+    res.destroy();
+    return;
+  }
+  const body = req.method === 'HEAD' ? '' : s3ErrorXml(error, requestId, req.url);
+  res.writeHead(error.status, {
+    'content-type': 'application/xml',
+    'content-length': Buffer.byteLength(body),
+    'x-amz-request-id': requestId,
+  });
+  res.end(body);
+}
+
+export class S3Backend {
+  private child?: ChildProcess;
+  private internalPort = 0;
+  private readonly bucketAttributes = new Map<string, BucketAttributes>();
+  private readonly agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
+  private stopping = false;
+
+  constructor(private readonly options: S3BackendOptions) {}
+
+  get port(): number {
+    return this.internalPort;
+  }
+
+  get directory(): string {
+    return join(this.options.dataDir, 's3');
+  }
+
+  /** Starts s3rver in a child process (with the legacy OpenSSL provider; without it if the flag is refused). */
+  async start(): Promise<void> {
+    mkdirSync(this.directory, { recursive: true });
+    try {
+      await this.startChild(['--openssl-legacy-provider']);
+    } catch (error) {
+      this.options.log?.(
+        `s3rver did not start with --openssl-legacy-provider (${String(error)}); starting without it: paginated ListObjectsV2 will fail`,
+      );
+      await this.startChild([]);
+    }
+  }
+
+  private startChild(execArgv: string[]): Promise<void> {
+    const script = fileURLToPath(new URL('./s3rver-child.cjs', import.meta.url));
+    const child = fork(script, [], {
+      execArgv,
+      env: {
+        ...process.env,
+        NODE_OPTIONS: '',
+        S3RVER_DIRECTORY: this.directory,
+        S3RVER_BUCKETS: JSON.stringify(this.options.buckets ?? []),
+      },
+      stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
+    });
+    let stderr = '';
+    child.stderr?.on('data', (data: Buffer) => {
+      stderr = (stderr + data.toString()).slice(-4000);
+    });
+    return new Promise((resolve, reject) => {
+      const timeout = setTimeout(() => {
+        child.kill('SIGKILL');
+        reject(new Error(`s3rver did not start within 30 s: ${stderr}`));
+      }, 30_000);
+      child.on(
+        'message',
+        (message: {
+          type: string;
+          port?: number;
+          event?: { Records?: S3EventRecord[] };
+          message?: string;
+        }) => {
+          if (message.type === 'ready') {
+            clearTimeout(timeout);
+            this.internalPort = message.port!;
+            this.child = child;
+            resolve();
+          } else if (message.type === 'event') {
+            for (const record of message.event?.Records ?? []) this.dispatch(record);
+          } else if (message.type === 'error') {
+            clearTimeout(timeout);
+            reject(new Error(message.message));
+          }
+        },
+      );
+      child.on('exit', (code, signal) => {
+        clearTimeout(timeout);
+        if (!this.child) reject(new Error(`s3rver exited (${code ?? signal}): ${stderr}`));
+        else if (!this.stopping)
+          this.options.log?.(`s3rver exited unexpectedly (${code ?? signal}): ${stderr}`);
+      });
+    });
+  }
+
+  private dispatch(record: S3EventRecord): void {
+    record.awsRegion = this.bucketAttributes.get(record.s3.bucket.name)?.region ?? this.options.region;
+    try {
+      this.options.onEvent(record);
+    } catch (error) {
+      this.options.log?.(`S3 event listener failed: ${String(error)}`);
+    }
+  }
+
+  async stop(): Promise<void> {
+    this.stopping = true;
+    this.agent.destroy();
+    const child = this.child;
+    if (!child || child.exitCode !== null) return;
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(() => {
+        child.kill('SIGKILL');
+        resolve();
+      }, 3000);
+      child.once('exit', () => {
+        clearTimeout(timer);
+        resolve();
+      });
+      if (child.connected) child.send({ type: 'stop' });
+      else child.kill('SIGTERM');
+    });
+  }
+
+  setBucketAttributes(bucket: string, attributes: BucketAttributes): void {
+    this.bucketAttributes.set(bucket, { ...this.bucketAttributes.get(bucket), ...attributes });
+  }
+
+  getBucketAttributes(bucket: string): BucketAttributes {
+    return {
+      owner: this.options.accountId,
+      region: this.options.region,
+      ...this.bucketAttributes.get(bucket),
+    };
+  }
+
+  allBucketAttributes(): Record<string, BucketAttributes> {
+    return Object.fromEntries(this.bucketAttributes);
+  }
+
+  /** Creates a bucket (no error if it exists and is ours). */
+  async createBucket(name: string): Promise<void> {
+    const status = await new Promise<number>((resolve, reject) => {
+      const req = http.request(
+        {
+          host: '127.0.0.1',
+          port: this.internalPort,
+          method: 'PUT',
+          path: `/${encodeURIComponent(name)}`,
+          agent: this.agent,
+        },
+        (res) => {
+          res.resume();
+          res.on('end', () => resolve(res.statusCode ?? 0));
+        },
+      );
+      req.on('error', reject);
+      req.end();
+    });
+    if (status >= 300 && status !== 409) throw new Error(`CreateBucket ${name} failed with HTTP ${status}`);
+  }
+
+  /** Lists bucket names (through s3rver's ListBuckets). */
+  async listBuckets(): Promise<string[]> {
+    const body = await new Promise<string>((resolve, reject) => {
+      const req = http.request(
+        { host: '127.0.0.1', port: this.internalPort, method: 'GET', path: '/', agent: this.agent },
+        (res) => {
+          let text = '';
+          res.setEncoding('utf8');
+          res.on('data', (d: string) => {
+            text += d;
+          });
+          res.on('end', () => resolve(text));
+        },
+      );
+      req.on('error', reject);
+      req.end();
+    });
+    return [...body.matchAll(/<Name>([^<]*)<\/Name>/g)].map((m) => m[1]!);
+  }
+
+  /**
+   * Forwards one S3 request to s3rver (unsigned) and streams the response back. Throws
+   * LocalAwsError for requests the router must refuse (expected bucket owner mismatch).
+   */
+  proxy(
+    req: IncomingMessage,
+    res: ServerResponse,
+    target: S3Target,
+    operation: string,
+    requestId: string,
+  ): void {
+    const expectedOwner =
+      req.headers['x-amz-expected-bucket-owner'] ?? target.query.get('x-amz-expected-bucket-owner');
+    if (expectedOwner && target.bucket) {
+      const owner = this.getBucketAttributes(target.bucket).owner;
+      if (String(expectedOwner) !== owner) {
+        throw new LocalAwsError('AccessDenied', 'Access Denied', 403);
+      }
+    }
+
+    const headers: Record<string, string | string[]> = {};
+    for (const [name, value] of Object.entries(req.headers)) {
+      if (value === undefined || DROPPED_HEADERS.has(name)) continue;
+      headers[name] = value;
+    }
+    headers.host = `127.0.0.1:${this.internalPort}`;
+    let body: NodeJS.ReadableStream = req;
+    if (isAwsChunked(req.headers)) {
+      const decoded = req.headers['x-amz-decoded-content-length'];
+      const encodings = String(req.headers['content-encoding'] ?? '')
+        .split(',')
+        .map((e) => e.trim())
+        .filter((e) => e && e !== 'aws-chunked');
+      if (encodings.length > 0) headers['content-encoding'] = encodings.join(', ');
+      else delete headers['content-encoding'];
+      headers['x-amz-content-sha256'] = 'UNSIGNED-PAYLOAD';
+      if (decoded !== undefined) {
+        headers['content-length'] = String(decoded);
+        delete headers['transfer-encoding'];
+      } else {
+        delete headers['content-length'];
+        headers['transfer-encoding'] = 'chunked';
+      }
+      body = req.pipe(new AwsChunkedDecoder());
+    }
+
+    // DeleteObjects: s3rver emits no events, so keep the (small) request body to report them.
+    const deleteBody: Buffer[] | undefined = operation === 'DeleteObjects' ? [] : undefined;
+    if (deleteBody) req.on('data', (chunk: Buffer) => deleteBody.push(chunk));
+
+    const path = target.forwardQuery ? `${target.rawPath}?${target.forwardQuery}` : target.rawPath;
+    const upstream = http.request(
+      { host: '127.0.0.1', port: this.internalPort, method: req.method, path, headers, agent: this.agent },
+      (upstreamRes) => {
+        const responseHeaders = { ...upstreamRes.headers };
+        responseHeaders['x-amz-request-id'] ??= requestId;
+        const bucketRegion = target.bucket ? this.getBucketAttributes(target.bucket).region : undefined;
+        if (operation === 'HeadBucket' && bucketRegion) responseHeaders['x-amz-bucket-region'] = bucketRegion;
+        const status = upstreamRes.statusCode ?? 500;
+        if (operation === 'GetBucketLocation' && status === 200 && target.bucket) {
+          upstreamRes.resume();
+          const region = bucketRegion === 'us-east-1' ? '' : (bucketRegion ?? '');
+          const xml = `<?xml version="1.0" encoding="UTF-8"?>\n<LocationConstraint xmlns="http://s3.amazonaws.com/doc/2006-03-01/">${escapeXml(region)}</LocationConstraint>`;
+          responseHeaders['content-length'] = String(Buffer.byteLength(xml));
+          res.writeHead(200, responseHeaders);
+          res.end(xml);
+          return;
+        }
+        res.writeHead(status, responseHeaders);
+        upstreamRes.pipe(res);
+        if (deleteBody && status === 200) {
+          upstreamRes.on('end', () =>
+            this.reportDeletes(target.bucket!, Buffer.concat(deleteBody).toString('utf8')),
+          );
+        }
+      },
+    );
+    upstream.on('error', (error) => {
+      sendS3Error(
+        res,
+        req,
+        new LocalAwsError('InternalError', `local S3 backend failed: ${error.message}`, 500),
+        requestId,
+      );
+    });
+    req.on('aborted', () => upstream.destroy());
+    res.on('close', () => {
+      if (!res.writableFinished) upstream.destroy();
+    });
+    body.pipe(upstream);
+  }
+
+  private reportDeletes(bucket: string, xml: string): void {
+    let keys: string[] = [];
+    try {
+      const parsed = new XMLParser({ parseTagValue: false, isArray: (name) => name === 'Object' }).parse(xml);
+      keys = (parsed?.Delete?.Object ?? []).map((o: { Key: unknown }) => String(o.Key));
+    } catch {
+      return;
+    }
+    for (const key of keys) {
+      this.dispatch({
+        eventVersion: '2.1',
+        eventSource: 'aws:s3',
+        awsRegion: this.options.region,
+        eventTime: new Date().toISOString(),
+        eventName: 'ObjectRemoved:Delete',
+        s3: {
+          bucket: { name: bucket, arn: `arn:aws:s3:::${bucket}` },
+          object: { key, sequencer: Date.now().toString(16).toUpperCase() },
+        },
+        responseElements: { 'x-amz-request-id': randomUUID() },
+      });
+    }
+  }
+}
