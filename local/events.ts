@@ -267,6 +267,16 @@ export class EventBus {
   }
 
   private loadRules(project: ServerlessProject): void {
+    const add = (rule: Parameters<EventBus['putRule']>[0]) => {
+      try {
+        this.putRule({
+          ...rule,
+          ...(rule.pattern ? { pattern: resolvePattern(project, rule.pattern) } : {}),
+        });
+      } catch (error) {
+        this.log(`[events] rule ${rule.name} from serverless.yml skipped: ${(error as Error).message}`);
+      }
+    };
     for (const fn of project.functions.values()) {
       const arn = lambdaArn(project, fn.name);
       let scheduleIndex = 0;
@@ -277,7 +287,7 @@ export class EventBus {
           const schedule = typeof bridge.schedule === 'string' ? bridge.schedule : undefined;
           if (!pattern && !schedule) return;
           const name = typeof bridge.name === 'string' ? bridge.name : `${fn.name}-rule-${index + 1}`;
-          this.putRule({
+          add({
             name,
             owner: fn.key,
             pattern,
@@ -297,7 +307,7 @@ export class EventBus {
             if (typeof expression !== 'string') continue;
             scheduleIndex++;
             const name = typeof spec.name === 'string' ? spec.name : `${fn.name}-schedule-${scheduleIndex}`;
-            this.putRule({
+            add({
               name,
               owner: fn.key,
               logicalId: `${normalizedResourceName(fn.key)}EventsRuleSchedule${scheduleIndex}`,
@@ -316,7 +326,7 @@ export class EventBus {
         const pattern = (bridge?.event ?? bridge?.pattern) as Record<string, unknown> | undefined;
         if (bridge && pattern) {
           const name = typeof bridge.name === 'string' ? bridge.name : `${machine.key}-rule-${index + 1}`;
-          this.putRule({
+          add({
             name,
             owner: machine.key,
             pattern,
@@ -332,7 +342,7 @@ export class EventBus {
           >;
           if (typeof spec.rate !== 'string') return;
           const name = typeof spec.name === 'string' ? spec.name : `${machine.key}-schedule-${index + 1}`;
-          this.putRule({
+          add({
             name,
             owner: machine.key,
             schedule: spec.rate,
@@ -368,7 +378,7 @@ export class EventBus {
       const pattern = props.EventPattern as Record<string, unknown> | undefined;
       const schedule = typeof props.ScheduleExpression === 'string' ? props.ScheduleExpression : undefined;
       if (!pattern && !schedule) continue;
-      this.putRule({
+      add({
         name: typeof props.Name === 'string' ? props.Name : logicalId,
         logicalId,
         pattern,
@@ -378,6 +388,32 @@ export class EventBus {
       });
     }
   }
+}
+
+/**
+ * Evaluates CloudFormation values inside a pattern (`stateMachineArn: [!Ref TransferStateMachine]`)
+ * with local values; a value that cannot be known locally makes the rule invalid (skipped, logged).
+ */
+function resolvePattern(
+  project: ServerlessProject,
+  pattern: Record<string, unknown>,
+): Record<string, unknown> {
+  const visit = (value: unknown): unknown => {
+    if (Array.isArray(value)) return value.map(visit);
+    if (value && typeof value === 'object') {
+      const keys = Object.keys(value);
+      if (keys.length === 1 && (keys[0] === 'Ref' || keys[0]!.startsWith('Fn::'))) {
+        const resolved = evaluateCfn(project, value);
+        if (resolved === undefined) {
+          throw new InvalidEventPatternError(`cannot evaluate ${JSON.stringify(value)} locally`);
+        }
+        return resolved;
+      }
+      return Object.fromEntries(Object.entries(value).map(([key, item]) => [key, visit(item)]));
+    }
+    return value;
+  };
+  return visit(pattern) as Record<string, unknown>;
 }
 
 function targetInput(spec: Record<string, unknown>): Partial<RuleTarget> {

@@ -32,6 +32,7 @@ describe('rules from serverless.yml', () => {
     expect(Object.keys(rules).sort()).toEqual([
       'callback-rule-1',
       'fixture-audit',
+      'fixture-callback-ended',
       'fixture-local-echo-rule-1',
       'fixture-local-fail-schedule-1',
       'fixture-local-record-token-rule-1',
@@ -52,6 +53,21 @@ describe('rules from serverless.yml', () => {
     expect(rules['callback-rule-1']?.targets[0]?.arn).toBe(
       'arn:aws:states:us-east-1:000000000000:stateMachine:fixture-local-callback',
     );
+  });
+
+  it('evaluates CloudFormation references in patterns, and skips (and logs) rules it cannot evaluate', () => {
+    const rule = bus.rules.find((candidate) => candidate.name === 'fixture-callback-ended');
+
+    expect(rule?.pattern).toEqual({
+      source: ['aws.states'],
+      detail: {
+        stateMachineArn: ['arn:aws:states:us-east-1:000000000000:stateMachine:fixture-local-callback'],
+      },
+    });
+    expect(bus.rules.some((candidate) => candidate.name === 'fixture-unknowable')).toBe(false);
+    expect(
+      logged.some((line) => line.includes('fixture-unknowable') && line.includes('SomethingElsewhere')),
+    ).toBe(true);
   });
 });
 
