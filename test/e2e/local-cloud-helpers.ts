@@ -86,7 +86,7 @@ export async function startTestCloud(
   const ec2 = new EC2Client(common);
   const ssm = new SSMClient(common);
   const sts = new STSClient(common);
-  const cliEnv = {
+  const cliEnv: NodeJS.ProcessEnv = {
     ...process.env,
     AWS_ACCESS_KEY_ID: 'test',
     AWS_SECRET_ACCESS_KEY: 'test',
