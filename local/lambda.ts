@@ -14,6 +14,7 @@ import { randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import type { Context } from 'aws-lambda';
+import { resetClients } from '../shared/aws/clients.js';
 import {
   evaluateCfn,
   lambdaArn,
@@ -37,7 +38,36 @@ export interface LambdaRegistryDeps {
   environment?: Record<string, string>;
   /** Fail an invocation that runs longer than the function's timeout (real time). Default true. */
   enforceTimeouts?: boolean;
+  /**
+   * Fault rules for service `lambda`, operation `Invoke` (match on `FunctionName` or `function`,
+   * the key): a code the Lambda service returns (see LAMBDA_SERVICE_ERRORS) fails the invocation as
+   * that service error (`Lambda.<Code>` in a state machine); any other code makes the function
+   * throw an error of that name (e.g. `TransientAwsError`). `delayMs` is simulated time.
+   */
+  faults?: LambdaFaults;
+  /** Scales fault delays (default: real time). */
+  clock?: { scale(ms: number): number };
 }
+
+/** The part of the local cloud's FaultInjector the registry uses. */
+export interface LambdaFaults {
+  check(
+    service: string,
+    operation: string,
+    attrs: Record<string, unknown>,
+  ): { delayMs: number; error?: { code: string; message: string; status?: number } } | undefined;
+}
+
+/** Errors of the Lambda service itself (Invoke API), as opposed to errors of the function. */
+export const LAMBDA_SERVICE_ERRORS = new Set([
+  'ServiceException',
+  'AWSLambdaException',
+  'SdkClientException',
+  'TooManyRequestsException',
+  'ResourceNotFoundException',
+  'ResourceNotReadyException',
+  'EC2ThrottledException',
+]);
 
 /** A function error, as Lambda reports it (the Node.js runtime's error payload). */
 export class LambdaFunctionError extends Error {
@@ -201,20 +231,46 @@ export class LambdaRegistry {
     this.invocations.push(record);
     if (this.invocations.length > MAX_RECORDS) this.invocations.shift();
     try {
+      await this.injectFault(fn);
       const handler = await this.loadHandler(fn);
+      const endpointBefore = process.env.AWS_ENDPOINT_URL;
       Object.assign(process.env, fn.resolvedEnvironment, this.environment);
+      // Handlers cache their SDK clients (shared/aws/clients.ts): a new endpoint needs new clients.
+      if (process.env.AWS_ENDPOINT_URL !== endpointBefore) resetClients();
       const payload = event === undefined ? {} : JSON.parse(JSON.stringify(event));
       const result = await this.runWithTimeout(fn, requestId, handler, payload);
       const output = result === undefined ? null : JSON.parse(JSON.stringify(result));
       record.result = output;
       return output;
     } catch (error) {
+      if (error instanceof LambdaServiceError) {
+        record.error = { errorType: error.code, errorMessage: error.message };
+        throw error;
+      }
       const failure = error instanceof LambdaFunctionError ? error : toFunctionError(error, fn.name);
       record.error = { errorType: failure.errorType, errorMessage: failure.errorMessage };
       throw failure;
     } finally {
       record.endedAt = new Date();
     }
+  }
+
+  /** Lets the local cloud's fault rules reach invocations (see LambdaRegistryDeps.faults). */
+  useFaults(faults: LambdaFaults, clock?: { scale(ms: number): number }): void {
+    this.deps.faults = faults;
+    if (clock) this.deps.clock = clock;
+  }
+
+  private async injectFault(fn: LocalFunction): Promise<void> {
+    const fault = this.deps.faults?.check('lambda', 'Invoke', { FunctionName: fn.name, function: fn.key });
+    if (!fault) return;
+    const delay = this.deps.clock ? this.deps.clock.scale(fault.delayMs) : fault.delayMs;
+    if (delay > 0) await new Promise((resolve) => setTimeout(resolve, delay));
+    const error = fault.error;
+    if (!error) return;
+    if (LAMBDA_SERVICE_ERRORS.has(error.code))
+      throw new LambdaServiceError(error.code, error.message, error.status ?? 500);
+    throw new LambdaFunctionError(error.code, error.message, [`${error.code}: ${error.message}`], fn.name);
   }
 
   private async loadHandler(fn: LocalFunction): Promise<LocalHandler> {

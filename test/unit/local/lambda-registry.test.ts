@@ -2,6 +2,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { FaultInjector } from '../../../local/faults.js';
 import { LambdaFunctionError, LambdaRegistry, LambdaServiceError } from '../../../local/lambda.js';
 import { evaluateCfn, loadServerlessProject, parseCfnYaml } from '../../../local/serverless-config.js';
 import { FIXTURE } from './sfn-helpers.js';
@@ -104,6 +105,38 @@ describe('LambdaRegistry', () => {
     const seen = (await lambdas.invoke('context', {})) as Record<string, any>;
 
     expect(seen.env.FIXTURE_UNKNOWN).toBeUndefined();
+  });
+
+  it('applies lambda Invoke fault rules: service errors as the Lambda service, other codes as the function throwing', async () => {
+    const faults = new FaultInjector();
+    faults.add([
+      {
+        service: 'lambda',
+        operation: 'Invoke',
+        code: 'TooManyRequestsException',
+        count: 1,
+        match: { function: 'echo' },
+      },
+      {
+        service: 'lambda',
+        operation: 'Invoke',
+        code: 'TransientAwsError',
+        message: 'throttled',
+        count: 1,
+        match: { FunctionName: '*-flaky' },
+      },
+    ]);
+    const lambdas = new LambdaRegistry({ rootDir: FIXTURE, faults });
+
+    const throttled = await lambdas.invoke('echo', {}).catch((error: unknown) => error);
+    const thrown = (await lambdas
+      .invoke('flaky', { key: 'f', failures: 0 })
+      .catch((error: unknown) => error)) as LambdaFunctionError;
+
+    expect(throttled).toBeInstanceOf(LambdaServiceError);
+    expect(throttled).toMatchObject({ code: 'TooManyRequestsException' });
+    expect(thrown.toPayload()).toMatchObject({ errorType: 'TransientAwsError', errorMessage: 'throttled' });
+    expect(await lambdas.invoke('echo', { again: true })).toEqual({ again: true });
   });
 
   it('runs functions registered from code', async () => {
