@@ -7,6 +7,7 @@
 import { DeleteBucketCommand } from '@aws-sdk/client-s3';
 import { StopExecutionCommand } from '@aws-sdk/client-sfn';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import type { LocalHandler } from '../../local/lambda.js';
 import { getS3, getSfn, resetClients } from '../../shared/aws/clients.js';
 import {
   allInstances,
@@ -257,9 +258,7 @@ describe('EC2 transfer failures', () => {
 });
 
 /** The project's real handler of a function (to restore it after a test replaced it). */
-async function realHandler(key: string) {
-  const module = (await import(`../../functions/${key}/handler.ts`)) as {
-    handler: (e: unknown, c: unknown) => Promise<unknown>;
-  };
-  return module.handler as never as (event: unknown, context: never) => Promise<unknown>;
+async function realHandler(key: string): Promise<LocalHandler> {
+  const module = (await import(`../../functions/${key}/handler.ts`)) as { handler: LocalHandler };
+  return module.handler;
 }
