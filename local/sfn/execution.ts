@@ -143,6 +143,7 @@ export class Execution {
   private readonly active = new Map<string, { name: string; type: string }>();
   private readonly enteredIds = new Map<string, number>();
   private lastFailedState?: string;
+  private silent = false;
   private finalFailState?: string;
 
   constructor(
@@ -210,11 +211,15 @@ export class Execution {
     void this.watch(run.result, run.eventLogs as AsyncGenerator<Record<string, any>>);
   }
 
-  /** StopExecution: ends the execution as ABORTED at once. */
-  stop(error?: string, cause?: string): Date {
+  /**
+   * StopExecution: ends the execution as ABORTED at once. `silent` (the local cloud shutting down)
+   * emits no status change event, so no rule reacts to a shutdown.
+   */
+  stop(error?: string, cause?: string, options: { silent?: boolean } = {}): Date {
     if (!this.closed) {
       this.error = error;
       this.cause = cause;
+      this.silent = options.silent === true;
       this.close('ABORTED', 'ExecutionAborted', {
         ...(error !== undefined ? { error } : {}),
         ...(cause !== undefined ? { cause } : {}),
@@ -431,8 +436,15 @@ export class Execution {
         this.abortController.signal.removeEventListener('abort', onAbort);
         resolve();
       }, this.runtime.clock.scale(simulatedMs));
+      timer.unref?.();
       this.abortController.signal.addEventListener('abort', onAbort, { once: true });
     });
+  }
+
+  private clearTimer(timer: NodeJS.Timeout | undefined): void {
+    if (!timer) return;
+    clearTimeout(timer);
+    this.timers.delete(timer);
   }
 
   private setTimer(fn: () => void, simulatedMs: number): NodeJS.Timeout {
@@ -502,9 +514,10 @@ export class Execution {
       return { output: await this.waitForCallback(pending, heartbeatSeconds, task) };
     })();
 
+    let timeoutTimer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_resolve, reject) => {
       if (timeoutSeconds === undefined) return;
-      this.setTimer(() => reject(new TaskError('States.Timeout', '')), timeoutSeconds * 1000);
+      timeoutTimer = this.setTimer(() => reject(new TaskError('States.Timeout', '')), timeoutSeconds * 1000);
     });
     const aborted = new Promise<never>((_resolve, reject) => {
       const signal = this.abortController.signal;
@@ -539,6 +552,8 @@ export class Execution {
         this.record('LambdaFunctionFailed', { error: error.name, cause: error.message });
       }
       throw error;
+    } finally {
+      this.clearTimer(timeoutTimer);
     }
   }
 
@@ -615,7 +630,7 @@ export class Execution {
     const heartbeat = new Promise<never>((_resolve, reject) => {
       if (heartbeatSeconds === undefined) return;
       const arm = () => {
-        if (heartbeatTimer) clearTimeout(heartbeatTimer);
+        this.clearTimer(heartbeatTimer);
         heartbeatTimer = this.setTimer(
           () => reject(new TaskError('States.HeartbeatTimeout', '')),
           heartbeatSeconds * 1000,
@@ -630,12 +645,13 @@ export class Execution {
       if (outcome.ok) return outcome.output;
       throw new TaskError(outcome.error ?? '', outcome.cause ?? '');
     } finally {
-      if (heartbeatTimer) clearTimeout(heartbeatTimer);
+      this.clearTimer(heartbeatTimer);
     }
   }
 
   /** The `Step Functions Execution Status Change` event for the current status. */
   private emitStatus(): void {
+    if (this.silent) return;
     const ended = this.status !== 'RUNNING';
     const redrivable = this.status === 'FAILED' || this.status === 'TIMED_OUT' || this.status === 'ABORTED';
     this.runtime.emit({

@@ -222,10 +222,11 @@ export class StepFunctionsEmulator implements JsonService {
     return this.executions.get(executionArn);
   }
 
-  /** Stops every running execution (ABORTED) and releases SDK clients. */
+  /** Stops every running execution (ABORTED, without status events) and releases SDK clients. */
   async close(): Promise<void> {
     for (const execution of this.executions.values()) {
-      if (!execution.closed) execution.stop('LocalCloudStopped', 'The local cloud was stopped');
+      if (!execution.closed)
+        execution.stop('LocalCloudStopped', 'The local cloud was stopped', { silent: true });
     }
     this.sdk.close();
   }

@@ -431,6 +431,16 @@ describe('executions', () => {
     expect(typeof failed.detail.stopDate).toBe('number');
   });
 
+  it('aborts running executions without status events when the local cloud stops', async () => {
+    const arn = await start(h, 'waits', { seconds: 0 });
+
+    await h.sfn.close();
+
+    const described = await call<Record<string, any>>(h.sfn, 'DescribeExecution', { executionArn: arn });
+    expect(described).toMatchObject({ status: 'ABORTED', error: 'LocalCloudStopped' });
+    expect(h.events.map((event) => event.detail.status)).toEqual(['RUNNING']);
+  });
+
   it('starts child executions through arn:aws:states:::states:startExecution', async () => {
     const created = await call<{ stateMachineArn: string }>(h.sfn, 'CreateStateMachine', {
       name: 'parent',
