@@ -865,9 +865,8 @@ export class Ec2Emulator implements QueryService, FaultAttributeSource {
   }
 
   private describeInstances(p: NestedParams): XmlObject {
-    const ids = this.instanceIds(p, true);
     const maxResults = int(p.MaxResults, 'MaxResults');
-    if (maxResults !== undefined && ids.length > 0) {
+    if (maxResults !== undefined && asStrings(p.InstanceId).length > 0) {
       throw new LocalAwsError(
         'InvalidParameterCombination',
         'The parameter instancesSet cannot be used with the parameter maxResults',
@@ -879,6 +878,7 @@ export class Ec2Emulator implements QueryService, FaultAttributeSource {
         `Value ( ${maxResults} ) for parameter maxResults is invalid. Expecting a value greater than 5.`,
       );
     }
+    const ids = this.instanceIds(p, true);
     const filters = this.filters(p, INSTANCE_FILTERS);
     let offset = 0;
     const token = str(p.NextToken);
