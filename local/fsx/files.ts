@@ -4,6 +4,8 @@
  * mtime whose HSM record says `released`; restoring fetches the contents from S3; releasing
  * punches the contents out again; exporting uploads the contents with FSx's POSIX metadata.
  */
+
+import { randomBytes } from 'node:crypto';
 import {
   createReadStream,
   createWriteStream,
@@ -14,7 +16,7 @@ import {
   statSync,
 } from 'node:fs';
 import { truncate, utimes, writeFile } from 'node:fs/promises';
-import { dirname } from 'node:path';
+import { dirname, join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
@@ -124,32 +126,62 @@ async function setTimes(path: string, atimeMs: number, mtimeMs: number): Promise
 }
 
 /**
+ * A temporary file in `scratch` (outside the tree, so nobody lists a half-written file), moved
+ * into place with a rename: observers see the old file or the finished new one, never a mix.
+ */
+async function replaceAtomically(
+  scratch: string,
+  path: string,
+  write: (tmp: string) => Promise<void>,
+): Promise<void> {
+  mkdirSync(scratch, { recursive: true });
+  mkdirSync(dirname(path), { recursive: true });
+  const tmp = join(scratch, `${process.pid}-${randomBytes(6).toString('hex')}`);
+  try {
+    await write(tmp);
+    renameSync(tmp, path);
+  } catch (error) {
+    rmSync(tmp, { force: true });
+    throw error;
+  }
+}
+
+async function sparseFile(tmp: string, size: number, atimeMs: number, mtimeMs: number): Promise<void> {
+  await writeFile(tmp, '');
+  await truncate(tmp, size);
+  await setTimes(tmp, atimeMs, mtimeMs);
+}
+
+/**
  * Creates (or resets) the metadata-only placeholder of an imported object: a sparse file of the
  * object's size with its modification time. Returns the record to keep.
  */
 export async function writePlaceholder(
   root: string,
+  scratch: string,
   fsPath: string,
   size: number,
   mtime: Date,
   etag: string | undefined,
 ): Promise<FileRecord> {
-  const path = onDisk(root, fsPath);
-  mkdirSync(dirname(path), { recursive: true });
-  await writeFile(path, '');
-  await truncate(path, size);
-  await setTimes(path, mtime.getTime(), mtime.getTime());
+  await replaceAtomically(scratch, onDisk(root, fsPath), (tmp) =>
+    sparseFile(tmp, size, mtime.getTime(), mtime.getTime()),
+  );
   const stat = statFile(root, fsPath);
   return { size, mtimeMs: stat?.mtimeMs ?? mtime.getTime(), archived: true, released: true, etag };
 }
 
 /** Drops the contents of an exported file, keeping size and times (RELEASE_DATA_FROM_FILESYSTEM). */
-export async function releaseContents(root: string, fsPath: string, record: FileRecord): Promise<FileRecord> {
-  const path = onDisk(root, fsPath);
+export async function releaseContents(
+  root: string,
+  scratch: string,
+  fsPath: string,
+  record: FileRecord,
+): Promise<FileRecord> {
   const stat = statFile(root, fsPath);
-  await truncate(path, 0);
-  await truncate(path, record.size);
-  await setTimes(path, stat?.atimeMs ?? record.mtimeMs, record.mtimeMs);
+  await replaceAtomically(scratch, onDisk(root, fsPath), (tmp) =>
+    sparseFile(tmp, record.size, stat?.atimeMs ?? record.mtimeMs, record.mtimeMs),
+  );
   const after = statFile(root, fsPath);
   return { ...record, mtimeMs: after?.mtimeMs ?? record.mtimeMs, released: true };
 }
@@ -158,23 +190,17 @@ export async function releaseContents(root: string, fsPath: string, record: File
 export async function restoreContents(
   s3: S3Client,
   root: string,
+  scratch: string,
   fsPath: string,
   bucket: string,
   key: string,
   record: FileRecord,
 ): Promise<FileRecord> {
-  const path = onDisk(root, fsPath);
   const response = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
-  const tmp = `${path}.fsx-restore-${process.pid}`;
-  mkdirSync(dirname(path), { recursive: true });
-  try {
+  await replaceAtomically(scratch, onDisk(root, fsPath), async (tmp) => {
     await pipeline(response.Body as Readable, createWriteStream(tmp));
     await setTimes(tmp, Date.now(), record.mtimeMs);
-    renameSync(tmp, path);
-  } catch (error) {
-    rmSync(tmp, { force: true });
-    throw error;
-  }
+  });
   const stat = statFile(root, fsPath);
   return {
     size: stat?.size ?? record.size,

@@ -458,6 +458,11 @@ export class FsxEmulator implements JsonService {
     return join(this.baseDir, id, 'root');
   }
 
+  /** Where files are prepared before they are renamed into the tree (same disk, outside the root). */
+  private scratchOf(id: string): string {
+    return join(this.baseDir, id, 'tmp');
+  }
+
   private fileSystemRecord(id: string): FileSystemRecord {
     const record = this.state.fileSystems[id];
     if (!record) throw fileSystemNotFound(id);
@@ -1490,7 +1495,14 @@ export class FsxEmulator implements JsonService {
       if (!known?.archived || hasChanged(known, stat)) return;
       if (known.etag === object.etag && known.size === object.size) return;
     }
-    records[fsPath] = await writePlaceholder(root, fsPath, object.size, object.lastModified, object.etag);
+    records[fsPath] = await writePlaceholder(
+      root,
+      this.scratchOf(fileSystemId),
+      fsPath,
+      object.size,
+      object.lastModified,
+      object.etag,
+    );
     this.store.save();
   }
 
@@ -1533,7 +1545,12 @@ export class FsxEmulator implements JsonService {
     const records = this.filesOf(fileSystemId);
     const known = records[fsPath];
     if (!known) throw new FileFailure('InternalError');
-    records[fsPath] = await releaseContents(this.rootOf(fileSystemId), fsPath, known);
+    records[fsPath] = await releaseContents(
+      this.rootOf(fileSystemId),
+      this.scratchOf(fileSystemId),
+      fsPath,
+      known,
+    );
     this.store.save();
   }
 
@@ -1588,7 +1605,15 @@ export class FsxEmulator implements JsonService {
       }
       const key = keyForFile(normalizeFsPath(association.description.FileSystemPath), repo, file);
       try {
-        records[file] = await restoreContents(this.deps.s3, root, file, repo.bucket, key, known);
+        records[file] = await restoreContents(
+          this.deps.s3,
+          root,
+          this.scratchOf(fileSystemId),
+          file,
+          repo.bucket,
+          key,
+          known,
+        );
       } catch (error) {
         throw new LocalAwsError(
           'RestoreFailed',
@@ -1712,7 +1737,14 @@ export class FsxEmulator implements JsonService {
       if (known.etag === head.etag) return;
       if (!events.has('CHANGED')) return;
     }
-    records[fsPath] = await writePlaceholder(root, fsPath, head.size, head.lastModified, head.etag);
+    records[fsPath] = await writePlaceholder(
+      root,
+      this.scratchOf(d.FileSystemId),
+      fsPath,
+      head.size,
+      head.lastModified,
+      head.etag,
+    );
     this.store.save();
   }
 
