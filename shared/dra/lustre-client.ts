@@ -65,12 +65,12 @@ export function preloadScript(dir: string): string[] {
   return [
     'set -eu',
     `dir='${dir}'`,
-    'cd "$dir"',
-    'find . -type f -print0 | xargs -0 -r -n 200 lfs hsm_restore',
+    'test -d "$dir"',
+    'find "$dir" -type f -print0 | xargs -0 -r -n 200 lfs hsm_restore',
     '# hsm_restore only queues the restores: wait until none is in progress',
-    'while find . -type f -print0 | xargs -0 -r -n 200 lfs hsm_action 2>/dev/null | grep -q RESTORE; do sleep 5; done',
+    'while find "$dir" -type f -print0 | xargs -0 -r -n 200 lfs hsm_action 2>/dev/null | grep -q RESTORE; do sleep 5; done',
     `echo '${PRELOAD_HEADER}'`,
-    'echo "COUNT $(find . -type f | wc -l | tr -d \' \')"',
+    'echo "COUNT $(find "$dir" -type f | wc -l | tr -d \' \')"',
   ];
 }
 
