@@ -707,3 +707,32 @@ describe('DescribeFileSystems', () => {
     expect(out.FileSystems[0]?.SubnetIds).toEqual(['subnet-0123abcd']);
   });
 });
+
+describe('tags', () => {
+  it('tags, lists and untags an association by ARN', async () => {
+    const created = await create(seedDra());
+
+    await call(h.fsx, 'TagResource', {
+      ResourceARN: created.ResourceARN,
+      Tags: [
+        { Key: 'team', Value: 'imi' },
+        { Key: 'Name', Value: 'renamed' },
+      ],
+    });
+    await call(h.fsx, 'UntagResource', { ResourceARN: created.ResourceARN, TagKeys: ['team'] });
+    const listed = await call<{ Tags: Array<{ Key: string; Value: string }> }>(h.fsx, 'ListTagsForResource', {
+      ResourceARN: created.ResourceARN,
+    });
+    const missing = await failure(
+      call(h.fsx, 'ListTagsForResource', {
+        ResourceARN: `arn:aws:fsx:us-east-1:${ACCOUNT}:association/${FS}/dra-0000000000000000f`,
+      }),
+    );
+
+    expect(listed.Tags).toEqual([{ Key: 'Name', Value: 'renamed' }]);
+    expect(missing).toMatchObject({
+      code: 'ResourceNotFound',
+      fields: { ResourceARN: expect.stringContaining('dra-0000000000000000f') },
+    });
+  });
+});

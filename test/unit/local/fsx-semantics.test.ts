@@ -290,3 +290,22 @@ describe('HSM state', () => {
     expect(h.fsx.hsmStates(FS, '/output').map((s) => s.path)).toEqual(['/output/x.nc']);
   });
 });
+
+describe('restore', () => {
+  it('fails clearly when the linked bucket cannot be reached, and leaves the file released', async () => {
+    h.s3.put(BUCKET, 'ExtData/a.nc', 'A');
+    await association('/ExtData', {}, true);
+    h.fsx.setBucket(BUCKET, { unreachable: true });
+
+    const error = await h.fsx.restore(FS, '/ExtData/a.nc').catch((e: { code: string; message: string }) => e);
+
+    expect(error).toMatchObject({ code: 'RestoreFailed', message: expect.stringContaining(BUCKET) });
+    expect(h.fsx.hsmState(FS, '/ExtData/a.nc')?.contentsPresent).toBe(false);
+  });
+
+  it('answers NotFound for a path that does not exist', async () => {
+    const error = await h.fsx.restore(FS, '/nowhere').catch((e: { code: string; status: number }) => e);
+
+    expect(error).toMatchObject({ code: 'NotFound', status: 404 });
+  });
+});
