@@ -320,6 +320,7 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
       restore: async (fileSystemId: string, path: string) => {
         await fsx.restore(fileSystemId, path);
       },
+      hsmState: (fileSystemId: string, path: string) => fsx.hsmState(fileSystemId, path)?.lfs,
     };
 
     const cloud: LocalCloud = {

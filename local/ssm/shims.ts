@@ -26,6 +26,8 @@ export interface FileSystemLookup {
   /** The file system with this DNS name: its id, root directory and mount name. */
   byDnsName(dnsName: string): { fileSystemId: string; root: string; mountName?: string } | undefined;
   restore(fileSystemId: string, path: string): Promise<void>;
+  /** The `lfs hsm_state` line of a file (without the path), when the file system models HSM. */
+  hsmState?(fileSystemId: string, path: string): string | undefined;
 }
 
 export const SHIM_TOOLS = ['mount', 'umount', 'mountpoint', 'dnf', 'yum', 'lfs'] as const;
@@ -191,7 +193,8 @@ export async function runShimTool(
               exitCode = 2;
             }
           } else if (command === 'hsm_state') {
-            stdout += `${file}: (0x00000009) exists archived, archive_id:1\n`;
+            const state = fileSystems.hsmState?.(target.fileSystemId, target.path);
+            stdout += `${file}: ${state ?? '(0x00000000)'}\n`;
           } else {
             stdout += `${file}: NOOP\n`;
           }
