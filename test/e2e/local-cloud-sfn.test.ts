@@ -323,7 +323,7 @@ describe('Step Functions on the local cloud', () => {
     await expect(
       sfn.send(
         new DescribeExecutionCommand({
-          executionArn: machine.replace(':stateMachine:', ':execution:') + ':never',
+          executionArn: `${machine.replace(':stateMachine:', ':execution:')}:never`,
         }),
       ),
     ).rejects.toBeInstanceOf(ExecutionDoesNotExist);
