@@ -20,7 +20,9 @@ export function toAwsJson(value: unknown): string {
 }
 
 export function jsonErrorBody(error: LocalAwsError): string {
-  return JSON.stringify({ __type: error.code, message: error.message });
+  // Extra members of the error shape (e.g. FSx IncompatibleParameterError.Parameter) ride along.
+  const fields = (error as LocalAwsError & { fields?: Record<string, unknown> }).fields ?? {};
+  return JSON.stringify({ ...fields, __type: error.code, message: error.message });
 }
 
 /** Parses a JSON request body; `undefined` when it is not a JSON object (-> SerializationException). */

@@ -286,10 +286,11 @@ describe('FSx through the SDK', () => {
       ].map((command) =>
         fsx.send(command as never).then(
           () => undefined,
-          (error: Error & { $metadata?: { httpStatusCode?: number } }) => ({
+          (error: Error & { $metadata?: { httpStatusCode?: number }; Parameter?: string }) => ({
             name: error.name,
             message: error.message,
             status: error.$metadata?.httpStatusCode,
+            parameter: error.Parameter,
           }),
         ),
       ),
@@ -307,6 +308,7 @@ describe('FSx through the SDK', () => {
     expect(errors[3]?.message).toBe(
       "1 validation error detected: Value '0' at 'maxResults' failed to satisfy constraint: Member must have value greater than or equal to 1",
     );
+    expect(errors[2]?.parameter).toBe('DataRepositoryPath');
     expect(errors[5]?.message).toContain('unable to validate access to the S3 bucket');
   }, 30_000);
 
