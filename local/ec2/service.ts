@@ -92,7 +92,10 @@ export interface Ec2Timings {
   bootMs: number;
   /** Simulated ms from shutting-down to terminated (and stopping to stopped). */
   shutdownMs: number;
-  /** Simulated ms a terminated instance stays visible in DescribeInstances. */
+  /**
+   * Real (not scaled) ms a terminated instance stays visible in DescribeInstances: about an hour
+   * on AWS, and not shortened by the time scale, so tests that count instances see them all.
+   */
   terminatedVisibleMs: number;
 }
 
@@ -781,9 +784,7 @@ export class Ec2Emulator implements QueryService, FaultAttributeSource {
 
   private visible(record: InstanceRecord): boolean {
     if (record.state !== 'terminated' || !record.terminatedAt) return true;
-    return (
-      Date.now() - Date.parse(record.terminatedAt) < this.deps.clock.scale(this.timings.terminatedVisibleMs)
-    );
+    return Date.now() - Date.parse(record.terminatedAt) < this.timings.terminatedVisibleMs;
   }
 
   // ------------------------------------------------------------------ Describe/Terminate
