@@ -300,20 +300,43 @@ describe('waitForTaskToken', () => {
 
   it('times a task out with States.Timeout at TimeoutSeconds even with heartbeats', async () => {
     h = sfnHarness({ timeScale: 0.001 });
-    const arn = await start(h, 'callback', { label: 'four' });
+    const created = await call<{ stateMachineArn: string }>(h.sfn, 'CreateStateMachine', {
+      name: 'heartbeats-then-timeout',
+      roleArn: 'arn:aws:iam::000000000000:role/test',
+      definition: JSON.stringify({
+        StartAt: 'Wait',
+        States: {
+          Wait: {
+            Type: 'Task',
+            Resource: 'arn:aws:states:::lambda:invoke.waitForTaskToken',
+            Parameters: {
+              FunctionName: 'fixture-local-record-token',
+              Payload: { 'token.$': '$$.Task.Token' },
+            },
+            TimeoutSeconds: 600,
+            HeartbeatSeconds: 300,
+            End: true,
+          },
+        },
+      }),
+    });
+    const started = await call<{ executionArn: string }>(h.sfn, 'StartExecution', {
+      stateMachineArn: created.stateMachineArn,
+    });
     const event = await waitFor(
-      () =>
-        h.lambdas.invocations.find((record) => record.functionName.endsWith('record-token'))?.event as
-          | Record<string, string>
-          | undefined,
+      () => h.lambdas.invocations.at(-1)?.event as Record<string, string> | undefined,
     );
     const beat = setInterval(() => {
       call(h.sfn, 'SendTaskHeartbeat', { taskToken: event.token }).catch(() => {});
-    }, 10);
+    }, 20);
 
-    const described = await finished(h, arn).finally(() => clearInterval(beat));
+    const described = await finished(h, started.executionArn).finally(() => clearInterval(beat));
 
-    expect(described.error).toBe('CallbackTimedOut');
+    expect(described.error).toBe('States.Timeout');
+    const timedOut = (await history(h, started.executionArn)).find(
+      (e) => e.type === 'TaskTimedOut',
+    ) as Record<string, any>;
+    expect(timedOut.taskTimedOutEventDetails.error).toBe('States.Timeout');
   });
 
   it('rejects malformed, unknown and invalid-output callbacks with AWS error codes', async () => {
