@@ -307,7 +307,9 @@ describe('start options and restarts', () => {
     const document = await b.ssm.send(new DescribeDocumentCommand({ Name: 'kept-doc' }));
     const object = await b.s3.send(new GetObjectCommand({ Bucket: 'conformance', Key: 'kept.txt' }));
     const text = await object.Body!.transformToString();
-    const buckets = (await (await fetch(`${second.endpoint}/_local/s3/buckets`)).json()) as { buckets: unknown[] };
+    const buckets = (await (await fetch(`${second.endpoint}/_local/s3/buckets`)).json()) as {
+      buckets: unknown[];
+    };
     for (const client of Object.values(b)) client.destroy();
     await second.stop();
     rmSync(dir, { recursive: true, force: true });
