@@ -4,7 +4,10 @@
  */
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { TransferError } from '../shared/errors.js';
+import { registerDemoCommand } from './commands/demo.js';
+import { registerDoctorCommand } from './commands/doctor.js';
 import { registerExecutionCommands } from './commands/executions.js';
+import { registerLocalCommand } from './commands/local.js';
 import { registerPlanCommand } from './commands/plan.js';
 import { CliError, printError } from './output.js';
 
@@ -32,6 +35,9 @@ export function buildProgram(): Command {
 
   registerPlanCommand(program);
   registerExecutionCommands(program);
+  registerDoctorCommand(program);
+  registerLocalCommand(program);
+  registerDemoCommand(program);
   return program;
 }
 

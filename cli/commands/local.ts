@@ -1,0 +1,41 @@
+/** `local up`: runs the local cloud as a server until interrupted. */
+import type { Command } from 'commander';
+import { parsePort } from '../main.js';
+
+export function registerLocalCommand(program: Command): void {
+  const local = program
+    .command('local')
+    .description('the local cloud (S3, FSx, EC2, SSM, STS, Step Functions on one port)');
+  local
+    .command('up')
+    .description('start the local cloud on 127.0.0.1 and keep it running until interrupted (Ctrl-C)')
+    .option('--port <port>', 'port to listen on', parsePort, 4566)
+    .option('--data-dir <dir>', 'where state is kept across restarts', '.local-cloud')
+    .option(
+      '--time-scale <factor>',
+      'speed of simulated delays (1 = real time, 0.1 = ten times faster)',
+      Number,
+      1,
+    )
+    .option('--faults <file>', 'fault injection rules (JSON or YAML)')
+    .option('--json', 'print the endpoint and credentials as JSON')
+    .action(
+      async (options: {
+        port: number;
+        dataDir: string;
+        timeScale: number;
+        faults?: string;
+        json?: boolean;
+      }) => {
+        const { runLocalUp } = await import('../../local/main.js');
+        await runLocalUp({
+          port: options.port,
+          dataDir: options.dataDir,
+          configPath: process.env.FSX_TRANSFER_CONFIG,
+          timeScale: options.timeScale,
+          faultsFile: options.faults,
+          json: Boolean(options.json),
+        });
+      },
+    );
+}
