@@ -59,12 +59,16 @@ export function describeFailedFiles(files: readonly FailedFile[], limit = 10): s
   return `${shown.join(', ')}${more}`;
 }
 
-/** Candidate keys of a task's report under `reportPath` (the folder is the task id, `task-...`). */
+/** Candidate keys of a task's report under `reportPath` (the folder is the task id, `task-...`), either file name. */
 export function reportKeys(reportPath: string, taskId: string): { bucket: string; keys: string[] } {
   const { bucket, prefix } = parseS3Uri(reportPath);
   const base = prefix ? `${prefix}/` : '';
   const folders = taskId.startsWith('task-') ? [taskId] : [taskId, `task-${taskId}`];
-  return { bucket, keys: folders.map((folder) => `${base}${folder}/failures.csv`) };
+  // Export and release tasks write failures.csv; import tasks write report.csv (FSx user guide).
+  return {
+    bucket,
+    keys: folders.flatMap((folder) => [`${base}${folder}/failures.csv`, `${base}${folder}/report.csv`]),
+  };
 }
 
 /**
