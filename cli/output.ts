@@ -17,7 +17,11 @@ export function note(message: string): void {
 
 export function printError(error: unknown, json: boolean): void {
   const name = error instanceof TransferError ? error.name : (awsErrorName(error) ?? 'Error');
-  const message = error instanceof Error ? error.message : String(error);
+  let message = error instanceof Error ? error.message : String(error);
+  if ((error as { code?: string })?.code === 'ECONNREFUSED') {
+    const endpoint = process.env.AWS_ENDPOINT_URL ?? 'the AWS endpoint';
+    message = `cannot reach ${endpoint} (${message}); with --local, start the local cloud first: npx fsx-transfer local up`;
+  }
   const details =
     error instanceof TransferError && Object.keys(error.details).length ? error.details : undefined;
   if (json) {

@@ -95,8 +95,10 @@ export async function runShimTool(
   request: { instanceId: string; tool: string; args: string[]; cwd?: string },
 ): Promise<ShimResult> {
   const { instanceId, tool, args } = request;
+  // Absolute paths are instance paths; the working directory is already a real path on this
+  // machine (the shim runs inside it, past the mount symlink), so relative paths join it as is.
   const local = (path: string) =>
-    fsView.localPath(instanceId, path.startsWith('/') ? path : join(request.cwd ?? '/', path));
+    path.startsWith('/') || !request.cwd ? fsView.localPath(instanceId, path) : join(request.cwd, path);
   switch (tool) {
     case 'dnf':
     case 'yum': {

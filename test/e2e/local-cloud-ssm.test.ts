@@ -687,7 +687,7 @@ describe('Run Command', () => {
     );
   }, 30_000);
 
-  it('restores lazily imported contents with lfs hsm_restore through the FSx emulator', async () => {
+  it('restores lazily imported contents with lfs hsm_restore (relative path) through the FSx emulator', async () => {
     await t.s3.send(
       new PutObjectCommand({ Bucket: 'conformance', Key: 'lazy/model.nc', Body: 'lazy contents' }),
     );
@@ -714,7 +714,8 @@ describe('Run Command', () => {
       'mountpoint -q /fsx || { mkdir -p /fsx && mount -t lustre -o relatime,flock ' +
         `${fileSystem.dns}@tcp:/${fileSystem.mountName} /fsx; }`,
       'lfs hsm_state /fsx/lazy/model.nc',
-      'lfs hsm_restore /fsx/lazy/model.nc',
+      // A relative path resolves against the working directory inside the mount.
+      '(cd /fsx/lazy && lfs hsm_restore ./model.nc)',
       'lfs hsm_state /fsx/lazy/model.nc',
       'cat /fsx/lazy/model.nc',
     ]);
