@@ -519,12 +519,13 @@ export class Execution {
       if (timeoutSeconds === undefined) return;
       timeoutTimer = this.setTimer(() => reject(new TaskError('States.Timeout', '')), timeoutSeconds * 1000);
     });
+    // The listener is removed when the task ends, so a long execution does not pile them up.
+    const signal = this.abortController.signal;
+    let onAbort: (() => void) | undefined;
     const aborted = new Promise<never>((_resolve, reject) => {
-      const signal = this.abortController.signal;
-      if (signal.aborted) reject(new ExecutionClosedError('The execution has ended'));
-      signal.addEventListener('abort', () => reject(new ExecutionClosedError('The execution has ended')), {
-        once: true,
-      });
+      onAbort = () => reject(new ExecutionClosedError('The execution has ended'));
+      if (signal.aborted) onAbort();
+      else signal.addEventListener('abort', onAbort, { once: true });
     });
     work.catch(() => {});
     timeout.catch(() => {});
@@ -554,6 +555,7 @@ export class Execution {
       throw error;
     } finally {
       this.clearTimer(timeoutTimer);
+      if (onAbort) signal.removeEventListener('abort', onAbort);
     }
   }
 
