@@ -48,6 +48,8 @@ export interface LocalCloudOptions {
   faultsFile?: string;
   /** No console output (errors of background work still go to `cloud.logs`). */
   quiet?: boolean;
+  /** Fire `rate(...)` schedule rules on the scaled clock (the sweeper, the command poller); tests fire them on demand. */
+  schedules?: boolean;
   /** Project root holding serverless.yml, functions/, statemachines/ and ssm/ (default: this repository). */
   rootDir?: string;
   /** Simulated durations (ms) of EC2 and SSM processes. */
@@ -175,7 +177,16 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
   try {
     // Lambdas run in this process and read their clients' endpoints from process.env.
     const lambdas = new LambdaRegistry({ rootDir, accountId, region, stage: LOCAL_STAGE, environment: env });
-    const events = new EventBus({ clock, lambdas, accountId, region, log });
+    // `service: lambda, operation: Invoke` fault rules reach the in-process functions too.
+    lambdas.useFaults(faults, clock);
+    const events = new EventBus({
+      clock,
+      lambdas,
+      accountId,
+      region,
+      log,
+      schedules: Boolean(options.schedules),
+    });
     const eventLog: BusEvent[] = [];
     const emit = (event: LocalEvent) => {
       try {

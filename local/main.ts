@@ -54,6 +54,8 @@ export async function runLocalUp(options: LocalUpOptions): Promise<void> {
     timeScale: options.timeScale,
     faultsFile: options.faultsFile,
     quiet: Boolean(options.json),
+    // A long-running cloud behaves like AWS: the deadline sweeper and the command poller run on their schedules.
+    schedules: true,
     rootDir: options.rootDir,
   });
   if (options.json) {
