@@ -74,12 +74,20 @@ export function runShellStep(options: ShellStepOptions): RunningStep {
   }, options.timeoutMs);
 
   const result = new Promise<ShellStepResult>((resolve) => {
+    let finished = false;
     const finish = (exitCode: number) => {
+      if (finished) return;
+      finished = true;
       clearTimeout(timeout);
       if (killTimer) clearTimeout(killTimer);
-      stdoutFile.end();
-      stderrFile.end();
-      resolve({ exitCode, stdout, stderr, outcome });
+      // The step is over only once its output files are flushed too (as the agent uploads them).
+      let open = 2;
+      const flushed = () => {
+        open -= 1;
+        if (open === 0) resolve({ exitCode, stdout, stderr, outcome });
+      };
+      stdoutFile.end(flushed);
+      stderrFile.end(flushed);
     };
     child.on('error', (error) => {
       stderr += `failed to run commands: ${error.message}\n`;

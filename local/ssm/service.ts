@@ -1382,9 +1382,12 @@ export class SsmEmulator implements JsonService {
         'The document has more than one step: specify PluginName (the step name) to get its details.',
       );
     }
-    const finished = TERMINAL.has(invocation.status);
     const status = input.PluginName === undefined ? invocation.status : plugin.status;
     const details = input.PluginName === undefined ? invocation.statusDetails : plugin.statusDetails;
+    // Output is empty until the reported execution (the plugin when PluginName is given, else the
+    // whole invocation) has finished: a finished step of a multi-step document shows its output
+    // while later steps still run, as on AWS.
+    const finished = TERMINAL.has(status);
     return {
       CommandId: commandId,
       InstanceId: instanceId,
