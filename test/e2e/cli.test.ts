@@ -8,10 +8,11 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import { GetExecutionHistoryCommand, ListExecutionsCommand, SFNClient } from '@aws-sdk/client-sfn';
+import { PutObjectCommand } from '@aws-sdk/client-s3';
+import { GetExecutionHistoryCommand, ListExecutionsCommand, type SFNClient } from '@aws-sdk/client-sfn';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type LocalCloud, startLocalCloud } from '../../local/cloud.js';
+import { localClients } from '../support/local-clients.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const BIN = join(ROOT, 'cli/bin.mjs');
@@ -77,18 +78,9 @@ describe('fsx-transfer against a running local cloud', () => {
       quiet: true,
     });
     env = { ...cloud.env, AWS_ENDPOINT_URL: cloud.endpoint };
-    const common = {
-      endpoint: cloud.endpoint,
-      region: 'us-east-1',
-      credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
-    };
-    sfn = new SFNClient(common);
-    const s3 = new S3Client({
-      ...common,
-      forcePathStyle: true,
-      requestChecksumCalculation: 'WHEN_REQUIRED',
-      responseChecksumValidation: 'WHEN_REQUIRED',
-    });
+    const clients = localClients(cloud.endpoint);
+    sfn = clients.sfn();
+    const s3 = clients.s3();
     await s3.send(
       new PutObjectCommand({ Bucket: 'demo', Key: 'blended-tropomi/2019/01/a.nc', Body: 'tropomi' }),
     );

@@ -11,14 +11,14 @@ import {
   DescribeSecurityGroupsCommand,
   DescribeSubnetsCommand,
   DescribeVpcsCommand,
-  EC2Client,
   type Instance,
   RunInstancesCommand,
   type RunInstancesCommandInput,
   TerminateInstancesCommand,
 } from '@aws-sdk/client-ec2';
-import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
+import { GetCallerIdentityCommand } from '@aws-sdk/client-sts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { localClients } from '../support/local-clients.js';
 import { errorOf, startTestCloud, type TestCloud, waitFor } from './local-cloud-helpers.js';
 
 let t: TestCloud;
@@ -57,11 +57,9 @@ async function stateOf(instanceId: string): Promise<string | undefined> {
 describe('STS', () => {
   it('answers GetCallerIdentity with the local account and the caller ARN (SDK and CLI)', async () => {
     const sdk = await t.sts.send(new GetCallerIdentityCommand({}));
-    const other = new STSClient({
-      endpoint: t.cloud.endpoint,
-      region: 'us-east-1',
+    const other = localClients(t.cloud.endpoint, {
       credentials: { accessKeyId: 'alice', secretAccessKey: 'x' },
-    });
+    }).sts();
     const alice = await other.send(new GetCallerIdentityCommand({}));
     other.destroy();
     const cli = await t.aws(['sts', 'get-caller-identity']);
@@ -389,13 +387,7 @@ describe('EC2 faults and the watchdog', () => {
       code: 'RequestLimitExceeded',
       count: 2,
     });
-    const retrying = new EC2Client({
-      endpoint: t.cloud.endpoint,
-      region: 'us-east-1',
-      credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
-      maxAttempts: 3,
-      retryStrategy: undefined,
-    });
+    const retrying = localClients(t.cloud.endpoint, { maxAttempts: 3 }).ec2();
     const id = (await launch()).Instances![0]!.InstanceId!;
 
     const out = await retrying.send(new TerminateInstancesCommand({ InstanceIds: [id] }));

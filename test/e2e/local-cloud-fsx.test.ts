@@ -16,12 +16,13 @@ import {
   DescribeDataRepositoryAssociationsCommand,
   DescribeDataRepositoryTasksCommand,
   DescribeFileSystemsCommand,
-  FSxClient,
+  type FSxClient,
   paginateDescribeFileSystems,
 } from '@aws-sdk/client-fsx';
-import { CreateBucketCommand, GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { CreateBucketCommand, GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type LocalCloud, startLocalCloud } from '../../local/cloud.js';
+import { localClients } from '../support/local-clients.js';
 
 const run = promisify(execFile);
 const SEED_BUCKET = 'dzhang-imi-gchp-test';
@@ -118,18 +119,9 @@ function writeOnFsx(fileSystemId: string, fsPath: string, contents: string): voi
 beforeAll(async () => {
   dataDir = mkdtempSync(join(tmpdir(), 'local-cloud-fsx-'));
   cloud = await startLocalCloud({ port: 0, dataDir, timeScale: 0.01, quiet: true });
-  const client = {
-    endpoint: cloud.endpoint,
-    region: cloud.region,
-    credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
-  };
-  fsx = new FSxClient(client);
-  s3 = new S3Client({
-    ...client,
-    forcePathStyle: true,
-    requestChecksumCalculation: 'WHEN_REQUIRED',
-    responseChecksumValidation: 'WHEN_REQUIRED',
-  });
+  const clients = localClients(cloud.endpoint, { region: cloud.region });
+  fsx = clients.fsx();
+  s3 = clients.s3();
   await createBucket(SEED_BUCKET);
 }, 60_000);
 

@@ -6,16 +6,12 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { DescribeInstancesCommand, EC2Client, RunInstancesCommand } from '@aws-sdk/client-ec2';
-import { GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import {
-  DescribeDocumentCommand,
-  GetParameterCommand,
-  PutParameterCommand,
-  SSMClient,
-} from '@aws-sdk/client-ssm';
+import { DescribeInstancesCommand, RunInstancesCommand } from '@aws-sdk/client-ec2';
+import { GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+import { DescribeDocumentCommand, GetParameterCommand, PutParameterCommand } from '@aws-sdk/client-ssm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startLocalCloud } from '../../local/cloud.js';
+import { localClients } from '../support/local-clients.js';
 import { CONFIG_YAML, errorOf, startTestCloud, type TestCloud, waitFor } from './local-cloud-helpers.js';
 
 let t: TestCloud;
@@ -225,12 +221,7 @@ describe('start options and restarts', () => {
       quiet: true,
       rootDir: dir,
     });
-    const ec2 = new EC2Client({
-      endpoint: cloud.endpoint,
-      region: 'us-east-1',
-      credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
-      maxAttempts: 1,
-    });
+    const ec2 = localClients(cloud.endpoint, { maxAttempts: 1 }).ec2();
 
     const error = await errorOf(
       ec2.send(
@@ -254,13 +245,11 @@ describe('start options and restarts', () => {
     const configPath = join(dir, 'config.yaml');
     writeFileSync(configPath, CONFIG_YAML);
     const options = { dataDir: join(dir, 'data'), configPath, timeScale: 0.01, quiet: true, rootDir: dir };
-    const credentials = { accessKeyId: 'test', secretAccessKey: 'test' };
     const first = await startLocalCloud(options);
-    const clients = (endpoint: string) => ({
-      ec2: new EC2Client({ endpoint, region: 'us-east-1', credentials }),
-      ssm: new SSMClient({ endpoint, region: 'us-east-1', credentials }),
-      s3: new S3Client({ endpoint, region: 'us-east-1', credentials, forcePathStyle: true }),
-    });
+    const clients = (endpoint: string) => {
+      const make = localClients(endpoint);
+      return { ec2: make.ec2(), ssm: make.ssm(), s3: make.s3() };
+    };
     const a = clients(first.endpoint);
     const launched = await a.ec2.send(
       new RunInstancesCommand({

@@ -23,7 +23,7 @@ import {
   ListStateMachinesCommand,
   paginateGetExecutionHistory,
   SendTaskSuccessCommand,
-  SFNClient,
+  type SFNClient,
   StartExecutionCommand,
   StateMachineDoesNotExist,
   StopExecutionCommand,
@@ -31,6 +31,7 @@ import {
 } from '@aws-sdk/client-sfn';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type LocalCloud, startLocalCloud } from '../../local/cloud.js';
+import { localClients } from '../support/local-clients.js';
 
 const ROLE = 'arn:aws:iam::000000000000:role/e2e';
 let cloud: LocalCloud;
@@ -66,12 +67,7 @@ mappings:
     timeScale: 0.01,
     quiet: true,
   });
-  sfn = new SFNClient({
-    endpoint: cloud.endpoint,
-    region: cloud.region,
-    credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
-    maxAttempts: 1,
-  });
+  sfn = localClients(cloud.endpoint, { region: cloud.region, maxAttempts: 1 }).sfn();
   // A function that completes its task over the wire, as the project's command callback does.
   cloud.lambdas.register('e2e-callback', async (event: { token: string; value: number }) => {
     await sfn.send(

@@ -11,7 +11,7 @@ import {
   CreateDataRepositoryAssociationCommand,
   DescribeDataRepositoryAssociationsCommand,
   DescribeFileSystemsCommand,
-  FSxClient,
+  type FSxClient,
 } from '@aws-sdk/client-fsx';
 import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand } from '@aws-sdk/client-s3';
 import {
@@ -32,6 +32,7 @@ import {
   UpdateDocumentCommand,
 } from '@aws-sdk/client-ssm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { localClients } from '../support/local-clients.js';
 import { errorOf, FS_ID, startTestCloud, type TestCloud, waitFor } from './local-cloud-helpers.js';
 
 let t: TestCloud;
@@ -42,11 +43,7 @@ let instance: string;
 
 beforeAll(async () => {
   t = await startTestCloud();
-  fsx = new FSxClient({
-    endpoint: t.cloud.endpoint,
-    region: 'us-east-1',
-    credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
-  });
+  fsx = localClients(t.cloud.endpoint).fsx();
   const described = await fsx.send(new DescribeFileSystemsCommand({ FileSystemIds: [FS_ID] }));
   const fs = described.FileSystems![0]!;
   fileSystem = { dns: fs.DNSName!, mountName: fs.LustreConfiguration!.MountName! };

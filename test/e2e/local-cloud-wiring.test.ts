@@ -7,9 +7,10 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { GetExecutionHistoryCommand, SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
+import { GetExecutionHistoryCommand, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type LocalCloud, startLocalCloud } from '../../local/cloud.js';
+import { localClients } from '../support/local-clients.js';
 
 const CONFIG = fileURLToPath(new URL('../../fsx-transfer.config.yaml', import.meta.url));
 let cloud: LocalCloud | undefined;
@@ -46,11 +47,7 @@ describe('startLocalCloud wiring', () => {
         match: { function: 'validate' },
       },
     ]);
-    const sfn = new SFNClient({
-      endpoint: local.endpoint,
-      region: 'us-east-1',
-      credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
-    });
+    const sfn = localClients(local.endpoint).sfn();
     const stateMachineArn = 'arn:aws:states:us-east-1:000000000000:stateMachine:fsx-transfer-local-transfer';
 
     const { executionArn } = await sfn.send(
