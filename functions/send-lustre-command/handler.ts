@@ -1,4 +1,7 @@
-/** `StartFileListing` / `StartPreload`: a command on the configured Lustre client through SSM. */
+/**
+ * `StartFileListing` / `StartPreload` / `SendPreloadCommand`: a command through SSM on the configured
+ * Lustre client, or on the transfer instance LaunchPreloadInstance launched (input `instance`).
+ */
 import { getSsm } from '../../shared/aws/clients.js';
 import { sendLustreCommand } from '../../shared/dra/lustre-client.js';
 import { SendLustreCommandInput } from '../../shared/dra/steps.js';

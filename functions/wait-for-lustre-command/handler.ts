@@ -1,4 +1,4 @@
-/** `WaitForFileListing` / `WaitForPreload`: one invocation check; NotReadyYetError makes the state machine retry. */
+/** `WaitForFileListing` / `WaitForPreload` / `WaitForPreloadCommand`: one invocation check; NotReadyYetError makes the state machine retry. */
 import { getSsm } from '../../shared/aws/clients.js';
 import { checkLustreCommand } from '../../shared/dra/lustre-client.js';
 import { WaitForLustreCommandInput } from '../../shared/dra/steps.js';

@@ -1,8 +1,10 @@
 /**
- * Commands on the configured Lustre client (`fileSystems[].lustreClientInstanceId`, an instance that
- * mounts the file system at `mountPoint`) through SSM Run Command: listing the scope (names and
- * sizes, to verify a DRA transfer; Lambda cannot mount Lustre) and preloading it (`lfs
- * hsm_restore`: imported file contents are lazy, fetched from S3 on first read otherwise).
+ * Commands on a Lustre client through SSM Run Command: listing the scope (names and sizes, to
+ * verify a DRA transfer; Lambda cannot mount Lustre) and preloading it (`lfs hsm_restore`:
+ * imported file contents are lazy, fetched from S3 on first read otherwise). The client is the
+ * configured one (`fileSystems[].lustreClientInstanceId`, an instance that already mounts the file
+ * system at `mountPoint`) or, for a preload without one, a transfer instance the state machine
+ * launched for it (the command then mounts the file system first; the instance is terminated after).
  *
  * Uses the AWS-owned `AWS-RunShellScript` document. Every value in the scripts passed the path
  * rules of shared/paths.ts (no quotes or shell metacharacters), and is single-quoted as well.
@@ -21,6 +23,7 @@ import {
 import { SAFE_PATH_PATTERN } from '../paths.js';
 import type { TransferPlan } from '../plan/types.js';
 import { getInvocation, invocationOutcome, tail } from '../ssm/commands.js';
+import { DOCUMENT_PATTERNS } from '../ssm/document.js';
 import type { LustreCommandPurpose, LustreCommandState } from './types.js';
 
 export const RUN_SHELL_SCRIPT = 'AWS-RunShellScript';
@@ -74,21 +77,71 @@ export function preloadScript(dir: string): string[] {
   ];
 }
 
-export interface SendInput {
-  plan: TransferPlan;
-  purpose: LustreCommandPurpose;
+/** The Lustre mount of the plan's file system: `<dnsName>@tcp:/<mountName>` at `mountPoint`. */
+export interface LustreMount {
+  source: string;
+  mountPoint: string;
 }
 
 /**
- * Sends the listing or preload command to the configured Lustre client.
- * @returns `sent: false` with the reason when no Lustre client is configured.
+ * The mount of the plan's file system, with every value checked against the transfer document's
+ * patterns (so it can be single-quoted in a script).
+ * @throws Error when a value does not pass (Validate and DescribeFileSystems never produce one).
+ */
+export function lustreMount(plan: Pick<TransferPlan, 'fileSystem'>): LustreMount {
+  const { dnsName, mountName, mountPoint } = plan.fileSystem;
+  if (!new RegExp(DOCUMENT_PATTERNS.FileSystemDnsName).test(dnsName))
+    throw new Error(`unsafe file system DNS name ${dnsName}`);
+  if (!new RegExp(DOCUMENT_PATTERNS.MountName).test(mountName))
+    throw new Error(`unsafe mount name ${mountName}`);
+  if (!SAFE_PATH_PATTERN.test(mountPoint) || !mountPoint.startsWith('/') || mountPoint === '/')
+    throw new Error(`unsafe mount point ${mountPoint}`);
+  return { source: `${dnsName}@tcp:/${mountName}`, mountPoint };
+}
+
+/**
+ * Mounts the file system unless it is mounted already, as the transfer document does: waits for
+ * cloud-init (user data installs the Lustre client), installs the client if that failed, then
+ * `mount -t lustre`. Exit code 3: no client; 4: the mount failed. POSIX sh.
+ */
+export function mountScript({ source, mountPoint }: LustreMount): string[] {
+  return [
+    'set -eu',
+    `mp='${mountPoint}'`,
+    `src='${source}'`,
+    'if command -v cloud-init > /dev/null 2>&1; then cloud-init status --wait > /dev/null 2>&1 || true; fi',
+    'if ! grep -qs " $mp lustre " /proc/mounts; then',
+    '  if ! command -v mount.lustre > /dev/null 2>&1; then',
+    '    dnf install -y lustre-client > /dev/null || { echo "fsx-transfer: could not install lustre-client for kernel $(uname -r)" >&2; exit 3; }',
+    '  fi',
+    '  mkdir -p "$mp"',
+    '  mount -t lustre -o relatime,flock "$src" "$mp" || { echo "fsx-transfer: mount -t lustre $src $mp failed: check the Lustre client for kernel $(uname -r), that the security group allows TCP 988 and 1018-1023 to the file system, and that it is AVAILABLE" >&2; exit 4; }',
+    '  echo "mounted $src at $mp"',
+    'fi',
+  ];
+}
+
+export interface SendInput {
+  plan: TransferPlan;
+  purpose: LustreCommandPurpose;
+  /**
+   * A transfer instance launched for this command (LaunchPreloadInstance): the command runs there
+   * instead of on the configured client, and mounts the file system first.
+   */
+  instance?: { instanceId: string };
+}
+
+/**
+ * Sends the listing or preload command to the launched instance, else to the configured Lustre client.
+ * @returns `sent: false` with the reason when there is neither.
  * @throws CommandFailedError when SSM refuses (instance not managed or offline), TransientAwsError.
  */
 export async function sendLustreCommand(
   deps: { ssm: SSMClient },
-  { plan, purpose }: SendInput,
+  { plan, purpose, instance }: SendInput,
 ): Promise<LustreCommandState> {
-  const instanceId = plan.fileSystem.lustreClientInstanceId;
+  const launched = Boolean(instance?.instanceId);
+  const instanceId = instance?.instanceId || plan.fileSystem.lustreClientInstanceId;
   if (!instanceId) {
     return {
       purpose,
@@ -99,6 +152,11 @@ export async function sendLustreCommand(
     };
   }
   const dir = clientDirectory(plan);
+  const mount = launched ? lustreMount(plan) : undefined;
+  const script = purpose === 'list' ? listingScript(dir) : preloadScript(dir);
+  const where = mount
+    ? `the transfer instance ${instanceId} launched for it (mounting ${mount.source} at ${mount.mountPoint})`
+    : instanceId;
   const timeoutSeconds = Math.max(60, Math.min(172_800, plan.timeouts.transferMinutes * 60));
   try {
     const out = await deps.ssm.send(
@@ -107,7 +165,7 @@ export async function sendLustreCommand(
         InstanceIds: [instanceId],
         Comment: `fsx-transfer ${purpose} ${plan.transferId}`.slice(0, 100),
         Parameters: {
-          commands: purpose === 'list' ? listingScript(dir) : preloadScript(dir),
+          commands: mount ? [...mountScript(mount), ...script] : script,
           executionTimeout: [String(timeoutSeconds)],
         },
         TimeoutSeconds: 600,
@@ -118,9 +176,9 @@ export async function sendLustreCommand(
     return {
       purpose,
       sent: true,
-      reason:
-        purpose === 'list' ? `listing ${dir} on ${instanceId}` : `lfs hsm_restore of ${dir} on ${instanceId}`,
+      reason: purpose === 'list' ? `listing ${dir} on ${where}` : `lfs hsm_restore of ${dir} on ${where}`,
       instanceId,
+      ...(launched ? { launched: true } : {}),
       commandId,
       status: 'Pending',
     };
@@ -128,7 +186,7 @@ export async function sendLustreCommand(
     const name = awsErrorName(error);
     if (name === 'InvalidInstanceId' || name === 'InvalidDocument' || name === 'UnsupportedPlatformType') {
       throw new CommandFailedError(
-        `Cannot run the ${purpose} command on the Lustre client ${instanceId}: ${name} (${(error as Error).message}); the instance must be running, managed by SSM and online`,
+        `Cannot run the ${purpose} command on ${launched ? 'the transfer instance' : 'the Lustre client'} ${instanceId}: ${name} (${(error as Error).message}); the instance must be running, managed by SSM and online`,
         { cause: error, details: { instanceId } },
       );
     }

@@ -38,7 +38,10 @@ import { findDraDenies } from './bucket-policy.js';
 export const MAX_ASSOCIATIONS = 8;
 export const DRA_LUSTRE_VERSIONS = ['2.12', '2.15'];
 
-/** Reason codes, in check order. Users search for these; keep them stable. */
+/**
+ * Reason codes, in check order. Users search for these; keep them stable. `PRELOAD_CLIENT` is
+ * informational (it says where a preload runs) and always holds.
+ */
 export const PREREQUISITE_CODES = [
   'FILE_SYSTEM_TYPE',
   'FILE_SYSTEM_AVAILABLE',
@@ -340,19 +343,25 @@ export function checkDraPrerequisites(facts: DraFacts): Reason[] {
         )
       : pass('FILTERS', 'no include/exclude filters', {}),
   );
+  // Informational, never fails: without a configured Lustre client the DRA branch launches a
+  // transfer instance for the preload (as the EC2 method does) and terminates it afterwards.
+  const preload = req.direction === 'stage-in' && req.preload;
   reasons.push(
-    req.direction === 'stage-in' && req.preload && !facts.lustreClientInstanceId
-      ? fail(
-          'PRELOAD_CLIENT',
-          'preload was requested, but no Lustre client instance is configured to run lfs hsm_restore',
-          { preload: true, lustreClientInstanceId: null },
-          'Set fileSystems[].lustreClientInstanceId to an instance that mounts the file system, or use method ec2 (it copies full contents)',
-        )
-      : pass(
-          'PRELOAD_CLIENT',
-          req.preload ? `preload runs on ${facts.lustreClientInstanceId}` : 'no preload requested',
-          {},
-        ),
+    pass(
+      'PRELOAD_CLIENT',
+      !preload
+        ? 'no preload requested'
+        : facts.lustreClientInstanceId
+          ? `preload runs lfs hsm_restore on the configured Lustre client ${facts.lustreClientInstanceId}`
+          : 'preload runs lfs hsm_restore on a transfer instance launched for it and terminated afterwards (no lustreClientInstanceId is configured)',
+      {
+        preload,
+        lustreClientInstanceId: facts.lustreClientInstanceId ?? null,
+        ...(preload
+          ? { runsOn: facts.lustreClientInstanceId ? 'configured-client' : 'launched-instance' }
+          : {}),
+      },
+    ),
   );
   return reasons;
 }

@@ -45,7 +45,16 @@ export const EnsureAssociationInput = z.object({ plan });
 export const WaitForAssociationInput = z.object({ plan, association: Association });
 export const StartTaskInput = z.object({ plan, type: TaskType, association: Association.optional() });
 export const WaitForTaskInput = z.object({ plan, task: Task });
-export const SendLustreCommandInput = z.object({ plan, purpose: z.enum(['list', 'preload']) });
+/** The transfer instance LaunchPreloadInstance launched (`$.dra.preloadInstance`). */
+const LaunchedInstance = z.looseObject({
+  instanceId: z.string().regex(/^i-[0-9a-zA-Z]{1,32}$/, 'must be an instance id'),
+});
+
+export const SendLustreCommandInput = z.object({
+  plan,
+  purpose: z.enum(['list', 'preload']),
+  instance: LaunchedInstance.optional(),
+});
 export const WaitForLustreCommandInput = z.object({ plan, command: Command });
 export const VerifyDraInput = z.object({
   plan,

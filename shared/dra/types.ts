@@ -43,13 +43,15 @@ export interface TaskState {
 
 export type LustreCommandPurpose = 'list' | 'preload';
 
-/** `$.dra.listing` / `$.result.details.preload`: a command on the configured Lustre client. */
+/** `$.dra.listing` / `$.result.details.preload`: a command on the Lustre client (configured or launched). */
 export interface LustreCommandState {
   purpose: LustreCommandPurpose;
   /** False when no Lustre client is configured (nothing was sent). */
   sent: boolean;
   reason: string;
   instanceId?: string;
+  /** True when the command ran on a transfer instance launched for it (LaunchPreloadInstance). */
+  launched?: boolean;
   commandId?: string;
   status?: string;
   /** Standard output (SSM keeps at most 24,000 characters). */

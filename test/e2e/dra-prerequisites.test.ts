@@ -94,7 +94,6 @@ const cases: Case[] = [
   },
   { code: 'EXPORT_DELETE', request: { direction: 'export', delete: true } },
   { code: 'FILTERS', mapping: () => ({ extra: ["include: ['*.nc']"] }) },
-  { code: 'PRELOAD_CLIENT', mapping: () => ({ extra: ['preload: true'] }) },
 ];
 
 let next = 100;

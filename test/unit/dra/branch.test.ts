@@ -7,13 +7,17 @@ import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { functionKeyOf, readStateMachines, substitute } from '../../../scripts/sls/asl.js';
 import {
+  CommandFailedError,
   DataRepositoryTaskBusyError,
   DataRepositoryTaskFailedError,
   DraMisconfiguredError,
+  InsufficientCapacityError,
+  InvalidRequestError,
   NotReadyYetError,
+  TransientAwsError,
 } from '../../../shared/errors.js';
 import type { TransferPlan } from '../../../shared/plan/types.js';
-import { buildPlan } from './builders.js';
+import { buildPlan, CLIENT_ID } from './builders.js';
 
 type Handler = (input: Record<string, any>) => Promise<unknown>;
 interface Outcome {
@@ -38,6 +42,13 @@ const DRA_STATES = [
   'WaitForPreload',
   'StartReleaseTask',
   'WaitForReleaseTask',
+  'LaunchPreloadInstance',
+  'WaitForPreloadAgent',
+  'SendPreloadCommand',
+  'WaitForPreloadCommand',
+  'TerminatePreloadInstance',
+  'TerminatePreloadAfterFailure',
+  'TerminatePreloadAfterLaunchFailure',
 ];
 
 let run: (plan: TransferPlan, handlers: Partial<Record<string, Handler>>) => Promise<Outcome>;
@@ -66,8 +77,31 @@ function happy(): Record<string, Handler> {
     WaitForPreload: async (i) => ({ ...i.command, status: 'Success' }),
     StartReleaseTask: async (i) => ({ type: i.type, ran: true, reason: 'release', taskId: 'task-3' }),
     WaitForReleaseTask: async (i) => ({ ...i.task, lifecycle: 'SUCCEEDED' }),
+    LaunchPreloadInstance: async () => PRELOAD_INSTANCE,
+    WaitForPreloadAgent: async () => ({ pingStatus: 'Online' }),
+    SendPreloadCommand: async (i) => ({
+      purpose: 'preload',
+      sent: true,
+      reason: 'x',
+      commandId: 'c-2',
+      instanceId: i.instance.instanceId,
+      launched: true,
+    }),
+    WaitForPreloadCommand: async (i) => ({ ...i.command, status: 'Success' }),
+    TerminatePreloadInstance: async (i) => ({ terminated: [{ instanceId: i.instanceId }] }),
+    TerminatePreloadAfterFailure: async () => ({ terminated: [{ instanceId: PRELOAD_INSTANCE.instanceId }] }),
+    TerminatePreloadAfterLaunchFailure: async () => ({ terminated: [] }),
   };
 }
+
+const EXECUTION_ARN = 'arn:aws:states:us-east-1:000000000000:execution:fsx-transfer-dev-transfer:exec-1';
+const PRELOAD_INSTANCE = {
+  instanceId: 'i-0fedcba9876543210',
+  deadline: '2999-01-01T00:00:00.000Z',
+  agentDeadline: '2999-01-01T00:00:00.000Z',
+};
+/** A stage-in with preload and no configured Lustre client (the launched-instance mode). */
+const launchedPreloadPlan = () => buildPlan({ options: { preload: true } });
 
 beforeAll(async () => {
   const promise = Promise as unknown as { withResolvers?: () => unknown };
@@ -107,7 +141,9 @@ beforeAll(async () => {
     const execution = machine.run(
       { mapping: plan.mapping, direction: plan.direction },
       {
-        context: { Execution: { Name: 'exec-1', StartTime: '2026-01-01T00:00:00.000Z' } } as never,
+        context: {
+          Execution: { Id: EXECUTION_ARN, Name: 'exec-1', StartTime: '2026-01-01T00:00:00.000Z' },
+        } as never,
         overrides: {
           taskResourceLocalHandlers: local,
           retryIntervalOverrides: Object.fromEntries(DRA_STATES.map((s) => [s, 0])),
@@ -205,10 +241,13 @@ describe('transfer state machine: DRA branch', () => {
     expect(outcome.output.details.release).toMatchObject({ taskId: 'task-3', lifecycle: 'SUCCEEDED' });
   });
 
-  it('preloads after a stage-in when the mapping asks for it, reporting it in the summary', async () => {
-    const outcome = await run(buildPlan({ options: { preload: true } }), happy());
+  it('preloads on the configured Lustre client after a stage-in, reporting it in the summary', async () => {
+    const plan = buildPlan({ options: { preload: true }, fileSystem: { lustreClientInstanceId: CLIENT_ID } });
+
+    const outcome = await run(plan, happy());
 
     expect(outcome.visited.slice(-2)).toEqual(['StartPreload', 'WaitForPreload']);
+    expect(outcome.visited).not.toContain('LaunchPreloadInstance');
     expect(outcome.output.details.preload).toMatchObject({ status: 'Success', commandId: 'c-1' });
   });
 
@@ -276,5 +315,155 @@ describe('transfer state machine: DRA branch', () => {
     const outcome = await run(buildPlan(), handlers);
 
     expect(outcome.error).toBe('DraStepFailed');
+  });
+});
+
+describe('transfer state machine: preload on a launched transfer instance', () => {
+  it('launches, waits for the agent, preloads, terminates, then summarizes', async () => {
+    const plan = launchedPreloadPlan();
+
+    const outcome = await run(plan, happy());
+
+    expect(outcome.output, outcome.cause).toMatchObject({ status: 'SUCCEEDED', verified: true });
+    expect(outcome.visited.slice(outcome.visited.indexOf('VerifyDraTransfer'))).toEqual([
+      'VerifyDraTransfer',
+      'LaunchPreloadInstance',
+      'WaitForPreloadAgent',
+      'SendPreloadCommand',
+      'WaitForPreloadCommand',
+      'TerminatePreloadInstance',
+    ]);
+    expect(outcome.inputs.LaunchPreloadInstance![0]).toEqual({
+      plan,
+      executionArn: EXECUTION_ARN,
+    });
+    expect(outcome.inputs.WaitForPreloadAgent![0]).toEqual({
+      instanceId: PRELOAD_INSTANCE.instanceId,
+      agentDeadline: PRELOAD_INSTANCE.agentDeadline,
+    });
+    expect(outcome.inputs.SendPreloadCommand![0]).toMatchObject({
+      purpose: 'preload',
+      instance: { instanceId: PRELOAD_INSTANCE.instanceId },
+    });
+    expect(outcome.inputs.TerminatePreloadInstance![0]).toMatchObject({
+      instanceId: PRELOAD_INSTANCE.instanceId,
+    });
+    expect(outcome.output.details).toMatchObject({
+      preload: { status: 'Success', launched: true, instanceId: PRELOAD_INSTANCE.instanceId },
+      preloadTermination: { terminated: [{ instanceId: PRELOAD_INSTANCE.instanceId }] },
+    });
+  });
+
+  it('terminates the instance and fails LustreClientCommandFailed when the preload command fails', async () => {
+    const handlers = {
+      ...happy(),
+      WaitForPreloadCommand: async () => {
+        throw new CommandFailedError('The preload command c-2 failed with exit code 4: mount failed');
+      },
+    };
+
+    const outcome = await run(launchedPreloadPlan(), handlers);
+
+    expect(outcome.error).toBe('LustreClientCommandFailed');
+    expect(outcome.cause).toContain('mount failed');
+    expect(outcome.visited.slice(-2)).toEqual(['WaitForPreloadCommand', 'TerminatePreloadAfterFailure']);
+    expect(outcome.inputs.TerminatePreloadAfterFailure![0]).toMatchObject({
+      instanceId: PRELOAD_INSTANCE.instanceId,
+    });
+  });
+
+  it('terminates by tag and fails InsufficientCapacity when the launch finds no capacity', async () => {
+    const handlers = {
+      ...happy(),
+      LaunchPreloadInstance: async () => {
+        throw new InsufficientCapacityError('No capacity: tried c6i.large in subnet-1');
+      },
+    };
+
+    const outcome = await run(launchedPreloadPlan(), handlers);
+
+    expect(outcome.error).toBe('InsufficientCapacityError');
+    expect(outcome.visited.slice(-2)).toEqual([
+      'LaunchPreloadInstance',
+      'TerminatePreloadAfterLaunchFailure',
+    ]);
+    expect(outcome.inputs.TerminatePreloadAfterLaunchFailure![0]).toEqual({
+      executionArn: EXECUTION_ARN,
+    });
+  });
+
+  it('fails InvalidRequest with nothing to terminate when the launch refuses the plan', async () => {
+    const handlers = {
+      ...happy(),
+      LaunchPreloadInstance: async () => {
+        throw new InvalidRequestError('FsxPath would be refused');
+      },
+    };
+
+    const outcome = await run(launchedPreloadPlan(), handlers);
+
+    expect(outcome.error).toBe('InvalidRequest');
+    expect(outcome.visited).not.toContain('TerminatePreloadAfterLaunchFailure');
+  });
+
+  it('reports an agent that never came online as InstanceNotReadyError, after terminating', async () => {
+    const handlers = {
+      ...happy(),
+      WaitForPreloadAgent: async () => {
+        throw new NotReadyYetError('ConnectionLost');
+      },
+    };
+
+    const outcome = await run(launchedPreloadPlan(), handlers);
+
+    expect(outcome.error).toBe('InstanceNotReadyError');
+    expect(outcome.visited).not.toContain('SendPreloadCommand');
+    expect(outcome.visited.at(-1)).toBe('TerminatePreloadAfterFailure');
+  });
+
+  it('keeps the name of an unexpected error in PreloadFailed, after terminating', async () => {
+    const handlers = {
+      ...happy(),
+      SendPreloadCommand: async () => {
+        throw new TypeError('boom');
+      },
+    };
+
+    const outcome = await run(launchedPreloadPlan(), handlers);
+
+    expect(outcome.error).toBe('TypeError');
+    expect(outcome.visited.at(-1)).toBe('TerminatePreloadAfterFailure');
+  });
+
+  it('still fails with the original error when terminating after a failure fails too', async () => {
+    const handlers = {
+      ...happy(),
+      WaitForPreloadCommand: async () => {
+        throw new CommandFailedError('exit code 1');
+      },
+      TerminatePreloadAfterFailure: async () => {
+        throw new TypeError('terminate broke');
+      },
+    };
+
+    const outcome = await run(launchedPreloadPlan(), handlers);
+
+    expect(outcome.error).toBe('LustreClientCommandFailed');
+  });
+
+  it('fails the run when the preload succeeded but termination keeps failing', async () => {
+    let attempts = 0;
+    const handlers = {
+      ...happy(),
+      TerminatePreloadInstance: async () => {
+        attempts += 1;
+        throw new TransientAwsError('RequestLimitExceeded');
+      },
+    };
+
+    const outcome = await run(launchedPreloadPlan(), handlers);
+
+    expect(outcome.error).toBe('TransientAwsError');
+    expect(attempts).toBe(21);
   });
 });

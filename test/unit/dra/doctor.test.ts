@@ -4,7 +4,7 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import { formatDoctorReport, runDoctor } from '../../../shared/dra/doctor.js';
 import { PREREQUISITE_CODES } from '../../../shared/dra/prerequisites.js';
 import { awsError, clients, fsxMock, mockHealthyWorld, s3Mock } from './aws-mocks.js';
-import { buildConfig, lustreFileSystem } from './builders.js';
+import { buildConfig, CLIENT_ID, lustreFileSystem } from './builders.js';
 
 describe('runDoctor', () => {
   beforeEach(mockHealthyWorld);
@@ -23,6 +23,24 @@ describe('runDoctor', () => {
     expect(extdata!.reasons.map((r) => r.code)).toEqual([...PREREQUISITE_CODES]);
     expect(filtered).toMatchObject({ draReady: false, autoResolvesTo: 'ec2' });
     expect(filtered!.reasons.filter((r) => !r.ok).map((r) => r.code)).toEqual(['FILTERS']);
+  });
+
+  it('says where a preload runs: the configured Lustre client, else a launched transfer instance', async () => {
+    const launched = await runDoctor({ config: buildConfig([{ preload: true }]), ...clients() });
+    const configured = await runDoctor({
+      config: buildConfig([{ preload: true }], { lustreClientInstanceId: CLIENT_ID }),
+      ...clients(),
+    });
+
+    const reason = (report: typeof launched) =>
+      report.mappings[0]!.reasons.find((r) => r.code === 'PRELOAD_CLIENT' && r.seen?.preload === true);
+    expect(launched.mappings[0]).toMatchObject({ draReady: true, autoResolvesTo: 'dra' });
+    expect(reason(launched)).toMatchObject({ ok: true, seen: { runsOn: 'launched-instance' } });
+    expect(reason(launched)!.message).toContain(
+      'transfer instance launched for it and terminated afterwards',
+    );
+    expect(reason(configured)).toMatchObject({ ok: true, seen: { runsOn: 'configured-client' } });
+    expect(reason(configured)!.message).toContain(CLIENT_ID);
   });
 
   it('reports a direction-specific failure once per direction', async () => {

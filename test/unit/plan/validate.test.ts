@@ -156,12 +156,6 @@ const cases: Case[] = [
     arrange: () => {},
     config: () => buildConfig([{ include: ['*.nc'] }]),
   },
-  {
-    code: 'PRELOAD_CLIENT',
-    title: 'preload is wanted without a Lustre client',
-    arrange: () => {},
-    config: () => buildConfig([{ preload: true }]),
-  },
 ];
 
 describe('validateTransfer: DRA prerequisites and method choice', () => {
@@ -242,6 +236,18 @@ describe('validateTransfer: DRA prerequisites and method choice', () => {
     expect(plan.methodReasons).toEqual([expect.objectContaining({ code: 'METHOD_EC2', ok: true })]);
     expect(fsxMock.commandCalls(DescribeDataRepositoryAssociationsCommand)).toHaveLength(0);
     expect(s3Mock.calls()).toHaveLength(0);
+  });
+
+  it('keeps dra for a preload without a Lustre client (a transfer instance is launched for it)', async () => {
+    const config = buildConfig([{ preload: true }]);
+
+    const auto = await run({ mapping: 'extdata', direction: 'stage-in' }, config);
+    const dra = await run({ mapping: 'extdata', direction: 'stage-in', method: 'dra' }, config);
+
+    expect(auto.method).toBe('dra');
+    expect(failedCodes(auto)).toEqual([]);
+    expect(dra).toMatchObject({ method: 'dra', options: { preload: true } });
+    expect(dra.fileSystem.lustreClientInstanceId).toBeUndefined();
   });
 
   it('uses the mapping method when the request names none', async () => {
