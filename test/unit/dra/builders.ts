@@ -2,10 +2,10 @@
 import type { DataRepositoryAssociation, FileSystem } from '@aws-sdk/client-fsx';
 import { type Config, type ConfigInput, ConfigSchema } from '../../../shared/config/schema.js';
 import type { TransferPlan } from '../../../shared/plan/types.js';
+import { BUCKET, buildTransferPlan, FS_ID } from '../../support/plan.js';
 
+export { BUCKET, FS_ID };
 export const ACCOUNT = '111122223333';
-export const FS_ID = 'fs-0123456789abcdef0';
-export const BUCKET = 'dzhang-imi-gchp-test';
 export const CLIENT_ID = 'i-0123456789abcdef0';
 
 type MappingInput = ConfigInput['mappings'][number];
@@ -83,45 +83,10 @@ export function buildPlan(
     deadline?: string;
   } = {},
 ): TransferPlan {
-  return {
-    transferId: 'transfer-1',
-    executionName: 'transfer-1',
-    mapping: 'extdata',
-    direction: overrides.direction ?? 'stage-in',
-    method: 'dra',
-    methodReasons: [],
-    fileSystem: {
-      id: FS_ID,
-      region: 'us-east-1',
-      dnsName: `${FS_ID}.fsx.us-east-1.amazonaws.com`,
-      mountName: 'abcdef01',
-      lustreVersion: '2.15',
-      deploymentType: 'PERSISTENT_2',
-      mountPoint: '/fsx',
-      subnetIds: ['subnet-0123456789abcdef0'],
-      securityGroupIds: ['sg-0123456789abcdef0'],
-      ...overrides.fileSystem,
-    },
-    scope: {
-      fsxPath: '/ExtData',
-      mappingFsxPath: '/ExtData',
-      mappingS3Uri: `s3://${BUCKET}/ExtData`,
-      bucket: BUCKET,
-      prefix: 'ExtData',
-      ...overrides.scope,
-    },
-    options: {
-      delete: false,
-      include: [],
-      exclude: [],
-      preload: false,
-      release: false,
-      autoExport: false,
-      dryRun: false,
-      ...overrides.options,
-    },
-    instance: { instanceType: 'c6i.large', fallbackInstanceTypes: [], amiParameter: '/aws/service/x' },
-    deadline: overrides.deadline ?? '2999-01-01T00:00:00.000Z',
-    timeouts: { transferMinutes: 240, agentOnlineMinutes: 15, associationMinutes: 60 },
-  };
+  const { direction, deadline, ...nested } = overrides;
+  return buildTransferPlan({
+    ...nested,
+    ...(direction === undefined ? {} : { direction }),
+    ...(deadline === undefined ? {} : { deadline }),
+  });
 }
