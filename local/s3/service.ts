@@ -111,10 +111,27 @@ export function s3Target(req: IncomingMessage): S3Target {
   return { bucket, key, rawPath, query: new URLSearchParams(rawQuery), forwardQuery };
 }
 
+/** Bucket sub-resources (query parameters) that name a Get/PutBucket<Sub> operation, in match order. */
+const BUCKET_SUBRESOURCES = [
+  'acl',
+  'cors',
+  'policy',
+  'tagging',
+  'website',
+  'notification',
+  'versioning',
+  'lifecycle',
+];
+
 /** The S3 operation name of a request (used for fault rules and logs). */
 export function s3Operation(method: string, target: S3Target, headers: IncomingMessage['headers']): string {
   const { bucket, key, query } = target;
   const has = (name: string) => query.has(name);
+  /** `GetBucketAcl`, `PutBucketCors`, ...: the first bucket sub-resource named in the query. */
+  const bucketSubresource = (verb: 'Get' | 'Put') => {
+    const sub = BUCKET_SUBRESOURCES.find(has);
+    return sub && `${verb}Bucket${sub[0]!.toUpperCase()}${sub.slice(1)}`;
+  };
   if (!bucket) return method === 'GET' ? 'ListBuckets' : 'Unknown';
   if (!key) {
     switch (method) {
@@ -123,35 +140,11 @@ export function s3Operation(method: string, target: S3Target, headers: IncomingM
         if (has('location')) return 'GetBucketLocation';
         if (has('uploads')) return 'ListMultipartUploads';
         if (has('versions')) return 'ListObjectVersions';
-        for (const sub of [
-          'acl',
-          'cors',
-          'policy',
-          'tagging',
-          'website',
-          'notification',
-          'versioning',
-          'lifecycle',
-        ]) {
-          if (has(sub)) return `GetBucket${sub[0]!.toUpperCase()}${sub.slice(1)}`;
-        }
-        return 'ListObjects';
+        return bucketSubresource('Get') ?? 'ListObjects';
       case 'HEAD':
         return 'HeadBucket';
       case 'PUT':
-        for (const sub of [
-          'acl',
-          'cors',
-          'policy',
-          'tagging',
-          'website',
-          'notification',
-          'versioning',
-          'lifecycle',
-        ]) {
-          if (has(sub)) return `PutBucket${sub[0]!.toUpperCase()}${sub.slice(1)}`;
-        }
-        return 'CreateBucket';
+        return bucketSubresource('Put') ?? 'CreateBucket';
       case 'DELETE':
         return 'DeleteBucket';
       case 'POST':
