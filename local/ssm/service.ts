@@ -193,6 +193,29 @@ function elapsed(start?: string, end?: string): string {
   return `PT${(ms / 1000).toFixed(3)}S`;
 }
 
+/** Filter keys DescribeInstanceInformation accepts (in InstanceInformationFilterList and Filters). */
+const INSTANCE_INFORMATION_FILTER_KEYS = [
+  'InstanceIds',
+  'AgentVersion',
+  'PingStatus',
+  'PlatformTypes',
+  'ActivationIds',
+  'IamRole',
+  'ResourceType',
+  'AssociationStatus',
+];
+
+/** A DescribeInstanceInformation filter's values (at least one). */
+function filterValues(key: string, values: unknown): string[] {
+  if (!Array.isArray(values) || values.length === 0) {
+    throw new LocalAwsError(
+      'InvalidInstanceInformationFilterValue',
+      `The filter ${key} needs at least one value`,
+    );
+  }
+  return values.map(String);
+}
+
 export class SsmEmulator implements JsonService {
   readonly targetPrefix = 'AmazonSSM';
   readonly jsonVersion = '1.1' as const;
@@ -302,21 +325,12 @@ export class SsmEmulator implements JsonService {
         return this.parameters.getMany(input);
       case 'GetParametersByPath':
         return this.parameters.getByPath(input);
-      case 'PutParameter': {
-        const result = this.parameters.put(input);
-        this.persist();
-        return result;
-      }
-      case 'DeleteParameter': {
-        const result = this.parameters.delete(input);
-        this.persist();
-        return result;
-      }
-      case 'DeleteParameters': {
-        const result = this.parameters.deleteMany(input);
-        this.persist();
-        return result;
-      }
+      case 'PutParameter':
+        return this.persisted(this.parameters.put(input));
+      case 'DeleteParameter':
+        return this.persisted(this.parameters.delete(input));
+      case 'DeleteParameters':
+        return this.persisted(this.parameters.deleteMany(input));
       case 'DescribeInstanceInformation':
         return this.describeInstanceInformation(input);
       case 'CreateDocument':
@@ -400,55 +414,19 @@ export class SsmEmulator implements JsonService {
       | { key?: string; valueSet?: string[] }[]
       | undefined) ?? []) {
       const key = String(f.key ?? '');
-      if (
-        ![
-          'InstanceIds',
-          'AgentVersion',
-          'PingStatus',
-          'PlatformTypes',
-          'ActivationIds',
-          'IamRole',
-          'ResourceType',
-          'AssociationStatus',
-        ].includes(key)
-      ) {
+      if (!INSTANCE_INFORMATION_FILTER_KEYS.includes(key)) {
         throw validation(
           `1 validation error detected: Value '${key}' at 'instanceInformationFilterList.1.member.key' failed to satisfy constraint: Member must satisfy enum value set`,
         );
       }
-      if (!Array.isArray(f.valueSet) || f.valueSet.length === 0) {
-        throw new LocalAwsError(
-          'InvalidInstanceInformationFilterValue',
-          `The filter ${key} needs at least one value`,
-        );
-      }
-      filters.push({ key, values: f.valueSet.map(String) });
+      filters.push({ key, values: filterValues(key, f.valueSet) });
     }
     for (const f of (input.Filters as { Key?: string; Values?: string[] }[] | undefined) ?? []) {
       const key = String(f.Key ?? '');
-      if (
-        !key.startsWith('tag:') &&
-        ![
-          'InstanceIds',
-          'AgentVersion',
-          'PingStatus',
-          'PlatformTypes',
-          'ActivationIds',
-          'IamRole',
-          'ResourceType',
-          'AssociationStatus',
-          'tag-key',
-        ].includes(key)
-      ) {
+      if (!key.startsWith('tag:') && key !== 'tag-key' && !INSTANCE_INFORMATION_FILTER_KEYS.includes(key)) {
         throw new LocalAwsError('InvalidFilterKey', `The filter key ${key} is not valid`);
       }
-      if (!Array.isArray(f.Values) || f.Values.length === 0) {
-        throw new LocalAwsError(
-          'InvalidInstanceInformationFilterValue',
-          `The filter ${key} needs at least one value`,
-        );
-      }
-      filters.push({ key, values: f.Values.map(String) });
+      filters.push({ key, values: filterValues(key, f.Values) });
     }
     const rows = [...this.agents.values()]
       .map((agent) => ({ agent, instance: this.deps.ec2.getInstance(agent.instanceId) }))
@@ -1413,6 +1391,12 @@ export class SsmEmulator implements JsonService {
 
   private persist(): void {
     this.deps.store?.save('ssm', () => this.snapshot());
+  }
+
+  /** Saves the state after a change and passes the change's result through. */
+  private persisted<T>(result: T): T {
+    this.persist();
+    return result;
   }
 
   snapshot(): SsmState {
