@@ -230,10 +230,34 @@ function decodeToken(token: unknown): number {
   throw badRequest('The NextToken value is not valid.');
 }
 
-function paginate<T>(items: T[], token: unknown, pageSize: number): { page: T[]; next?: string } {
-  const offset = decodeToken(token);
+/**
+ * One page of a Describe/List answer: `MaxResults` items (at most, and by default, `maxResults`, the
+ * service's page size) from `NextToken`; `more` is `{ NextToken }` when items remain, else `{}`.
+ */
+function paginate<T>(
+  items: T[],
+  input: Input,
+  maxResults: number,
+): { page: T[]; more: { NextToken?: string } } {
+  const pageSize = Math.min((input.MaxResults as number) ?? maxResults, maxResults);
+  const offset = decodeToken(input.NextToken);
   const page = items.slice(offset, offset + pageSize);
-  return { page, next: offset + pageSize < items.length ? encodeToken(offset + pageSize) : undefined };
+  return {
+    page,
+    more: offset + pageSize < items.length ? { NextToken: encodeToken(offset + pageSize) } : {},
+  };
+}
+
+/** The records named in `ids` (all when none are named); an id not among them throws `notFound(id)`. */
+function selectByIds<R>(
+  records: R[],
+  ids: string[] | undefined,
+  idOf: (record: R) => string,
+  notFound: (id: string) => Error,
+): R[] {
+  if (!ids?.length) return records;
+  for (const id of ids) if (!records.some((r) => idOf(r) === id)) throw notFound(id);
+  return records.filter((r) => ids.includes(idOf(r)));
 }
 
 function tagsFrom(tags: FileSystemSpec['tags']): Tag[] {
@@ -477,20 +501,15 @@ export class FsxEmulator implements JsonService {
   }
 
   private describeFileSystems(input: Input, ctx: RequestContext) {
-    const ids = input.FileSystemIds as string[] | undefined;
-    let records = this.sorted(this.state.fileSystems).filter((r) => r.region === ctx.region);
-    if (ids?.length) {
-      for (const id of ids)
-        if (!records.some((r) => r.description.FileSystemId === id)) throw fileSystemNotFound(id);
-      records = records.filter((r) => ids.includes(r.description.FileSystemId));
-    }
-    // The service returns at most 50 per page (the size of its FileSystems list).
-    const { page, next } = paginate(
-      records,
-      input.NextToken,
-      Math.min((input.MaxResults as number) ?? 50, 50),
+    const records = selectByIds(
+      this.sorted(this.state.fileSystems).filter((r) => r.region === ctx.region),
+      input.FileSystemIds as string[] | undefined,
+      (r) => r.description.FileSystemId,
+      fileSystemNotFound,
     );
-    return { FileSystems: page.map((r) => clone(r.description)), ...(next ? { NextToken: next } : {}) };
+    // The service returns at most 50 per page (the size of its FileSystems list).
+    const { page, more } = paginate(records, input, 50);
+    return { FileSystems: page.map((r) => clone(r.description)), ...more };
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -816,13 +835,12 @@ export class FsxEmulator implements JsonService {
   }
 
   private describeAssociations(input: Input, ctx: RequestContext) {
-    let records = this.sorted(this.state.associations).filter((r) => r.region === ctx.region);
-    const ids = input.AssociationIds as string[] | undefined;
-    if (ids?.length) {
-      for (const id of ids)
-        if (!records.some((r) => r.description.AssociationId === id)) throw associationNotFound(id);
-      records = records.filter((r) => ids.includes(r.description.AssociationId));
-    }
+    let records = selectByIds(
+      this.sorted(this.state.associations).filter((r) => r.region === ctx.region),
+      input.AssociationIds as string[] | undefined,
+      (r) => r.description.AssociationId,
+      associationNotFound,
+    );
     for (const filter of (input.Filters as Array<{ Name?: string; Values?: string[] }> | undefined) ?? []) {
       const values = filter.Values ?? [];
       switch (filter.Name) {
@@ -850,12 +868,8 @@ export class FsxEmulator implements JsonService {
           );
       }
     }
-    const { page, next } = paginate(
-      records,
-      input.NextToken,
-      Math.min((input.MaxResults as number) ?? 100, 100),
-    );
-    return { Associations: page.map((r) => clone(r.description)), ...(next ? { NextToken: next } : {}) };
+    const { page, more } = paginate(records, input, 100);
+    return { Associations: page.map((r) => clone(r.description)), ...more };
   }
 
   private associationIn(ctx: RequestContext, id: string): AssociationRecord {
@@ -1108,14 +1122,14 @@ export class FsxEmulator implements JsonService {
 
   private describeTasks(input: Input, ctx: RequestContext) {
     // Newest first, as the console lists them.
-    let records = this.sorted(this.state.tasks)
-      .reverse()
-      .filter((r) => r.region === ctx.region);
-    const ids = input.TaskIds as string[] | undefined;
-    if (ids?.length) {
-      for (const id of ids) if (!records.some((r) => r.description.TaskId === id)) throw taskNotFound(id);
-      records = records.filter((r) => ids.includes(r.description.TaskId));
-    }
+    let records = selectByIds(
+      this.sorted(this.state.tasks)
+        .reverse()
+        .filter((r) => r.region === ctx.region),
+      input.TaskIds as string[] | undefined,
+      (r) => r.description.TaskId,
+      taskNotFound,
+    );
     for (const filter of (input.Filters as Array<{ Name?: string; Values?: string[] }> | undefined) ?? []) {
       const values = filter.Values ?? [];
       switch (filter.Name) {
@@ -1136,15 +1150,8 @@ export class FsxEmulator implements JsonService {
           throw badRequest(`The filter ${filter.Name} is not supported by DescribeDataRepositoryTasks.`);
       }
     }
-    const { page, next } = paginate(
-      records,
-      input.NextToken,
-      Math.min((input.MaxResults as number) ?? 50, 50),
-    );
-    return {
-      DataRepositoryTasks: page.map((r) => clone(r.description)),
-      ...(next ? { NextToken: next } : {}),
-    };
+    const { page, more } = paginate(records, input, 50);
+    return { DataRepositoryTasks: page.map((r) => clone(r.description)), ...more };
   }
 
   /** Whether a task works on the files of an association (its paths reach into the association). */
@@ -1936,12 +1943,8 @@ export class FsxEmulator implements JsonService {
 
   private listTags(input: Input, _ctx: RequestContext) {
     const resource = this.resourceByArn(input.ResourceARN as string);
-    const { page, next } = paginate(
-      resource.Tags ?? [],
-      input.NextToken,
-      Math.min((input.MaxResults as number) ?? 50, 50),
-    );
-    return { Tags: clone(page), ...(next ? { NextToken: next } : {}) };
+    const { page, more } = paginate(resource.Tags ?? [], input, 50);
+    return { Tags: clone(page), ...more };
   }
 
   // ---------------------------------------------------------------------------------------------
