@@ -277,43 +277,42 @@ export class EventBus {
         this.log(`[events] rule ${rule.name} from serverless.yml skipped: ${(error as Error).message}`);
       }
     };
+    /** A rule from an event block of a function or state machine (its name, enabled, target input). */
+    const addFromEvent = (
+      settings: Record<string, unknown>,
+      defaultName: string,
+      arn: string,
+      fields: Omit<Parameters<EventBus['putRule']>[0], 'name' | 'enabled' | 'targets'>,
+    ) => {
+      const name = typeof settings.name === 'string' ? settings.name : defaultName;
+      add({
+        name,
+        ...fields,
+        enabled: settings.enabled !== false,
+        targets: [{ id: `${name}-target`, arn, ...targetInput(settings) }],
+      });
+    };
     for (const fn of project.functions.values()) {
       const arn = lambdaArn(project, fn.name);
       let scheduleIndex = 0;
       fn.events.forEach((event, index) => {
-        const bridge = (event.eventBridge ?? event.cloudwatchEvent) as Record<string, unknown> | undefined;
+        const bridge = bridgeOf(event);
         if (bridge) {
           const pattern = (bridge.pattern ?? bridge.event) as Record<string, unknown> | undefined;
           const schedule = typeof bridge.schedule === 'string' ? bridge.schedule : undefined;
           if (!pattern && !schedule) return;
-          const name = typeof bridge.name === 'string' ? bridge.name : `${fn.name}-rule-${index + 1}`;
-          add({
-            name,
-            owner: fn.key,
-            pattern,
-            schedule,
-            enabled: bridge.enabled !== false,
-            targets: [{ id: `${name}-target`, arn, ...targetInput(bridge) }],
-          });
+          addFromEvent(bridge, `${fn.name}-rule-${index + 1}`, arn, { owner: fn.key, pattern, schedule });
         }
-        const scheduled = event.schedule;
-        if (scheduled) {
-          const spec = (typeof scheduled === 'string' ? { rate: scheduled } : scheduled) as Record<
-            string,
-            unknown
-          >;
+        const spec = scheduleOf(event);
+        if (spec) {
           const expressions = Array.isArray(spec.rate) ? spec.rate : [spec.rate];
           for (const expression of expressions) {
             if (typeof expression !== 'string') continue;
             scheduleIndex++;
-            const name = typeof spec.name === 'string' ? spec.name : `${fn.name}-schedule-${scheduleIndex}`;
-            add({
-              name,
+            addFromEvent(spec, `${fn.name}-schedule-${scheduleIndex}`, arn, {
               owner: fn.key,
               logicalId: `${normalizedResourceName(fn.key)}EventsRuleSchedule${scheduleIndex}`,
               schedule: expression,
-              enabled: spec.enabled !== false,
-              targets: [{ id: `${name}-target`, arn, ...targetInput(spec) }],
             });
           }
         }
@@ -322,32 +321,17 @@ export class EventBus {
     for (const machine of project.stateMachines) {
       const arn = stateMachineArn(project, stateMachineNameFor(project, machine.key));
       machine.events.forEach((event, index) => {
-        const bridge = (event.eventBridge ?? event.cloudwatchEvent) as Record<string, unknown> | undefined;
+        const bridge = bridgeOf(event);
         const pattern = (bridge?.event ?? bridge?.pattern) as Record<string, unknown> | undefined;
         if (bridge && pattern) {
-          const name = typeof bridge.name === 'string' ? bridge.name : `${machine.key}-rule-${index + 1}`;
-          add({
-            name,
-            owner: machine.key,
-            pattern,
-            enabled: bridge.enabled !== false,
-            targets: [{ id: `${name}-target`, arn, ...targetInput(bridge) }],
-          });
+          addFromEvent(bridge, `${machine.key}-rule-${index + 1}`, arn, { owner: machine.key, pattern });
         }
-        const scheduled = event.schedule;
-        if (scheduled) {
-          const spec = (typeof scheduled === 'string' ? { rate: scheduled } : scheduled) as Record<
-            string,
-            unknown
-          >;
+        const spec = scheduleOf(event);
+        if (spec) {
           if (typeof spec.rate !== 'string') return;
-          const name = typeof spec.name === 'string' ? spec.name : `${machine.key}-schedule-${index + 1}`;
-          add({
-            name,
+          addFromEvent(spec, `${machine.key}-schedule-${index + 1}`, arn, {
             owner: machine.key,
             schedule: spec.rate,
-            enabled: spec.enabled !== false,
-            targets: [{ id: `${name}-target`, arn, ...targetInput(spec) }],
           });
         }
       });
@@ -388,6 +372,18 @@ export class EventBus {
       });
     }
   }
+}
+
+/** A serverless.yml event's EventBridge block (`eventBridge`, or the older `cloudwatchEvent`). */
+function bridgeOf(event: Record<string, unknown>): Record<string, unknown> | undefined {
+  return (event.eventBridge ?? event.cloudwatchEvent) as Record<string, unknown> | undefined;
+}
+
+/** A serverless.yml event's schedule block (`schedule: rate(...)` is short for `schedule: { rate }`). */
+function scheduleOf(event: Record<string, unknown>): Record<string, unknown> | undefined {
+  const scheduled = event.schedule;
+  if (!scheduled) return undefined;
+  return (typeof scheduled === 'string' ? { rate: scheduled } : scheduled) as Record<string, unknown>;
 }
 
 /**
