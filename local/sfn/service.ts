@@ -115,6 +115,31 @@ function decodeToken(token: unknown, kind: string): Record<string, unknown> {
   }
 }
 
+/**
+ * One page of `all` from the offset in `input.nextToken`. The token carries `scope` (its kind `k` and
+ * what the listing is bound to, e.g. the state machine and filter) plus the offset; a token of
+ * another kind or scope is an InvalidToken.
+ */
+function offsetPage<T>(
+  all: T[],
+  input: Record<string, unknown>,
+  size: number,
+  scope: { k: string } & Record<string, unknown>,
+): { page: T[]; more: { nextToken?: string } } {
+  let offset = 0;
+  if (input.nextToken !== undefined) {
+    const token = decodeToken(input.nextToken, scope.k);
+    if (Object.entries(scope).some(([key, value]) => token[key] !== value)) {
+      throw new LocalAwsError('InvalidToken', `Invalid Token: '${String(input.nextToken)}'`);
+    }
+    offset = Number(token.o);
+  }
+  return {
+    page: all.slice(offset, offset + size),
+    more: offset + size < all.length ? { nextToken: encodeToken({ ...scope, o: offset + size }) } : {},
+  };
+}
+
 export class StepFunctionsEmulator implements JsonService {
   readonly targetPrefix = 'AWSStepFunctions';
   readonly jsonVersion = '1.0' as const;
@@ -367,8 +392,7 @@ export class StepFunctionsEmulator implements JsonService {
   private listStateMachines(input: Record<string, unknown>) {
     const size = pageSize(input);
     const all = [...this.machines.values()].sort((a, b) => a.name.localeCompare(b.name));
-    const offset = input.nextToken === undefined ? 0 : Number(decodeToken(input.nextToken, 'machines').o);
-    const page = all.slice(offset, offset + size);
+    const { page, more } = offsetPage(all, input, size, { k: 'machines' });
     return {
       stateMachines: page.map((machine) => ({
         stateMachineArn: machine.arn,
@@ -376,7 +400,7 @@ export class StepFunctionsEmulator implements JsonService {
         type: machine.type,
         creationDate: machine.creationDate,
       })),
-      ...(offset + size < all.length ? { nextToken: encodeToken({ k: 'machines', o: offset + size }) } : {}),
+      ...more,
     };
   }
 
@@ -534,15 +558,11 @@ export class StepFunctionsEmulator implements JsonService {
       .filter((execution) => filter === undefined || execution.status === filter)
       .slice()
       .reverse();
-    let offset = 0;
-    if (input.nextToken !== undefined) {
-      const token = decodeToken(input.nextToken, 'executions');
-      if (token.m !== machine.arn || token.f !== (filter ?? null)) {
-        throw new LocalAwsError('InvalidToken', `Invalid Token: '${String(input.nextToken)}'`);
-      }
-      offset = Number(token.o);
-    }
-    const page = all.slice(offset, offset + size);
+    const { page, more } = offsetPage(all, input, size, {
+      k: 'executions',
+      m: machine.arn,
+      f: filter ?? null,
+    });
     return {
       executions: page.map((execution) => ({
         executionArn: execution.arn,
@@ -553,9 +573,7 @@ export class StepFunctionsEmulator implements JsonService {
         ...(execution.stopDate ? { stopDate: execution.stopDate } : {}),
         redriveCount: 0,
       })),
-      ...(offset + size < all.length
-        ? { nextToken: encodeToken({ k: 'executions', m: machine.arn, f: filter ?? null, o: offset + size }) }
-        : {}),
+      ...more,
     };
   }
 }
