@@ -12,14 +12,20 @@ import {
   DescribeSubnetsCommand,
   DescribeVpcsCommand,
   type Instance,
-  RunInstancesCommand,
   type RunInstancesCommandInput,
   TerminateInstancesCommand,
 } from '@aws-sdk/client-ec2';
 import { GetCallerIdentityCommand } from '@aws-sdk/client-sts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { localClients } from '../support/local-clients.js';
-import { errorOf, startTestCloud, type TestCloud, waitFor } from './local-cloud-helpers.js';
+import {
+  AMI,
+  errorOf,
+  launchInstance,
+  startTestCloud,
+  type TestCloud,
+  waitFor,
+} from './local-cloud-helpers.js';
 
 let t: TestCloud;
 
@@ -31,18 +37,8 @@ afterAll(async () => {
   await t?.stop();
 });
 
-const AMI = 'ami-0a1b2c3d4e5f60718';
-
 function launch(overrides: Partial<RunInstancesCommandInput> = {}) {
-  return t.ec2.send(
-    new RunInstancesCommand({
-      ImageId: AMI,
-      InstanceType: 'c6i.large',
-      MinCount: 1,
-      MaxCount: 1,
-      ...overrides,
-    }),
-  );
+  return launchInstance(t.ec2, overrides);
 }
 
 async function describe1(instanceId: string): Promise<Instance> {

@@ -11,7 +11,7 @@ import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { EC2Client } from '@aws-sdk/client-ec2';
+import { type EC2Client, RunInstancesCommand, type RunInstancesCommandInput } from '@aws-sdk/client-ec2';
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { SSMClient } from '@aws-sdk/client-ssm';
 import type { STSClient } from '@aws-sdk/client-sts';
@@ -131,6 +131,22 @@ export async function startTestCloud(
       rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+/** The AMI the conformance tests launch (the local cloud accepts any well-formed id). */
+export const AMI = 'ami-0a1b2c3d4e5f60718';
+
+/** RunInstances of one c6i.large from AMI, with `overrides`. */
+export function launchInstance(ec2: EC2Client, overrides: Partial<RunInstancesCommandInput> = {}) {
+  return ec2.send(
+    new RunInstancesCommand({
+      ImageId: AMI,
+      InstanceType: 'c6i.large',
+      MinCount: 1,
+      MaxCount: 1,
+      ...overrides,
+    }),
+  );
 }
 
 /** Polls `check` until it returns a truthy value (or throws the last error after `timeoutMs`). */

@@ -12,7 +12,14 @@ import { DescribeDocumentCommand, GetParameterCommand, PutParameterCommand } fro
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startLocalCloud } from '../../local/cloud.js';
 import { localClients } from '../support/local-clients.js';
-import { CONFIG_YAML, errorOf, startTestCloud, type TestCloud, waitFor } from './local-cloud-helpers.js';
+import {
+  CONFIG_YAML,
+  errorOf,
+  launchInstance,
+  startTestCloud,
+  type TestCloud,
+  waitFor,
+} from './local-cloud-helpers.js';
 
 let t: TestCloud;
 
@@ -223,16 +230,7 @@ describe('start options and restarts', () => {
     });
     const ec2 = localClients(cloud.endpoint, { maxAttempts: 1 }).ec2();
 
-    const error = await errorOf(
-      ec2.send(
-        new RunInstancesCommand({
-          ImageId: 'ami-0a1b2c3d4e5f60718',
-          InstanceType: 'c6i.large',
-          MinCount: 1,
-          MaxCount: 1,
-        }),
-      ),
-    );
+    const error = await errorOf(launchInstance(ec2));
 
     ec2.destroy();
     await cloud.stop();

@@ -6,7 +6,7 @@
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { RunInstancesCommand, TerminateInstancesCommand } from '@aws-sdk/client-ec2';
+import { TerminateInstancesCommand } from '@aws-sdk/client-ec2';
 import {
   CreateDataRepositoryAssociationCommand,
   DescribeDataRepositoryAssociationsCommand,
@@ -33,7 +33,14 @@ import {
 } from '@aws-sdk/client-ssm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { localClients } from '../support/local-clients.js';
-import { errorOf, FS_ID, startTestCloud, type TestCloud, waitFor } from './local-cloud-helpers.js';
+import {
+  errorOf,
+  FS_ID,
+  launchInstance,
+  startTestCloud,
+  type TestCloud,
+  waitFor,
+} from './local-cloud-helpers.js';
 
 let t: TestCloud;
 let fsx: FSxClient;
@@ -55,21 +62,14 @@ afterAll(async () => {
   await t?.stop();
 });
 
-const AMI = 'ami-0a1b2c3d4e5f60718';
 const TERMINAL = ['Success', 'Failed', 'TimedOut', 'Cancelled'];
 
 async function onlineInstance(tags: Record<string, string> = {}): Promise<string> {
-  const out = await t.ec2.send(
-    new RunInstancesCommand({
-      ImageId: AMI,
-      InstanceType: 'c6i.large',
-      MinCount: 1,
-      MaxCount: 1,
-      TagSpecifications: Object.keys(tags).length
-        ? [{ ResourceType: 'instance', Tags: Object.entries(tags).map(([Key, Value]) => ({ Key, Value })) }]
-        : undefined,
-    }),
-  );
+  const out = await launchInstance(t.ec2, {
+    TagSpecifications: Object.keys(tags).length
+      ? [{ ResourceType: 'instance', Tags: Object.entries(tags).map(([Key, Value]) => ({ Key, Value })) }]
+      : undefined,
+  });
   const id = out.Instances![0]!.InstanceId!;
   await waitFor(async () => {
     const info = await t.ssm.send(
@@ -186,9 +186,7 @@ describe('Parameter Store', () => {
 
 describe('SSM agents', () => {
   it('registers an instance agent a while after it is running, and drops it when terminated', async () => {
-    const out = await t.ec2.send(
-      new RunInstancesCommand({ ImageId: AMI, InstanceType: 'c6i.large', MinCount: 1, MaxCount: 1 }),
-    );
+    const out = await launchInstance(t.ec2);
     const id = out.Instances![0]!.InstanceId!;
     const right = await t.ssm.send(
       new DescribeInstanceInformationCommand({
@@ -227,15 +225,9 @@ describe('SSM agents', () => {
       behavior: 'agent-never-online',
       match: { 'tag:Name': 'broken-agent' },
     });
-    const out = await t.ec2.send(
-      new RunInstancesCommand({
-        ImageId: AMI,
-        InstanceType: 'c6i.large',
-        MinCount: 1,
-        MaxCount: 1,
-        TagSpecifications: [{ ResourceType: 'instance', Tags: [{ Key: 'Name', Value: 'broken-agent' }] }],
-      }),
-    );
+    const out = await launchInstance(t.ec2, {
+      TagSpecifications: [{ ResourceType: 'instance', Tags: [{ Key: 'Name', Value: 'broken-agent' }] }],
+    });
     const id = out.Instances![0]!.InstanceId!;
     const healthy = await onlineInstance();
 
