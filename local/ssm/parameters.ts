@@ -30,6 +30,18 @@ const PUBLIC_PARAMETERS: Record<string, string> = {
 
 const MAX_VALUE = { Standard: 4096, Advanced: 8192 } as const;
 
+/** The `Names` of GetParameters/DeleteParameters: 1 to 10 of them. */
+function namesOf(input: Record<string, unknown>): unknown[] {
+  const names = input.Names;
+  if (!Array.isArray(names) || names.length === 0 || names.length > 10) {
+    throw new LocalAwsError(
+      'ValidationException',
+      "1 validation error detected: Value at 'names' failed to satisfy constraint: Member must have length between 1 and 10",
+    );
+  }
+  return names;
+}
+
 export class ParameterStore {
   readonly parameters = new Map<string, ParameterRecord>();
 
@@ -110,13 +122,7 @@ export class ParameterStore {
   }
 
   getMany(input: Record<string, unknown>) {
-    const names = input.Names;
-    if (!Array.isArray(names) || names.length === 0 || names.length > 10) {
-      throw new LocalAwsError(
-        'ValidationException',
-        "1 validation error detected: Value at 'names' failed to satisfy constraint: Member must have length between 1 and 10",
-      );
-    }
+    const names = namesOf(input);
     const parameters: unknown[] = [];
     const invalid: string[] = [];
     for (const raw of names) {
@@ -256,13 +262,7 @@ export class ParameterStore {
   }
 
   deleteMany(input: Record<string, unknown>) {
-    const names = input.Names;
-    if (!Array.isArray(names) || names.length === 0 || names.length > 10) {
-      throw new LocalAwsError(
-        'ValidationException',
-        "1 validation error detected: Value at 'names' failed to satisfy constraint: Member must have length between 1 and 10",
-      );
-    }
+    const names = namesOf(input);
     const deleted: string[] = [];
     const invalid: string[] = [];
     for (const raw of names) {
