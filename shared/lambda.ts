@@ -12,8 +12,11 @@ import { InvalidRequestError } from './errors.js';
 
 export const logger = new Logger({
   serviceName: 'fsx-transfer',
+  // On Lambda every line goes to CloudWatch (INFO). Handlers run in-process by the CLI (demo, local
+  // up) and on the local cloud only show warnings unless LOG_LEVEL asks for more.
   logLevel:
-    (process.env.LOG_LEVEL as 'INFO' | undefined) ?? (process.env.FSX_TRANSFER_LOCAL ? 'WARN' : 'INFO'),
+    (process.env.LOG_LEVEL as 'INFO' | undefined) ??
+    (process.env.FSX_TRANSFER_LOCAL || process.env.FSX_TRANSFER_CLI ? 'WARN' : 'INFO'),
 });
 
 /** Formats zod issues as `field: rule` lines. */

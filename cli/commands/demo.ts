@@ -21,7 +21,6 @@ import { fileSystemFor, findMapping, loadConfig } from '../../shared/config/load
 import type { Direction, TransferRequest } from '../../shared/config/schema.js';
 import { REPORT_FOLDER } from '../../shared/dra/tasks.js';
 import { TAG_EXECUTION } from '../../shared/ec2/tags.js';
-import { logger } from '../../shared/lambda.js';
 import { parseS3Uri } from '../../shared/paths.js';
 import type { TransferSummary } from '../../shared/plan/types.js';
 import {
@@ -205,8 +204,6 @@ export async function runDemo(options: {
   timeScale: number;
 }) {
   const log = options.json ? () => {} : note;
-  // Lambda logs are JSON lines for CloudWatch; in the demo only warnings and errors are worth showing.
-  if (!process.env.LOG_LEVEL) logger.setLogLevel('WARN');
   const configPath = process.env.FSX_TRANSFER_CONFIG ?? 'fsx-transfer.config.yaml';
   const config = loadConfig(configPath);
   const dataDir = await mkdtemp(join(tmpdir(), 'fsx-transfer-demo-'));
