@@ -7,6 +7,7 @@
  */
 import { isAbsolute, relative, resolve } from 'node:path';
 import type { Config } from '../../shared/config/schema.js';
+import { REPORT_FOLDER } from '../../shared/dra/tasks.js';
 import { parseS3Uri } from '../../shared/paths.js';
 
 type CfnValue = string | Record<string, unknown>;
@@ -73,6 +74,15 @@ export interface DeploymentValues {
      * listings transfer instances write for verification (EC2 method).
      */
     transferListingArns: CfnValue[];
+    /**
+     * Where data repository task completion reports are read: `defaults.reportPath`, else the
+     * report folder under every mapped prefix (`bucket/prefix/fsx-transfer-reports/*`).
+     */
+    reportObjectArns: CfnValue[];
+    /** Buckets of the report locations (listed to find a report file FSx named differently). */
+    reportBucketArns: CfnValue[];
+    /** The configured AMI parameter (`defaults.amiParameter`); public `/aws/service/` ones have no account. */
+    amiParameterArns: CfnValue[];
     subnetArns: CfnValue[];
     securityGroupArns: CfnValue[];
     /** Instances that mount a file system (config `lustreClientInstanceId`); may be empty. */
@@ -93,6 +103,10 @@ export interface DeploymentValues {
 export function deploymentValues(config: Config, file: string): DeploymentValues {
   const fileSystems = config.fileSystems.map((fs) => ({ ...fs, region: fs.region ?? config.region }));
   const locations = config.mappings.map((m) => parseS3Uri(m.s3Uri));
+  const reportLocations = config.defaults.reportPath
+    ? [parseS3Uri(config.defaults.reportPath)]
+    : locations.map((l) => ({ ...l, prefix: l.prefix ? `${l.prefix}/${REPORT_FOLDER}` : REPORT_FOLDER }));
+  const amiParameter = config.defaults.amiParameter;
   return {
     file,
     region: config.region,
@@ -112,6 +126,18 @@ export function deploymentValues(config: Config, file: string): DeploymentValues
         locations.map((l) => s3Arn(l.prefix ? `${l.bucket}/${l.prefix}/*` : `${l.bucket}/*`)),
       ),
       transferListingArns: unique(locations.map((l) => s3Arn(`${l.bucket}/.fsx-transfer/*`))),
+      reportObjectArns: unique(
+        reportLocations.map((l) => s3Arn(l.prefix ? `${l.bucket}/${l.prefix}/*` : `${l.bucket}/*`)),
+      ),
+      reportBucketArns: unique(reportLocations.map((l) => s3Arn(l.bucket))),
+      amiParameterArns: [
+        arn(
+          'ssm',
+          config.region,
+          `parameter${amiParameter}`,
+          amiParameter.startsWith('/aws/service/') ? '' : ACCOUNT,
+        ),
+      ],
       subnetArns: unique(
         fileSystems.flatMap((fs) => fs.subnetIds.map((id) => arn('ec2', fs.region, `subnet/${id}`))),
       ),

@@ -1,3 +1,4 @@
+// biome-ignore-all lint/suspicious/noTemplateCurlyInString: CloudFormation values rendered as ${Ref} text
 /**
  * `npm run package` builds a deployable template offline. The package runs in a private copy of
  * the project (node_modules linked), so it never races with another `npm run package` or with
@@ -68,12 +69,73 @@ function ofType(type: string): Array<[string, Resource]> {
   return Object.entries(resources).filter(([, resource]) => resource.Type === type);
 }
 
+interface Statement {
+  Action: string | string[];
+  Resource: unknown;
+  Condition?: Record<string, Record<string, unknown>>;
+}
+
 /** Every IAM statement of a role's inline policies. */
-function statementsOf(role: Resource): Array<{ Action: string | string[]; Resource: unknown }> {
+function statementsOf(role: Resource): Statement[] {
   return (role.Properties.Policies ?? []).flatMap(
-    (policy: { PolicyDocument: { Statement: unknown[] } }) => policy.PolicyDocument.Statement,
+    (policy: { PolicyDocument: { Statement: Statement[] } }) => policy.PolicyDocument.Statement,
   );
 }
+
+/** A CloudFormation value as text: Fn::Join parts joined, {Ref}/{GetAtt} as ${...}. */
+function text(value: unknown): string {
+  if (typeof value === 'string') return value;
+  const v = value as Record<string, any>;
+  if (v.Ref) return `\${${v.Ref}}`;
+  if (v['Fn::GetAtt']) return `\${${[v['Fn::GetAtt']].flat().join('.')}}`;
+  if (v['Fn::Join']) return (v['Fn::Join'][1] as unknown[]).map(text).join(v['Fn::Join'][0]);
+  if (v['Fn::Sub']) return text([v['Fn::Sub']].flat()[0]);
+  return JSON.stringify(value);
+}
+
+/** Every statement of every function role and state machine role, with the role's logical id. */
+function allStatements(): Array<{
+  roleId: string;
+  statement: Statement;
+  actions: string[];
+  resources: string[];
+}> {
+  return ofType('AWS::IAM::Role').flatMap(([roleId, role]) =>
+    statementsOf(role).map((statement) => ({
+      roleId,
+      statement,
+      actions: [statement.Action].flat(),
+      resources: [statement.Resource].flat().map(text),
+    })),
+  );
+}
+
+/**
+ * Actions the Service Authorization Reference lists without resource types: the only ones that
+ * may (and must) use `Resource: '*'`. A specific ARN with these never matches the request.
+ */
+const NO_RESOURCE_TYPES = new Set([
+  'fsx:DescribeFileSystems',
+  'fsx:DescribeDataRepositoryAssociations',
+  'fsx:DescribeDataRepositoryTasks',
+  'ec2:DescribeInstances',
+  'ssm:DescribeInstanceInformation',
+  'ssm:ListCommands',
+  'ssm:GetCommandInvocation',
+  'ssm:CancelCommand',
+  'states:SendTaskSuccess',
+  'states:SendTaskFailure',
+  'states:SendTaskHeartbeat',
+  // CloudWatch Logs vended delivery (serverless-step-functions' loggingConfig) and the SSM agent's lookup.
+  'logs:CreateLogDelivery',
+  'logs:GetLogDelivery',
+  'logs:UpdateLogDelivery',
+  'logs:DeleteLogDelivery',
+  'logs:ListLogDeliveries',
+  'logs:PutResourcePolicy',
+  'logs:DescribeResourcePolicies',
+  'logs:DescribeLogGroups',
+]);
 
 describe('npm run package', () => {
   it('reports the functions and state machines it packaged', () => {
@@ -145,6 +207,167 @@ describe('npm run package', () => {
       );
     },
   );
+
+  it('uses Resource * exactly for the actions without resource types, and a wildcard action nowhere', () => {
+    const wrong = allStatements().flatMap(({ roleId, actions, resources }) => {
+      const star = resources.includes('*');
+      return actions
+        .filter((action) => action.includes('*') || star !== NO_RESOURCE_TYPES.has(action))
+        .map((action) => `${roleId}: ${action} on ${resources.join(', ')}`);
+    });
+
+    expect(wrong).toEqual([]);
+  });
+
+  it('lets only launch-instance pass a role: the transfer instance role, to EC2 only', () => {
+    const passRole = allStatements().filter(({ actions }) =>
+      actions.some((a) => a === 'iam:PassRole' || a.startsWith('iam:Pass')),
+    );
+
+    expect(passRole.map(({ roleId }) => roleId)).toEqual(['LaunchDashinstanceIamRoleLambdaExecution']);
+    expect(passRole[0]!.resources).toEqual(['${TransferInstanceRole.Arn}']);
+    expect(passRole[0]!.statement.Condition).toEqual({
+      StringEquals: { 'iam:PassedToService': 'ec2.amazonaws.com' },
+    });
+  });
+
+  it('launches only stage-tagged IMDSv2 instances with the transfer instance profile, in the configured network', () => {
+    const run = allStatements().filter(({ actions }) => actions.includes('ec2:RunInstances'));
+    const on = (type: string) =>
+      run.filter(({ resources }) => resources.some((r) => r.includes(`:${type}/`)));
+
+    expect(new Set(run.map(({ roleId }) => roleId))).toEqual(
+      new Set(['LaunchDashinstanceIamRoleLambdaExecution']),
+    );
+    expect(on('instance')[0]!.statement.Condition).toEqual({
+      StringEquals: { 'aws:RequestTag/fsx-transfer:stage': 'dev', 'ec2:MetadataHttpTokens': 'required' },
+      ArnEquals: { 'ec2:InstanceProfile': { 'Fn::GetAtt': ['TransferInstanceProfile', 'Arn'] } },
+    });
+    expect(on('volume')[0]!.statement.Condition).toMatchObject({ Bool: { 'ec2:Encrypted': 'true' } });
+    expect(on('network-interface')[0]!.statement.Condition).toEqual({
+      Bool: { 'ec2:AssociatePublicIpAddress': 'false' },
+    });
+    expect(on('subnet').flatMap(({ resources }) => resources)).toEqual([
+      'arn:${AWS::Partition}:ec2:us-east-1:${AWS::AccountId}:subnet/subnet-00000000000000001',
+    ]);
+    expect(on('security-group').flatMap(({ resources }) => resources)).toEqual([
+      'arn:${AWS::Partition}:ec2:us-east-1:${AWS::AccountId}:security-group/sg-00000000000000001',
+    ]);
+    expect(on('image')[0]!.statement.Condition).toEqual({ StringEquals: { 'ec2:Owner': 'amazon' } });
+    expect(run.every(({ resources }) => resources.every((r) => r !== '*'))).toBe(true);
+  });
+
+  it('terminates only instances tagged for this stage', () => {
+    const terminate = allStatements().filter(({ actions }) => actions.includes('ec2:TerminateInstances'));
+
+    expect(terminate.length).toBeGreaterThan(0);
+    for (const { statement, resources } of terminate) {
+      expect(resources).toEqual(['arn:${AWS::Partition}:ec2:${AWS::Region}:${AWS::AccountId}:instance/*']);
+      expect(statement.Condition).toEqual({ StringEquals: { 'aws:ResourceTag/fsx-transfer:stage': 'dev' } });
+    }
+  });
+
+  it('sends commands only with the project document or AWS-RunShellScript, to stage-tagged or configured instances', () => {
+    const send = allStatements().filter(({ actions }) => actions.includes('ssm:SendCommand'));
+    const documents = new Set(
+      send.flatMap(({ resources }) => resources.filter((r) => r.includes(':document/'))),
+    );
+
+    expect(documents).toEqual(
+      new Set([
+        'arn:${AWS::Partition}:ssm:${AWS::Region}:${AWS::AccountId}:document/fsx-transfer-dev-transfer',
+        'arn:${AWS::Partition}:ssm:us-east-1::document/AWS-RunShellScript',
+      ]),
+    );
+    for (const { statement, resources } of send) {
+      for (const instance of resources.filter((r) => r.includes(':instance/'))) {
+        if (instance.endsWith('/*')) {
+          expect(statement.Condition).toEqual({
+            StringEquals: { 'ssm:resourceTag/fsx-transfer:stage': 'dev' },
+          });
+        } else {
+          expect(instance).toBe(
+            'arn:${AWS::Partition}:ec2:us-east-1:${AWS::AccountId}:instance/i-0000000000000c1e0',
+          );
+        }
+      }
+    }
+  });
+
+  it('scopes FSx writes to the configured file systems, their associations and tasks', () => {
+    const writes = allStatements().filter(({ actions }) =>
+      actions.some((a) => a.startsWith('fsx:') && !NO_RESOURCE_TYPES.has(a)),
+    );
+    const resources = new Set(writes.flatMap((s) => s.resources));
+
+    expect(resources).toEqual(
+      new Set([
+        'arn:${AWS::Partition}:fsx:us-east-1:${AWS::AccountId}:file-system/fs-00000000000000001',
+        'arn:${AWS::Partition}:fsx:us-east-1:${AWS::AccountId}:association/fs-00000000000000001/*',
+        'arn:${AWS::Partition}:fsx:us-east-1:${AWS::AccountId}:task/*',
+      ]),
+    );
+  });
+
+  it('grants the DRA dependencies on the FSx S3 service-linked role only, and no S3 writes to ensure-association', () => {
+    const iam = allStatements().filter(({ actions }) =>
+      actions.some((a) => a.startsWith('iam:') && a !== 'iam:PassRole'),
+    );
+    const slr =
+      'arn:${AWS::Partition}:iam::${AWS::AccountId}:role/aws-service-role/s3.data-source.lustre.fsx.amazonaws.com/AWSServiceRoleForFSxS3Access_fs-00000000000000001';
+
+    expect(new Set(iam.map(({ roleId }) => roleId))).toEqual(
+      new Set(['EnsureDashassociationIamRoleLambdaExecution']),
+    );
+    expect(new Set(iam.flatMap(({ actions }) => actions))).toEqual(
+      new Set(['iam:CreateServiceLinkedRole', 'iam:AttachRolePolicy', 'iam:PutRolePolicy']),
+    );
+    for (const { actions, resources, statement } of iam) {
+      expect(resources).toEqual([slr]);
+      if (actions.includes('iam:CreateServiceLinkedRole')) {
+        expect(statement.Condition).toEqual({
+          StringEquals: { 'iam:AWSServiceName': 's3.data-source.lustre.fsx.amazonaws.com' },
+        });
+      }
+    }
+    const ensure = allStatements().filter(
+      ({ roleId }) => roleId === 'EnsureDashassociationIamRoleLambdaExecution',
+    );
+    expect(ensure.flatMap(({ actions }) => actions).filter((a) => a.startsWith('s3:'))).toEqual([]);
+  });
+
+  it('scopes S3 to the mapped bucket and its prefixes, and lets no function change bucket configuration', () => {
+    const s3 = allStatements().filter(({ actions }) => actions.some((a) => a.startsWith('s3:')));
+    const mapped =
+      /^arn:\$\{AWS::Partition\}:s3:::demo(\/(ExtData|blended-tropomi|blended-boundary-conditions|output|\.fsx-transfer)\/.*)?$/;
+
+    expect(s3.flatMap(({ resources }) => resources).filter((r) => !mapped.test(r))).toEqual([]);
+    expect(
+      s3
+        .flatMap(({ actions }) => actions)
+        .filter((a) => /^s3:(PutBucket|DeleteBucket|PutEncryption)/.test(a)),
+    ).toEqual([]);
+  });
+
+  it('reads completion reports, not the transferred data, in wait-for-data-repository-task', () => {
+    const reads = allStatements().filter(
+      ({ roleId, actions }) =>
+        roleId === 'WaitDashforDashdataDashrepositoryDashtaskIamRoleLambdaExecution' &&
+        actions.includes('s3:GetObject'),
+    );
+
+    expect(
+      reads.flatMap(({ resources }) => resources).every((r) => r.endsWith('/fsx-transfer-reports/*')),
+    ).toBe(true);
+  });
+
+  it('attaches no managed policy to function roles', () => {
+    const managed = ofType('AWS::IAM::Role')
+      .filter(([roleId]) => roleId.endsWith('IamRoleLambdaExecution'))
+      .filter(([, role]) => (role.Properties.ManagedPolicyArns ?? []).length > 0);
+
+    expect(managed.map(([roleId]) => roleId)).toEqual([]);
+  });
 
   it('gives every state machine a role with explicit statements and no wildcard actions', () => {
     const machines = ofType('AWS::StepFunctions::StateMachine');

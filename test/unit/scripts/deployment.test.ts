@@ -21,6 +21,41 @@ describe('deploymentValues', () => {
     expect(flat(values.iam.objectArns)).toContain(':s3:::dzhang-imi-gchp-test/ExtData/*');
   });
 
+  it('scopes report reads to the report folder under each mapped prefix, never the data itself', () => {
+    expect(values.iam.reportObjectArns).toHaveLength(config.mappings.length);
+    expect(flat(values.iam.reportObjectArns)).toContain(
+      ':s3:::dzhang-imi-gchp-test/ExtData/fsx-transfer-reports/*',
+    );
+    expect(flat(values.iam.reportObjectArns)).not.toContain(':s3:::dzhang-imi-gchp-test/ExtData/*"');
+  });
+
+  it('scopes report reads to defaults.reportPath when the config sets one', () => {
+    const withReports = {
+      ...config,
+      defaults: { ...config.defaults, reportPath: 's3://audit-bucket/fsx/reports' },
+    };
+
+    const iam = deploymentValues(withReports, 'x.yaml').iam;
+
+    expect(flat(iam.reportObjectArns)).toBe(
+      flat([{ 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':s3:::audit-bucket/fsx/reports/*']] }]),
+    );
+    expect(flat(iam.reportBucketArns)).toContain(':s3:::audit-bucket"');
+  });
+
+  it('grants the configured AMI parameter only; public /aws/service/ parameters carry no account', () => {
+    expect(flat(values.iam.amiParameterArns)).toContain(
+      `:ssm:us-east-1:","",":parameter${config.defaults.amiParameter}"`,
+    );
+
+    const own = deploymentValues(
+      { ...config, defaults: { ...config.defaults, amiParameter: '/golden/ami' } },
+      'x.yaml',
+    ).iam.amiParameterArns;
+
+    expect(flat(own)).toContain('{"Ref":"AWS::AccountId"},":parameter/golden/ami"');
+  });
+
   it('never writes ${...} strings, which the Serverless variable resolver would try to resolve', () => {
     expect(flat(values)).not.toContain('${');
   });
