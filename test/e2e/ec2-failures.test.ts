@@ -63,8 +63,12 @@ afterAll(async () => {
 
 const STAGE_IN = { mapping: 'blended-tropomi', direction: 'stage-in' };
 
-/** Every instance the execution launched is shutting down or terminated. */
+/**
+ * The execution launched at least one instance, and every instance it launched is shutting down
+ * or terminated (an empty list would make `every` pass without anything having been checked).
+ */
 async function expectNothingLeft(executionArn: string): Promise<void> {
+  expect(await instancesOf(executionArn), `instances of ${executionArn}`).not.toEqual([]);
   await eventually(
     async () =>
       (await instancesOf(executionArn)).every((i) =>
@@ -199,7 +203,7 @@ describe('EC2 transfer failures', () => {
 
     expect(run.status, run.cause).toBe('SUCCEEDED');
     expect(world.cloud.faults.list().find((r) => r.id === rule!.id)?.fired).toBe(3);
-    expect(run.states.filter((s) => s === 'TerminateInstance').length).toBeGreaterThanOrEqual(1);
+    expect(run.states).toContain('TerminateInstance');
     await expectNothingLeft(run.executionArn);
   }, 60_000);
 

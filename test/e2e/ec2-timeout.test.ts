@@ -45,6 +45,7 @@ describe('EC2 transfer command timeout', () => {
       'FailWithOriginalError',
       'CommandTimedOut',
     ]);
+    expect(await instancesOf(run.executionArn)).toHaveLength(1);
     await eventually(
       async () =>
         (await instancesOf(run.executionArn)).every((i) =>

@@ -356,9 +356,9 @@ describe('npm run package', () => {
         actions.includes('s3:GetObject'),
     );
 
-    expect(
-      reads.flatMap(({ resources }) => resources).every((r) => r.endsWith('/fsx-transfer-reports/*')),
-    ).toBe(true);
+    const resources = reads.flatMap(({ resources }) => resources);
+    expect(resources.length).toBeGreaterThan(0);
+    expect(resources.filter((r) => !r.endsWith('/fsx-transfer-reports/*'))).toEqual([]);
   });
 
   it('attaches no managed policy to function roles', () => {
