@@ -88,11 +88,26 @@ describe('DRA stage-in', () => {
     );
     expect(inputs).toHaveLength(1);
     expect(inputs[0]!.S3).toEqual({ AutoImportPolicy: { Events: ['NEW', 'CHANGED', 'DELETED'] } });
+    expect(
+      world.cloud.fsx
+        .hsmStates(FS_ID, '/inputs')
+        .filter((s) => ['/inputs/GEOS/a.nc', '/inputs/b.nc'].includes(s.path))
+        .map((s) => [s.path, s.size]),
+    ).toEqual([
+      ['/inputs/GEOS/a.nc', 100],
+      ['/inputs/b.nc', 2],
+    ]);
   });
 
   it('imports metadata only: contents are fetched on first access', async () => {
     await putObjects({ 'inputs/lazy/c.nc': 'contents of c' });
-    await runTransfer(world, { mapping: 'inputs', direction: 'stage-in', subPath: 'lazy', method: 'dra' });
+    const run = await runTransfer(world, {
+      mapping: 'inputs',
+      direction: 'stage-in',
+      subPath: 'lazy',
+      method: 'dra',
+    });
+    expect(run.status, run.cause).toBe('SUCCEEDED');
 
     const before = world.cloud.fsx.hsmState(FS_ID, '/inputs/lazy/c.nc');
     const read = await world.cloud.fsx.access(FS_ID, '/inputs/lazy/c.nc');
@@ -152,7 +167,7 @@ describe('DRA export', () => {
 
     const run = await runTransfer(world, { mapping: 'output', direction: 'export' });
 
-    expect(run).toMatchObject({ status: 'SUCCEEDED', output: { method: 'dra', verified: true } });
+    expect(run).toMatchObject({ status: 'SUCCEEDED', output: { method: 'dra', files: 2, verified: true } });
     expect(await s3Text('output/run1/result.nc')).toBe('model output');
     expect(await s3Text('output/log.txt')).toBe('log');
   });

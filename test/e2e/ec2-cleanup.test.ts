@@ -79,11 +79,13 @@ describe('cleanup layer: execution status rule', () => {
   it('terminates the instances of an execution that ended FAILED, TIMED_OUT or ABORTED, and only those', async () => {
     const failed = await launch(executionArn('cleanup-failed'));
     const timedOut = await launch(executionArn('cleanup-timed-out'));
+    const aborted = await launch(executionArn('cleanup-aborted'));
     const succeeded = await launch(executionArn('cleanup-succeeded'));
     const otherMachine = await launch(executionArn('cleanup-other-machine'));
 
     world.cloud.events.emit(statusEvent(executionArn('cleanup-failed'), 'FAILED'));
     world.cloud.events.emit(statusEvent(executionArn('cleanup-timed-out'), 'TIMED_OUT'));
+    world.cloud.events.emit(statusEvent(executionArn('cleanup-aborted'), 'ABORTED'));
     world.cloud.events.emit(statusEvent(executionArn('cleanup-succeeded'), 'SUCCEEDED'));
     world.cloud.events.emit(
       statusEvent(
@@ -96,6 +98,7 @@ describe('cleanup layer: execution status rule', () => {
 
     expect(await gone(failed)).toBe(true);
     expect(await gone(timedOut)).toBe(true);
+    expect(await gone(aborted)).toBe(true);
     expect(await state(succeeded)).toBe('running');
     expect(await state(otherMachine)).toBe('running');
   }, 60_000);

@@ -5,7 +5,7 @@
  * both sides.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -17,6 +17,7 @@ import {
   putTree,
   runTransfer,
   s3Tree,
+  sha256,
   startWorld,
   type World,
 } from './ec2-helpers.js';
@@ -32,6 +33,16 @@ function sampleTree(big: Buffer): Record<string, Buffer | string> {
     'a/sibling.txt': 'sibling\n',
     'big/100mb.bin': big,
   };
+}
+
+/** What a tree must look like on either side: relative path -> {size, sha256}. */
+function expected(tree: Record<string, Buffer | string>): Record<string, { size: number; sha256: string }> {
+  return Object.fromEntries(
+    Object.entries(tree).map(([path, body]) => [
+      path,
+      { size: Buffer.byteLength(body), sha256: sha256(body) },
+    ]),
+  );
 }
 
 let world: World;
@@ -65,8 +76,8 @@ describe('EC2 transfers on the local cloud', () => {
     );
     const onS3 = await s3Tree('blended-tropomi');
     const onFsx = await fsTree(fsxDir(world, 'blended-tropomi'));
-    expect(Object.keys(onS3).sort()).toEqual(Object.keys(tree).sort());
-    expect(onFsx).toEqual(onS3);
+    expect(onS3).toEqual(expected(tree));
+    expect(onFsx).toEqual(expected(tree));
     expect(onFsx['big/100mb.bin']?.size).toBe(100 * MB);
     expect(onFsx.empty?.size).toBe(0);
     expect(run.output).toMatchObject({
@@ -96,9 +107,10 @@ describe('EC2 transfers on the local cloud', () => {
     expect(run.status, run.cause).toBe('SUCCEEDED');
     const onFsx = await fsTree(fsxDir(world, 'output'));
     const onS3 = await s3Tree('output');
-    expect(Object.keys(onFsx).sort()).toEqual(Object.keys(tree).sort());
-    expect(onS3).toEqual(onFsx);
+    expect(onFsx).toEqual(expected(tree));
+    expect(onS3).toEqual(expected(tree));
     expect(run.output).toMatchObject({ files: Object.keys(tree).length, verified: true });
+    expect(await instancesOf(run.executionArn)).toHaveLength(1);
     await eventually(
       async () => (await instancesNotTerminated()).length === 0,
       'no instance is left running',
@@ -106,7 +118,8 @@ describe('EC2 transfers on the local cloud', () => {
   }, 240_000);
 
   it('transfers only a sub-path when asked, and verifies that scope', async () => {
-    await putTree('blended-tropomi', { 'sub/only.nc': 'only\n' });
+    // A file beside the sub-path that the first test did not stage: it must stay on S3 only.
+    await putTree('blended-tropomi', { 'sub/only.nc': 'only\n', 'outside-sub.nc': 'not staged\n' });
 
     const run = await runTransfer(world, {
       mapping: 'blended-tropomi',
@@ -116,6 +129,8 @@ describe('EC2 transfers on the local cloud', () => {
 
     expect(run.status, run.cause).toBe('SUCCEEDED');
     expect(run.output).toMatchObject({ files: 1, bytes: 5 });
-    expect(await fsTree(fsxDir(world, 'blended-tropomi/sub'))).toEqual(await s3Tree('blended-tropomi/sub'));
+    expect(await s3Tree('blended-tropomi/sub')).toEqual(expected({ 'only.nc': 'only\n' }));
+    expect(await fsTree(fsxDir(world, 'blended-tropomi/sub'))).toEqual(expected({ 'only.nc': 'only\n' }));
+    expect(existsSync(fsxDir(world, 'blended-tropomi/outside-sub.nc'))).toBe(false);
   }, 120_000);
 });
