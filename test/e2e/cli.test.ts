@@ -4,7 +4,7 @@
  * running in this test process, read back through the Step Functions API.
  */
 import { execFile } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -107,6 +107,8 @@ describe('fsx-transfer against a running local cloud', () => {
       output: { method: 'ec2', files: 1, verified: true },
     });
     expect(lastJson(status)).toMatchObject({ name: 'cli-stage-in', status: 'SUCCEEDED' });
+    const staged = join(cloud.fsx.fileSystemRoot('fs-00000000000000001'), 'blended-tropomi/2019/01/a.nc');
+    expect(readFileSync(staged, 'utf8')).toBe('tropomi');
     const entered = history.events!.flatMap((e) => e.stateEnteredEventDetails?.name ?? []);
     expect(entered).toEqual(
       expect.arrayContaining(['Validate', 'LaunchInstance', 'TerminateInstance', 'Succeed']),
