@@ -7,18 +7,12 @@ import { join } from 'node:path';
 import aslValidator from 'asl-validator';
 import { beforeAll, describe, expect, it } from 'vitest';
 import YAML from 'yaml';
-import {
-  type AslDefinition,
-  functionKeyOf,
-  invokedFunctions,
-  placeholdersOf,
-  readStateMachines,
-  substitute,
-} from '../../scripts/sls/asl.js';
+import { functionKeyOf, invokedFunctions, placeholdersOf } from '../../scripts/sls/asl.js';
 import { ERROR_CLASSES, FileSystemNotFoundError, InvalidRequestError } from '../../shared/errors.js';
+import { projectStateMachines, transferMachine, withDummyValues } from '../support/asl.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');
-const machines = readStateMachines(join(ROOT, 'statemachines'));
+const machines = projectStateMachines();
 const serverless = YAML.parse(readFileSync(join(ROOT, 'serverless.yml'), 'utf8'), {
   logLevel: 'silent',
   customTags: ['!Ref', '!GetAtt', '!Sub', '!Join', '!If', '!Select', '!Split', '!ImportValue'].flatMap(
@@ -33,13 +27,6 @@ const functionKeys = Object.keys(serverless.functions ?? {});
 const substitutionNames = Object.keys(serverless.custom?.aslSubstitutions ?? {});
 
 /** The definition with every placeholder replaced by a dummy ARN, as packaging would. */
-function withDummyValues(definition: AslDefinition): AslDefinition {
-  return substitute(definition, (name) => {
-    const key = functionKeyOf(name);
-    if (key) return `arn:aws:lambda:us-east-1:000000000000:function:fsx-transfer-dev-${key}`;
-    return `arn:aws:states:us-east-1:000000000000:placeholder:${name}`;
-  });
-}
 
 interface State {
   Type: string;
@@ -174,19 +161,7 @@ describe('transfer state machine: Validate and the shared states', () => {
   let run: Run;
 
   beforeAll(async () => {
-    // aws-local-stepfunctions uses Promise.withResolvers (Node 22+).
-    const promise = Promise as unknown as { withResolvers?: () => unknown };
-    promise.withResolvers ??= () => {
-      let resolve: unknown;
-      let reject: unknown;
-      const p = new Promise((a, b) => {
-        resolve = a;
-        reject = b;
-      });
-      return { promise: p, resolve, reject };
-    };
-    const { StateMachine } = await import('aws-local-stepfunctions');
-    const machine = new StateMachine(withDummyValues(machines.transfer!) as never);
+    const machine = await transferMachine();
     run = async (handler) => {
       let validateInput: unknown;
       const execution = machine.run(

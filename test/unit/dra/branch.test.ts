@@ -3,9 +3,7 @@
  * each gets, where results land, and how errors end. Task states are replaced by fakes that record
  * their input (the real step functions have their own tests).
  */
-import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { functionKeyOf, readStateMachines, substitute } from '../../../scripts/sls/asl.js';
 import {
   CommandFailedError,
   DataRepositoryTaskBusyError,
@@ -17,6 +15,7 @@ import {
   TransientAwsError,
 } from '../../../shared/errors.js';
 import type { TransferPlan } from '../../../shared/plan/types.js';
+import { transferMachine } from '../../support/asl.js';
 import { buildPlan, CLIENT_ID } from './builders.js';
 
 type Handler = (input: Record<string, any>) => Promise<unknown>;
@@ -104,25 +103,7 @@ const PRELOAD_INSTANCE = {
 const launchedPreloadPlan = () => buildPlan({ options: { preload: true } });
 
 beforeAll(async () => {
-  const promise = Promise as unknown as { withResolvers?: () => unknown };
-  promise.withResolvers ??= () => {
-    let resolve: unknown;
-    let reject: unknown;
-    const p = new Promise((a, b) => {
-      resolve = a;
-      reject = b;
-    });
-    return { promise: p, resolve, reject };
-  };
-  const { StateMachine } = await import('aws-local-stepfunctions');
-  const definition = substitute(
-    readStateMachines(join(import.meta.dirname, '..', '..', '..', 'statemachines')).transfer!,
-    (name) =>
-      functionKeyOf(name)
-        ? `arn:aws:lambda:us-east-1:000000000000:function:fsx-transfer-dev-${functionKeyOf(name)}`
-        : `arn:aws:states:us-east-1:000000000000:placeholder:${name}`,
-  );
-  const machine = new StateMachine(definition as never);
+  const machine = await transferMachine();
   run = async (plan, handlers) => {
     const visited: string[] = [];
     const inputs: Record<string, any[]> = {};

@@ -3,9 +3,7 @@
  * replaced by a stub: the happy path, and every failure ending in termination then a Fail state
  * named after the original error.
  */
-import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { functionKeyOf, readStateMachines, substitute } from '../../../scripts/sls/asl.js';
 import {
   CommandFailedError,
   InstanceNotReadyError,
@@ -15,9 +13,9 @@ import {
   TransientAwsError,
   VerificationFailedError,
 } from '../../../shared/errors.js';
+import { transferMachine } from '../../support/asl.js';
 import { buildPlan, EXECUTION_ARN, INSTANCE_ID } from '../ec2/builders.js';
 
-const ROOT = join(import.meta.dirname, '..', '..', '..');
 type Handler = (input: any) => Promise<unknown>;
 interface RunResult {
   output?: any;
@@ -58,24 +56,7 @@ const HAPPY: Record<string, Handler> = {
 let run: (overrides?: Record<string, Handler>) => Promise<RunResult>;
 
 beforeAll(async () => {
-  // aws-local-stepfunctions uses Promise.withResolvers (Node 22+).
-  const promise = Promise as unknown as { withResolvers?: () => unknown };
-  promise.withResolvers ??= () => {
-    let resolve: unknown;
-    let reject: unknown;
-    const p = new Promise((a, b) => {
-      resolve = a;
-      reject = b;
-    });
-    return { promise: p, resolve, reject };
-  };
-  const { StateMachine } = await import('aws-local-stepfunctions');
-  const definition = substitute(readStateMachines(join(ROOT, 'statemachines')).transfer!, (name) =>
-    functionKeyOf(name)
-      ? `arn:aws:lambda:us-east-1:000000000000:function:fsx-transfer-dev-${functionKeyOf(name)}`
-      : name,
-  );
-  const machine = new StateMachine(definition as never);
+  const machine = await transferMachine();
   run = async (overrides = {}) => {
     const calls: RunResult['calls'] = [];
     const handlers = Object.fromEntries(
