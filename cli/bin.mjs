@@ -3,19 +3,6 @@
 // `npx fsx-transfer` works right after `npm ci` without a build step.
 import { register } from 'tsx/esm/api';
 
-// aws-local-stepfunctions (the local cloud's ASL interpreter) needs Promise.withResolvers (Node 22+).
-if (!Promise.withResolvers) {
-  Promise.withResolvers = function withResolvers() {
-    let resolve;
-    let reject;
-    const promise = new this((res, rej) => {
-      resolve = res;
-      reject = rej;
-    });
-    return { promise, resolve, reject };
-  };
-}
-
 // The AWS SDK warns on every start that its 2027 releases need Node 22; README says so once.
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
