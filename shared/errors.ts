@@ -120,6 +120,26 @@ export class TransientAwsError extends TransferError {
   override name = 'TransientAwsError';
 }
 
+/** No transfer with this id (API, CLI): HTTP 404. */
+export class TransferNotFoundError extends TransferError {
+  override name = 'TransferNotFoundError';
+}
+
+/** The request conflicts with the transfer's state: an Idempotency-Key reused for another body, a cancel of an ended run (HTTP 409). */
+export class TransferConflictError extends TransferError {
+  override name = 'TransferConflictError';
+}
+
+/** AWS throttled the start of a run (HTTP 429); the caller retries after a while. */
+export class TooManyRequestsError extends TransferError {
+  override name = 'TooManyRequestsError';
+}
+
+/** A run waited longer than its state allows for its turn (another run of the mapping and direction held it). */
+export class TurnTimeoutError extends TransferError {
+  override name = 'TurnTimeoutError';
+}
+
 /** Every error class, by name: used to check that ASL `ErrorEquals` names exist. */
 export const ERROR_CLASSES = {
   TransferError,
@@ -145,6 +165,10 @@ export const ERROR_CLASSES = {
   VerificationFailedError,
   TransferTimeoutError,
   TransientAwsError,
+  TransferNotFoundError,
+  TransferConflictError,
+  TooManyRequestsError,
+  TurnTimeoutError,
 } as const;
 
 export type ErrorName = keyof typeof ERROR_CLASSES;

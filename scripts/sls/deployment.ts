@@ -9,6 +9,7 @@ import { isAbsolute, relative, resolve } from 'node:path';
 import type { Config } from '../../shared/config/schema.js';
 import { REPORT_FOLDER } from '../../shared/dra/tasks.js';
 import { parseS3Uri } from '../../shared/paths.js';
+import { s3EventPattern } from '../../shared/triggers/s3-events.js';
 
 type CfnValue = string | Record<string, unknown>;
 
@@ -96,7 +97,13 @@ export interface DeploymentValues {
     dataRepositoryRoleArns: CfnValue[];
   };
   /** serverless-step-functions `events` for the transfer state machine: one per config schedule. */
-  scheduleEvents: Array<{ schedule: { rate: string; enabled: boolean; input: Record<string, string> } }>;
+  scheduleEvents: Array<{
+    schedule: { rate: string; enabled: boolean; description: string; input: Record<string, string> };
+  }>;
+  /** EventPattern of the S3 event rule: Object Created/Deleted under every mapping with autoStage. */
+  s3EventPattern: Record<string, unknown>;
+  /** ENABLED when a mapping has autoStage, else DISABLED (the rule then keeps a pattern on the mapped buckets). */
+  s3EventsRuleState: 'ENABLED' | 'DISABLED';
 }
 
 /** Everything serverless.yml derives from `config`. */
@@ -166,13 +173,21 @@ export function deploymentValues(config: Config, file: string): DeploymentValues
         schedule: {
           rate: schedule.expression,
           enabled: true,
+          description: `fsx-transfer schedule: ${mapping.name} ${schedule.direction}`,
           input: {
             mapping: mapping.name,
             direction: schedule.direction,
             ...(schedule.subPath ? { subPath: schedule.subPath } : {}),
+            trigger: 'schedule',
           },
         },
       })),
     ),
+    s3EventPattern: s3EventPattern(config) ?? {
+      source: ['aws.s3'],
+      'detail-type': ['Object Created', 'Object Deleted'],
+      detail: { bucket: { name: unique(locations.map((l) => l.bucket)) } },
+    },
+    s3EventsRuleState: config.mappings.some((m) => m.autoStage) ? 'ENABLED' : 'DISABLED',
   };
 }

@@ -5,6 +5,7 @@
  * Endpoints come from the standard `AWS_ENDPOINT_URL` and `AWS_ENDPOINT_URL_<SERVICE>` variables,
  * so the same code runs on AWS and against the local cloud.
  */
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EC2Client } from '@aws-sdk/client-ec2';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { FSxClient } from '@aws-sdk/client-fsx';
@@ -12,8 +13,9 @@ import { S3Client } from '@aws-sdk/client-s3';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { SSMClient } from '@aws-sdk/client-ssm';
 import { STSClient } from '@aws-sdk/client-sts';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 
-type ServiceKey = 'S3' | 'FSX' | 'EC2' | 'SSM' | 'SFN' | 'STS' | 'EVENTBRIDGE';
+type ServiceKey = 'S3' | 'FSX' | 'EC2' | 'SSM' | 'SFN' | 'STS' | 'EVENTBRIDGE' | 'DYNAMODB';
 
 /** Endpoint override for a service, or undefined to use the AWS default endpoint. */
 export function endpointFor(service: ServiceKey, env: NodeJS.ProcessEnv = process.env): string | undefined {
@@ -65,6 +67,17 @@ export const getSfn = (): SFNClient => memo('SFN', () => new SFNClient(commonCon
 export const getSts = (): STSClient => memo('STS', () => new STSClient(commonConfig('STS')));
 export const getEventBridge = (): EventBridgeClient =>
   memo('EVENTBRIDGE', () => new EventBridgeClient(commonConfig('EVENTBRIDGE')));
+
+/**
+ * DynamoDB through the document client: plain JS values in and out; `undefined` members are
+ * dropped instead of failing the request (optional fields of our records).
+ */
+export const getDynamoDb = (): DynamoDBDocumentClient =>
+  memo('DYNAMODB', () =>
+    DynamoDBDocumentClient.from(new DynamoDBClient(commonConfig('DYNAMODB')), {
+      marshallOptions: { removeUndefinedValues: true },
+    }),
+  );
 
 /** Forget every client, so the next getter call picks up changed environment variables (tests, local cloud). */
 export function resetClients(): void {

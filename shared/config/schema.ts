@@ -116,6 +116,12 @@ export const MappingConfig = z.strictObject({
     .default(false)
     .describe('Release exported file contents from FSx after a verified export'),
   schedules: z.array(ScheduleConfig).default([]),
+  autoStage: z
+    .boolean()
+    .default(false)
+    .describe(
+      'Stage new and changed S3 objects under s3Uri automatically (S3 events through EventBridge); needs the stage-in direction',
+    ),
 });
 export type MappingConfig = z.infer<typeof MappingConfig>;
 
@@ -134,6 +140,26 @@ export const DefaultsConfig = z.strictObject({
       associationMinutes: z.number().int().positive().max(240).default(60),
     })
     .default({ transferMinutes: 240, agentOnlineMinutes: 15, associationMinutes: 60 }),
+  autoStage: z
+    .strictObject({
+      quietSeconds: z
+        .number()
+        .int()
+        .min(1)
+        .max(3600)
+        .default(60)
+        .describe(
+          'An event-started run waits until no new event arrived for this long, so one upload starts one run',
+        ),
+      maxSettleMinutes: z
+        .number()
+        .int()
+        .positive()
+        .max(1440)
+        .default(30)
+        .describe('...but starts after this long even if events keep coming'),
+    })
+    .default({ quietSeconds: 60, maxSettleMinutes: 30 }),
   reportPath: S3Uri.optional().describe(
     'Where data repository task completion reports go (defaults to the mapping bucket)',
   ),
@@ -172,6 +198,21 @@ export const ConfigSchema = z
           });
         }
       });
+      if (mapping.autoStage && !mapping.directions.includes('stage-in')) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['mappings', i, 'autoStage'],
+          message: `autoStage stages new S3 objects, so the mapping needs the stage-in direction (it has ${mapping.directions.join(', ')})`,
+        });
+      }
+      if (mapping.autoStage && mapping.directions.includes('export')) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['mappings', i, 'autoStage'],
+          message:
+            'a mapping staged on S3 events must not also be exported to (every exported object would start a stage-in); use one mapping for input and another for output',
+        });
+      }
       // At most 8 DRAs per file system. Only `dra` mappings must get one; `auto` falls back to EC2.
       if (mapping.method === 'dra') {
         const count = (draMappings.get(mapping.fileSystemId) ?? 0) + 1;
@@ -222,6 +263,10 @@ export const ConfigSchema = z
 export type Config = z.infer<typeof ConfigSchema>;
 export type ConfigInput = z.input<typeof ConfigSchema>;
 
+/** Who asked for a run: recorded with it and shown by the API and the CLI. */
+export const Trigger = z.enum(['api', 'cli', 's3-event', 'schedule']);
+export type Trigger = z.infer<typeof Trigger>;
+
 /** A transfer request, as accepted by the API, the CLI, events and the state machine. */
 export const TransferRequest = z.strictObject({
   mapping: MappingName,
@@ -235,5 +280,8 @@ export const TransferRequest = z.strictObject({
     .regex(/^[A-Za-z0-9_-]{1,64}$/, 'must be 1-64 letters, digits, _ or -')
     .optional()
     .describe('Idempotency key: the same id never starts a second run'),
+  trigger: Trigger.optional().describe(
+    'Set by the trigger that started the run (api, cli, s3-event, schedule)',
+  ),
 });
 export type TransferRequest = z.infer<typeof TransferRequest>;
