@@ -1,11 +1,10 @@
 /** `start`, `status`, `watch`, `cancel`: runs of the transfer state machine. */
 import type { DescribeExecutionCommandOutput } from '@aws-sdk/client-sfn';
 import type { Command } from 'commander';
-import { getSfn } from '../../shared/aws/clients.js';
-import { findMapping, loadConfig } from '../../shared/config/load.js';
-import { TransferRequest } from '../../shared/config/schema.js';
-import { InvalidRequestError } from '../../shared/errors.js';
-import { parseInput } from '../../shared/lambda.js';
+import { getDynamoDb, getSfn } from '../../shared/aws/clients.js';
+import { loadConfig } from '../../shared/config/load.js';
+import type { TransferRequest } from '../../shared/config/schema.js';
+import { awsErrorName } from '../../shared/errors.js';
 import {
   describeTransfer,
   executionArnFor,
@@ -15,6 +14,9 @@ import {
   stateMachineName,
   stopTransfer,
 } from '../../shared/sfn/executions.js';
+import { checkTransferRequest } from '../../shared/transfers/request.js';
+import { transfersTable } from '../../shared/transfers/table.js';
+import { getTransfer, type TransferView } from '../../shared/transfers/view.js';
 import { note, printJson } from '../output.js';
 
 export interface RequestOptions {
@@ -25,33 +27,23 @@ export interface RequestOptions {
   dryRun?: boolean;
 }
 
-/** Builds a TransferRequest from CLI arguments with the one schema, and checks it against the config. */
+/** Builds a TransferRequest from CLI arguments and checks it with the one schema, against the config. */
 export function requestFromArgs(
   mapping: string,
   direction: string,
   options: RequestOptions,
 ): TransferRequest {
-  const request = parseInput(
-    TransferRequest,
-    {
-      mapping,
-      direction,
-      ...(options.subPath !== undefined ? { subPath: options.subPath } : {}),
-      ...(options.method !== undefined ? { method: options.method } : {}),
-      ...(options.delete ? { delete: true } : {}),
-      ...(options.dryRun ? { dryRun: true } : {}),
-      ...(options.transferId !== undefined ? { transferId: options.transferId } : {}),
-    },
-    'request',
-  );
-  const config = loadConfig();
-  const found = findMapping(config, request.mapping);
-  if (!found.directions.includes(request.direction)) {
-    throw new InvalidRequestError(
-      `direction: mapping ${found.name} does not allow ${request.direction} (allowed: ${found.directions.join(', ')})`,
-    );
-  }
-  return request;
+  const input = {
+    mapping,
+    direction,
+    ...(options.subPath !== undefined ? { subPath: options.subPath } : {}),
+    ...(options.method !== undefined ? { method: options.method } : {}),
+    ...(options.delete ? { delete: true } : {}),
+    ...(options.dryRun ? { dryRun: true } : {}),
+    ...(options.transferId !== undefined ? { transferId: options.transferId } : {}),
+    trigger: 'cli',
+  };
+  return checkTransferRequest(loadConfig(), input, 'request').request;
 }
 
 export function addRequestOptions(command: Command): Command {
@@ -66,6 +58,23 @@ export function addRequestOptions(command: Command): Command {
 
 async function transferStateMachineArn(): Promise<string> {
   return findStateMachineArn(getSfn(), stateMachineName('transfer'));
+}
+
+/**
+ * The run as the API shows it (record + execution), or undefined where the transfers table cannot
+ * be read (a stack deployed before the triggers, or credentials without dynamodb:GetItem).
+ */
+async function transferView(stateMachineArn: string, id: string): Promise<TransferView | undefined> {
+  try {
+    return await getTransfer(
+      { db: getDynamoDb(), table: transfersTable(), sfn: getSfn(), stateMachineArn },
+      id,
+    );
+  } catch (error) {
+    if (['ResourceNotFoundException', 'AccessDeniedException'].includes(awsErrorName(error) ?? ''))
+      return undefined;
+    throw error;
+  }
 }
 
 function summary(described: DescribeExecutionCommandOutput) {
@@ -129,12 +138,29 @@ export function registerExecutionCommands(program: Command): void {
 
   program
     .command('status')
-    .description('show the status of a run')
-    .argument('<execution>', 'execution name or ARN')
+    .description('show the status of a run: QUEUED (waiting for its turn), RUNNING, or how it ended')
+    .argument('<execution>', 'transfer id (execution name) or execution ARN')
     .option('--json', 'machine-readable output')
     .action(async (execution: string, options: { json?: boolean }) => {
-      const arn = executionArnFor(await transferStateMachineArn(), execution);
-      printDescribed(await describeTransfer(getSfn(), arn), Boolean(options.json));
+      const stateMachineArn = await transferStateMachineArn();
+      const arn = executionArnFor(stateMachineArn, execution);
+      const described = await describeTransfer(getSfn(), arn);
+      const view = await transferView(stateMachineArn, arn.split(':').pop()!);
+      if (!view) {
+        printDescribed(described, Boolean(options.json));
+        return;
+      }
+      if (options.json) {
+        printJson({ ...summary(described), ...view, name: view.id });
+        return;
+      }
+      note(`${view.id}: ${view.status}${view.statusReason ? ` (${view.statusReason})` : ''}`);
+      note(
+        `  ${view.mapping} ${view.direction}, started by ${view.trigger}${view.method ? `, method ${view.method}` : ''}`,
+      );
+      if (view.currentState) note(`  in state ${view.currentState}`);
+      if (view.error) note(`  ${view.error}: ${view.cause ?? ''}`);
+      if (view.summary) note(JSON.stringify(view.summary, null, 2));
     });
 
   program
