@@ -157,33 +157,61 @@ describe.each(Object.entries(machines))('statemachines/%s.asl.json', (name, defi
 describe('transfer state machine: Validate and the shared states', () => {
   type Run = (
     handler: (input: unknown) => Promise<unknown>,
-  ) => Promise<{ output?: unknown; error?: string; cause?: string; validateInput?: unknown }>;
+    options?: { request?: Record<string, unknown>; checkUploadsQuiet?: (input: unknown) => Promise<unknown> },
+  ) => Promise<{
+    output?: unknown;
+    error?: string;
+    cause?: string;
+    validateInput?: unknown;
+    turnInputs: unknown[];
+    quietChecks: number;
+  }>;
   let run: Run;
 
   beforeAll(async () => {
     const machine = await transferMachine();
-    run = async (handler) => {
+    run = async (handler, options = {}) => {
       let validateInput: unknown;
+      const turnInputs: unknown[] = [];
+      let quietChecks = 0;
       const execution = machine.run(
-        { mapping: 'extdata', direction: 'stage-in' },
+        (options.request ?? { mapping: 'extdata', direction: 'stage-in' }) as never,
         {
-          context: { Execution: { Name: 'exec-1', StartTime: '2026-01-01T00:00:00.000Z' } } as never,
+          context: {
+            Execution: {
+              Name: 'exec-1',
+              StartTime: '2026-01-01T00:00:00.000Z',
+              Id: 'arn:aws:states:us-east-1:000000000000:execution:t:exec-1',
+            },
+            Task: { Token: 'task-token' },
+          } as never,
           overrides: {
             taskResourceLocalHandlers: {
               Validate: async (input: unknown) => {
                 validateInput = input;
                 return handler(input) as never;
               },
+              // The gate grants at once; its result is the run's new deadline.
+              WaitForTurn: async (input: unknown) => {
+                turnInputs.push(input);
+                return '2026-01-01T04:00:00.000Z' as never;
+              },
+              CheckUploadsQuiet: async (input: unknown) => {
+                quietChecks += 1;
+                return (options.checkUploadsQuiet?.(input) ?? { quiet: true, waitSeconds: 0 }) as never;
+              },
             },
+            waitTimeOverrides: { WaitForQuietUploads: 0 },
           },
         },
       );
       try {
-        return { output: await execution.result, validateInput };
+        return { output: await execution.result, validateInput, turnInputs, quietChecks };
       } catch {
         for await (const event of execution.eventLogs) {
           const e = event as { type: string; Error?: string; Cause?: string };
-          if (e.type === 'ExecutionFailed') return { error: e.Error, cause: e.Cause, validateInput };
+          if (e.type === 'ExecutionFailed')
+            return { error: e.Error, cause: e.Cause, validateInput, turnInputs, quietChecks };
         }
         throw new Error('execution failed without an ExecutionFailed event');
       }
@@ -252,5 +280,52 @@ describe('transfer state machine: Validate and the shared states', () => {
       methodReasons: plan.methodReasons,
       details: { dryRun: true, scope: plan.scope },
     });
+  });
+
+  it('takes its turn at the gate after Validate, passing the plan and the request', async () => {
+    const plan = {
+      transferId: 't-2',
+      mapping: 'extdata',
+      direction: 'stage-in',
+      method: 'dra',
+      methodReasons: [],
+      scope: {},
+      options: { dryRun: true },
+    };
+
+    const { turnInputs, quietChecks } = await run(async () => plan);
+
+    expect(turnInputs).toEqual([
+      expect.objectContaining({
+        FunctionName: expect.stringContaining('wait-for-turn'),
+        Payload: expect.objectContaining({ plan, request: expect.objectContaining({ mapping: 'extdata' }) }),
+      }),
+    ]);
+    expect(quietChecks).toBe(0);
+  });
+
+  it('lets an S3-event run check until its upload is quiet before it takes its turn', async () => {
+    const plan = {
+      transferId: 't-3',
+      mapping: 'extdata',
+      direction: 'stage-in',
+      method: 'dra',
+      methodReasons: [],
+      scope: {},
+      options: { dryRun: true },
+    };
+    let checks = 0;
+
+    const result = await run(async () => plan, {
+      request: { mapping: 'extdata', direction: 'stage-in', trigger: 's3-event', transferId: 't-3' },
+      checkUploadsQuiet: async () => {
+        checks += 1;
+        return { events: checks, checks, quiet: checks >= 3, waitSeconds: 1 };
+      },
+    });
+
+    expect(result.quietChecks).toBe(3);
+    expect(result.turnInputs).toHaveLength(1);
+    expect(result.output).toMatchObject({ status: 'SUCCEEDED' });
   });
 });
