@@ -5,6 +5,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ScaledClock } from '../../../local/clock.js';
 import { LambdaRegistry } from '../../../local/lambda.js';
 import { StepFunctionsEmulator } from '../../../local/sfn/service.js';
+import { RETRIERS } from '../../../scripts/sls/asl.js';
 import {
   ACCOUNT,
   awsError,
@@ -98,6 +99,46 @@ describe('state machines', () => {
         });
 
       expect(build).toThrow(/broken\.asl\.json: No substitution for \$\{NoSuchValue\}/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('expands the shared Retry blocks of a file as packaging does', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sfn-'));
+    try {
+      const retry = ['$', '{', 'RetryTransientErrors', '}'].join('');
+      writeFileSync(
+        join(dir, 'retrying.asl.json'),
+        JSON.stringify({
+          StartAt: 'T',
+          States: {
+            T: {
+              Type: 'Task',
+              Resource: 'arn:aws:states:::lambda:invoke',
+              Parameters: { FunctionName: 'x' },
+              Retry: [retry],
+              End: true,
+            },
+          },
+        }),
+      );
+      const sfn = new StepFunctionsEmulator({
+        clock: new ScaledClock(0.01),
+        accountId: ACCOUNT,
+        region: REGION,
+        emit: () => {},
+        lambdas: new LambdaRegistry({ rootDir: FIXTURE }),
+        stateMachinesDir: dir,
+        substitutions: {},
+      });
+
+      const described = await call<{ definition: string }>(sfn, 'DescribeStateMachine', {
+        stateMachineArn: `arn:aws:states:${REGION}:${ACCOUNT}:stateMachine:fixture-local-retrying`,
+      });
+
+      expect(JSON.parse(described.definition).States.T.Retry).toEqual([RETRIERS.RetryTransientErrors]);
+      await sfn.close();
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
