@@ -144,13 +144,13 @@ describe('transfer state machine: EC2 branch', () => {
     expect(result.cause).toContain('tried c6i.large');
   });
 
-  it('refuses a plan the transfer document would refuse as InvalidRequest, with nothing to terminate', async () => {
+  it('refuses a plan the transfer document would refuse as InvalidRequestError, with nothing to terminate', async () => {
     const result = await run({
       LaunchInstance: failWith(new InvalidRequestError('S3Prefix: does not match')),
     });
 
     expect(states(result)).toEqual(['Validate', 'LaunchInstance']);
-    expect(result.error).toBe('InvalidRequest');
+    expect(result.error).toBe('InvalidRequestError');
   });
 
   it('reports an agent that never came online as InstanceNotReadyError, after terminating', async () => {
