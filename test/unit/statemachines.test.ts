@@ -251,6 +251,23 @@ describe.each(Object.entries(machines))('statemachines/%s.asl.json', (name, defi
     expect(missing).toEqual([]);
   });
 
+  it('names, in every Task, the one function it runs, whose handler names the state back', () => {
+    const unlinked = states
+      .filter(([, state]) => state.Type === 'Task')
+      .filter(([stateName, state]) => {
+        const named = invokedFunctions({
+          Resource: state.Resource,
+          FunctionName: state.Parameters?.FunctionName,
+        });
+        if (named.length !== 1) return true;
+        const handler = join(ROOT, 'functions', named[0]!, 'handler.ts');
+        return !existsSync(handler) || !readFileSync(handler, 'utf8').includes(`\`${stateName}\``);
+      })
+      .map(([stateName]) => stateName);
+
+    expect(unlinked).toEqual([]);
+  });
+
   it('uses placeholders, never hand-written ARNs, for Lambda and other resources', () => {
     const handWritten = states
       .filter(([, state]) => state.Type === 'Task')
