@@ -23,6 +23,19 @@ let h: SfnHarness;
 const ROLE = 'arn:aws:iam::000000000000:role/test';
 const PASS = JSON.stringify({ StartAt: 'P', States: { P: { Type: 'Pass', End: true } } });
 
+/** An emulator of the fixture project that loads its state machines from `dir`. */
+function emulatorLoading(dir: string): StepFunctionsEmulator {
+  return new StepFunctionsEmulator({
+    clock: new ScaledClock(0.01),
+    accountId: ACCOUNT,
+    region: REGION,
+    emit: () => {},
+    lambdas: new LambdaRegistry({ rootDir: FIXTURE }),
+    stateMachinesDir: dir,
+    substitutions: {},
+  });
+}
+
 beforeEach(() => {
   h = sfnHarness();
 });
@@ -87,16 +100,7 @@ describe('state machines', () => {
         }),
       );
 
-      const build = () =>
-        new StepFunctionsEmulator({
-          clock: new ScaledClock(0.01),
-          accountId: ACCOUNT,
-          region: REGION,
-          emit: () => {},
-          lambdas: new LambdaRegistry({ rootDir: FIXTURE }),
-          stateMachinesDir: dir,
-          substitutions: {},
-        });
+      const build = () => emulatorLoading(dir);
 
       expect(build).toThrow(/broken\.asl\.json: No substitution for \$\{NoSuchValue\}/);
     } finally {
@@ -123,15 +127,7 @@ describe('state machines', () => {
           },
         }),
       );
-      const sfn = new StepFunctionsEmulator({
-        clock: new ScaledClock(0.01),
-        accountId: ACCOUNT,
-        region: REGION,
-        emit: () => {},
-        lambdas: new LambdaRegistry({ rootDir: FIXTURE }),
-        stateMachinesDir: dir,
-        substitutions: {},
-      });
+      const sfn = emulatorLoading(dir);
 
       const described = await call<{ definition: string }>(sfn, 'DescribeStateMachine', {
         stateMachineArn: `arn:aws:states:${REGION}:${ACCOUNT}:stateMachine:fixture-local-retrying`,
