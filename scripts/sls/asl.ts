@@ -121,7 +121,7 @@ export const RETRIERS = {
     BackoffRate: 2,
     JitterStrategy: 'FULL',
   },
-  /** Terminations must happen: the same errors, retried for about 15 minutes (delay capped at 60 s). */
+  /** Terminations must happen: the same errors, retried for up to about 16 minutes (delay capped at 60 s). */
   RetryTransientErrorsPatiently: {
     ErrorEquals: TRANSIENT_ERRORS,
     IntervalSeconds: 2,
