@@ -113,6 +113,14 @@ export class TransferTimeoutError extends TransferError {
 }
 
 /**
+ * The plan reached ChooseMethod with a method other than `dra` or `ec2` (a bug: Validate resolves
+ * `auto`). Reported by the state machine itself (the Fail state of the same name), thrown by no function.
+ */
+export class UnknownMethodError extends TransferError {
+  override name = 'UnknownMethodError';
+}
+
+/**
  * An AWS call was throttled or hit a server-side fault even after the SDK's own retries; the state
  * machine's Retry runs the state again (with back-off) instead of failing the run.
  */
@@ -140,7 +148,11 @@ export class TurnTimeoutError extends TransferError {
   override name = 'TurnTimeoutError';
 }
 
-/** Every error class, by name: used to check that ASL `ErrorEquals` names exist. */
+/**
+ * Every error class, by name (each key equals its class's `name`): the one vocabulary of error
+ * names that `ErrorEquals`, the Choice states and the Fail states of `statemachines/` use, and that
+ * README's troubleshooting table documents (test/unit/statemachines.test.ts checks all of them).
+ */
 export const ERROR_CLASSES = {
   TransferError,
   ConfigError,
@@ -164,6 +176,7 @@ export const ERROR_CLASSES = {
   NotReadyYetError,
   VerificationFailedError,
   TransferTimeoutError,
+  UnknownMethodError,
   TransientAwsError,
   TransferNotFoundError,
   TransferConflictError,

@@ -1,6 +1,6 @@
 /**
  * `StartFileListing` / `StartPreload` / `SendPreloadCommand`: a command through SSM on the configured
- * Lustre client, or on the transfer instance LaunchPreloadInstance launched (input `instance`).
+ * Lustre client, or on the transfer instance LaunchInstance launched for the preload (input `instance`).
  */
 import { getSsm } from '../../shared/aws/clients.js';
 import { sendLustreCommand } from '../../shared/dra/lustre-client.js';

@@ -1,6 +1,7 @@
 /**
- * `TerminateInstance` / `TerminateAfterFailure`: terminates the run's instance and any other
- * instance tagged with the execution. Throttling surfaces as TransientAwsError for the Retry.
+ * `TerminateInstance` / `TerminateAfterFailure` / `TerminateAfterLaunchFailure`: terminates the
+ * run's instance (when known) and any other instance tagged with the execution. Throttling surfaces
+ * as TransientAwsError for the Retry.
  */
 import { getEc2 } from '../../shared/aws/clients.js';
 import { terminateExecutionInstances } from '../../shared/ec2/instances.js';

@@ -4,8 +4,9 @@
  * aws-local-stepfunctions (see execution.ts), task tokens, and EventBridge status change events.
  *
  * File-loaded state machines are named like the deployed ones (serverless.yml's `name:`, else
- * `fsx-transfer-<stage>-<file name>`) and their `${...}` placeholders are replaced as packaging
- * replaces them (scripts/sls/asl.ts): `${<Pascal>FunctionArn}` -> the local function's ARN, any
+ * `fsx-transfer-<stage>-<file name>`), read as packaging reads them (scripts/sls/asl.ts
+ * `readStateMachine`: shared Retry blocks expanded), and their other `${...}` placeholders are
+ * replaced as packaging replaces them: `${<Pascal>FunctionArn}` -> the local function's ARN, any
  * other `${Name}` -> `substitutions[Name]`, else serverless.yml's `custom.aslSubstitutions.Name`
  * evaluated locally. A placeholder with no value is an error at start.
  *
@@ -14,9 +15,9 @@
  * SendTaskSuccess, SendTaskFailure, SendTaskHeartbeat. Executions live in memory (not in the data dir).
  */
 import { randomUUID } from 'node:crypto';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { basename, join } from 'node:path';
-import { functionKeyOf, substitute } from '../../scripts/sls/asl.js';
+import { functionKeyOf, readStateMachine, substitute } from '../../scripts/sls/asl.js';
 import type { LambdaRegistry } from '../lambda.js';
 import { evaluateCfn, stateMachineNameFor } from '../serverless-config.js';
 import {
@@ -278,8 +279,8 @@ export class StepFunctionsEmulator implements JsonService {
       const key = basename(file, '.asl.json');
       const where = join(dir, file);
       try {
-        const raw = JSON.parse(readFileSync(where, 'utf8'));
-        const definition = substitute(raw, lookup);
+        // The same expansion as packaging (shared Retry blocks), then this cloud's resource values.
+        const definition = substitute(readStateMachine(where), lookup);
         const name = project.stateMachines.some((machine) => machine.key === key)
           ? stateMachineNameFor({ ...project, stage }, key)
           : `${project.service}-${stage}-${key}`;

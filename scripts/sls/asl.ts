@@ -1,11 +1,16 @@
 /**
- * ASL placeholder rules, shared by packaging (scripts/sls/state-machines.cjs), the unit tests and
- * the local cloud: `statemachines/*.asl.json` name AWS resources only through `${Name}` placeholders.
+ * How `statemachines/*.asl.json` become the definitions that run, shared by packaging
+ * (scripts/sls/state-machines.cjs), the unit tests and the local cloud (local/sfn/service.ts):
  *
- * - `${<PascalName>FunctionArn}` is the ARN of the serverless function `<kebab-name>` (the folder
- *   `functions/<kebab-name>/`), e.g. `${LaunchInstanceFunctionArn}` -> `launch-instance`.
- * - Every other `${Name}` must be a key of `custom.aslSubstitutions` in serverless.yml (the one
- *   substitution map), whose value is a CloudFormation value (`!Ref`, `!GetAtt`, `Fn::Sub`, or a string).
+ * 1. `readStateMachine` parses a file and expands its shared Retry blocks: a `Retry` array element
+ *    that is exactly `"${Retry<Name>}"` becomes `RETRIERS.Retry<Name>` (below). Everything that reads
+ *    a definition reads it through this one function, so AWS and the local cloud run the same states.
+ * 2. `substitute` replaces the placeholders that name AWS resources:
+ *    - `${<PascalName>FunctionArn}` is the ARN of the serverless function `<kebab-name>` (the folder
+ *      `functions/<kebab-name>/`), e.g. `${LaunchInstanceFunctionArn}` -> `launch-instance`.
+ *    - Every other `${Name}` must be a key of `custom.aslSubstitutions` in serverless.yml (the one
+ *      substitution map), whose value is a CloudFormation value (`!Ref`, `!GetAtt`, `Fn::Sub`, or a
+ *      string).
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
@@ -89,13 +94,113 @@ function substituteString(text: string, lookup: (name: string) => unknown, missi
   return { 'Fn::Sub': [text, values] };
 }
 
-/** `statemachines/<name>.asl.json` files as `{ name: definition }`. */
+/** Errors a Lambda task should retry: Lambda's own transient faults and our TransientAwsError. */
+const TRANSIENT_ERRORS = [
+  'Lambda.ServiceException',
+  'Lambda.AWSLambdaException',
+  'Lambda.SdkClientException',
+  'Lambda.TooManyRequestsException',
+  'TransientAwsError',
+];
+
+/**
+ * The Retry blocks that many states share, by the name a definition gives them (`"${Name}"` as an
+ * element of a `Retry` array). State-specific retriers (NotReadyYetError polling, a busy file
+ * system) stay written out in the state, where their numbers are decided.
+ */
+export const RETRIERS = {
+  /**
+   * Every Lambda Task: AWS's recommended retry of Lambda's transient faults
+   * (https://docs.aws.amazon.com/step-functions/latest/dg/bp-lambda-serviceexception.html), plus
+   * TransientAwsError (throttling or a 5xx that outlived the SDK's own retries). Up to ~30 s.
+   */
+  RetryTransientErrors: {
+    ErrorEquals: TRANSIENT_ERRORS,
+    IntervalSeconds: 2,
+    MaxAttempts: 4,
+    BackoffRate: 2,
+    JitterStrategy: 'FULL',
+  },
+  /** Terminations must happen: the same errors, retried for up to about 16 minutes (delay capped at 60 s). */
+  RetryTransientErrorsPatiently: {
+    ErrorEquals: TRANSIENT_ERRORS,
+    IntervalSeconds: 2,
+    MaxAttempts: 20,
+    BackoffRate: 2,
+    JitterStrategy: 'FULL',
+    MaxDelaySeconds: 60,
+  },
+} as const;
+
+/**
+ * Replaces each `"${Retry<Name>}"` element of a `Retry` array (in every state, including Parallel
+ * branches and Map processors) with a copy of `RETRIERS.Retry<Name>`.
+ * @throws Error naming the state and the unknown block.
+ */
+export function expandRetriers<T>(definition: T): T {
+  const expandMachine = (machine: Record<string, unknown>): Record<string, unknown> => {
+    const states = machine.States as Record<string, Record<string, unknown>> | undefined;
+    if (!states || typeof states !== 'object') return machine;
+    return {
+      ...machine,
+      States: Object.fromEntries(
+        Object.entries(states).map(([name, state]) => [name, expandState(name, state)]),
+      ),
+    };
+  };
+  const expandState = (name: string, state: Record<string, unknown>): Record<string, unknown> => {
+    const copy: Record<string, unknown> = { ...state };
+    if (Array.isArray(state.Retry)) copy.Retry = state.Retry.map((retrier) => expandRetrier(name, retrier));
+    if (Array.isArray(state.Branches)) copy.Branches = state.Branches.map(expandMachine);
+    for (const key of ['ItemProcessor', 'Iterator']) {
+      if (state[key] && typeof state[key] === 'object')
+        copy[key] = expandMachine(state[key] as Record<string, unknown>);
+    }
+    return copy;
+  };
+  return expandMachine(definition as Record<string, unknown>) as T;
+}
+
+function expandRetrier(stateName: string, retrier: unknown): unknown {
+  if (typeof retrier !== 'string') return retrier;
+  const name = /^\$\{([A-Za-z0-9]+)\}$/.exec(retrier)?.[1];
+  if (!name || !Object.hasOwn(RETRIERS, name)) {
+    throw new Error(
+      `State ${stateName}: Retry element ${JSON.stringify(retrier)} is not a shared Retry block (known: ${Object.keys(
+        RETRIERS,
+      )
+        .map((n) => `\${${n}}`)
+        .join(', ')})`,
+    );
+  }
+  return structuredClone(RETRIERS[name as keyof typeof RETRIERS]);
+}
+
+/**
+ * One `statemachines/<name>.asl.json` as it runs (before resource substitution): parsed, with its
+ * shared Retry blocks expanded.
+ * @throws SyntaxError when the file is not JSON, Error for an unknown Retry block.
+ */
+export function readStateMachine(file: string): AslDefinition {
+  return expandRetriers(JSON.parse(readFileSync(file, 'utf8')) as AslDefinition);
+}
+
+/**
+ * `statemachines/<name>.asl.json` files as `{ name: definition }` (see readStateMachine).
+ * @throws Error prefixed with the file name.
+ */
 export function readStateMachines(dir: string): Record<string, AslDefinition> {
   return Object.fromEntries(
     readdirSync(dir)
       .filter((file) => file.endsWith('.asl.json'))
       .sort()
-      .map((file) => [basename(file, '.asl.json'), JSON.parse(readFileSync(join(dir, file), 'utf8'))]),
+      .map((file) => {
+        try {
+          return [basename(file, '.asl.json'), readStateMachine(join(dir, file))];
+        } catch (error) {
+          throw new Error(`${file}: ${(error as Error).message}`);
+        }
+      }),
   );
 }
 

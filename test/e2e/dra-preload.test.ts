@@ -37,9 +37,10 @@ async function s3Bytes(key: string): Promise<Buffer> {
   return Buffer.from(await out.Body!.transformToByteArray());
 }
 
+// The transfer instance's states (shared with the EC2 method) with the preload command.
 const LAUNCHED_PRELOAD_STATES = [
-  'LaunchPreloadInstance',
-  'WaitForPreloadAgent',
+  'LaunchInstance',
+  'WaitForAgent',
   'SendPreloadCommand',
   'WaitForPreloadCommand',
 ];
@@ -56,15 +57,13 @@ describe('DRA stage-in with preload and no Lustre client', () => {
 
     expect(run, run.cause).toMatchObject({ status: 'SUCCEEDED', output: { method: 'dra', verified: true } });
     expect(failedCodes(run.output)).toEqual([]);
-    expect(run.states).toEqual(
-      expect.arrayContaining([...LAUNCHED_PRELOAD_STATES, 'TerminatePreloadInstance']),
-    );
+    expect(run.states).toEqual(expect.arrayContaining([...LAUNCHED_PRELOAD_STATES, 'TerminateInstance']));
     expect(run.states).not.toContain('StartPreload');
     const [instance, ...others] = await instancesOf(run.executionArn);
     expect(others).toEqual([]);
     expect(run.output!.details).toMatchObject({
       preload: { status: 'Success', launched: true, instanceId: instance!.InstanceId },
-      preloadTermination: { terminated: [expect.objectContaining({ instanceId: instance!.InstanceId })] },
+      termination: { terminated: [expect.objectContaining({ instanceId: instance!.InstanceId })] },
     });
     const states = world.cloud.fsx.hsmStates(FS_ID, '/warm');
     expect(states.map((s) => [s.path, s.contentsPresent, s.flags.includes('released')])).toEqual([
@@ -91,11 +90,9 @@ describe('DRA stage-in with preload and no Lustre client', () => {
     const run = await runTransfer(world, { mapping: 'broken', direction: 'stage-in' }, 120_000);
 
     expect(run.status).toBe('FAILED');
-    expect(run.error).toBe('LustreClientCommandFailed');
+    expect(run.error).toBe('CommandFailedError');
     expect(run.cause).toContain('exit code 4');
-    expect(run.states).toEqual(
-      expect.arrayContaining([...LAUNCHED_PRELOAD_STATES, 'TerminatePreloadAfterFailure']),
-    );
+    expect(run.states).toEqual(expect.arrayContaining([...LAUNCHED_PRELOAD_STATES, 'TerminateAfterFailure']));
     expect(world.cloud.faults.list().find((r) => r.id === rule!.id)?.fired).toBe(1);
     const launched = await instancesOf(run.executionArn);
     expect(launched).toHaveLength(1);

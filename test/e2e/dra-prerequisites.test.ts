@@ -156,7 +156,7 @@ describe('DRA prerequisites through the transfer state machine', () => {
     const run = await runTransfer(world, { mapping, direction: 'stage-in', ...c.request, method: 'dra' });
 
     expect(run.status).toBe('FAILED');
-    expect(run.error).toBe('DraPrerequisitesNotMet');
+    expect(run.error).toBe('DraPrerequisiteError');
     expect(run.cause).toContain(c.code);
     expect(run.states).not.toContain('EnsureAssociation');
     expect(await associationsOf(fileSystemId)).toHaveLength(associationsBefore);

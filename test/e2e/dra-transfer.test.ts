@@ -203,7 +203,7 @@ describe('DRA export', () => {
     const run = await runTransfer(world, { mapping: 'reports', direction: 'export' });
 
     expect(run.status).toBe('FAILED');
-    expect(run.error).toBe('DataRepositoryTaskFailed');
+    expect(run.error).toBe('DataRepositoryTaskFailedError');
     expect(run.cause).toContain('2 file(s) failed');
     expect(run.cause).toContain('reports/broken.nc (S3AccessDenied)');
     expect(run.cause).toContain('reports/sub/broken-too.nc (S3AccessDenied)');

@@ -126,8 +126,8 @@ describe('EC2 transfer failures', () => {
     expect(run.states.slice(-4)).toEqual([
       'AgentNeverOnline',
       'TerminateAfterFailure',
-      'FailWithOriginalError',
-      'InstanceNotReady',
+      'FailWithError',
+      'InstanceNotReadyError',
     ]);
     expect(await instancesOf(run.executionArn)).toHaveLength(1);
     await expectNothingLeft(run.executionArn);
@@ -180,8 +180,8 @@ describe('EC2 transfer failures', () => {
       expect(run.states.slice(-4)).toEqual([
         'VerifyEc2Transfer',
         'TerminateAfterFailure',
-        'FailWithOriginalError',
-        'Ec2TransferFailed',
+        'FailWithError',
+        'StepFailed',
       ]);
       await expectNothingLeft(run.executionArn);
     } finally {
@@ -254,7 +254,7 @@ describe('EC2 transfer failures', () => {
 
     for (const [i, run] of runs.entries()) {
       expect(run.status, JSON.stringify(bad[i])).toBe('FAILED');
-      expect(run.error, JSON.stringify(bad[i])).toBe('InvalidRequest');
+      expect(run.error, JSON.stringify(bad[i])).toBe('InvalidRequestError');
       expect(run.states).not.toContain('LaunchInstance');
     }
     expect(await allInstances()).toHaveLength(before);

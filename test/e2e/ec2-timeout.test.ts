@@ -42,8 +42,8 @@ describe('EC2 transfer command timeout', () => {
     expect(run.states.slice(-4)).toEqual([
       'RunTransferCommand',
       'TerminateAfterFailure',
-      'FailWithOriginalError',
-      'CommandTimedOut',
+      'FailWithError',
+      'CommandTimedOutError',
     ]);
     expect(await instancesOf(run.executionArn)).toHaveLength(1);
     await eventually(

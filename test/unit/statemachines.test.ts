@@ -7,7 +7,12 @@ import { join } from 'node:path';
 import aslValidator from 'asl-validator';
 import { beforeAll, describe, expect, it } from 'vitest';
 import YAML from 'yaml';
-import { functionKeyOf, invokedFunctions, placeholdersOf } from '../../scripts/sls/asl.js';
+import {
+  functionKeyOf,
+  functionPlaceholder,
+  invokedFunctions,
+  placeholdersOf,
+} from '../../scripts/sls/asl.js';
 import { ERROR_CLASSES, FileSystemNotFoundError, InvalidRequestError } from '../../shared/errors.js';
 import { projectStateMachines, transferMachine, withDummyValues } from '../support/asl.js';
 
@@ -28,11 +33,24 @@ const substitutionNames = Object.keys(serverless.custom?.aslSubstitutions ?? {})
 
 /** The definition with every placeholder replaced by a dummy ARN, as packaging would. */
 
+interface ChoiceRule {
+  Variable?: string;
+  StringEquals?: string;
+  Next?: string;
+  And?: ChoiceRule[];
+  Or?: ChoiceRule[];
+  Not?: ChoiceRule;
+}
+
 interface State {
   Type: string;
   Resource?: string;
+  Next?: string;
+  Parameters?: Record<string, unknown>;
   Retry?: Array<{ ErrorEquals: string[] }>;
   Catch?: Array<{ ErrorEquals: string[]; Next: string }>;
+  Choices?: ChoiceRule[];
+  Default?: string;
   Error?: string;
   ErrorPath?: string;
   Cause?: string;
@@ -52,6 +70,21 @@ function allStates(definition: { States: Record<string, State> }): Array<[string
   ]);
 }
 
+/** Every comparison of an error name (`$.error.Error`, `$.<x>.Error`) in a Choice rule, nested ones included. */
+function errorComparisons(rule: ChoiceRule): ChoiceRule[] {
+  const nested = [...(rule.And ?? []), ...(rule.Or ?? []), ...(rule.Not ? [rule.Not] : [])];
+  const own = rule.Variable?.endsWith('.Error') ? [rule] : [];
+  return [...own, ...nested.flatMap(errorComparisons)];
+}
+
+/** The README section a failed execution's error name leads to. */
+function troubleshootingSection(): string {
+  const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
+  const start = readme.indexOf('## Troubleshooting by error name');
+  const end = readme.indexOf('\n## ', start + 1);
+  return readme.slice(start, end === -1 ? undefined : end);
+}
+
 /** `arn:aws:states:::aws-sdk:ec2:terminateInstances` -> `Ec2.` (the prefix of that integration's errors). */
 function sdkErrorPrefix(resource: string | undefined): string | undefined {
   const service = /^arn:aws:states:::aws-sdk:([a-z0-9]+):/.exec(resource ?? '')?.[1];
@@ -60,6 +93,14 @@ function sdkErrorPrefix(resource: string | undefined): string | undefined {
 
 it('finds the state machines', () => {
   expect(Object.keys(machines)).toContain('transfer');
+});
+
+it('names each error class after its key in ERROR_CLASSES (the name Lambda reports and a Catch sees)', () => {
+  const mismatched = Object.entries(ERROR_CLASSES)
+    .map(([key, ErrorClass]) => [key, new ErrorClass('x').name])
+    .filter(([key, name]) => key !== name || !key!.endsWith('Error'));
+
+  expect(mismatched).toEqual([]);
 });
 
 describe.each(Object.entries(machines))('statemachines/%s.asl.json', (name, definition) => {
@@ -90,6 +131,78 @@ describe.each(Object.entries(machines))('statemachines/%s.asl.json', (name, defi
     );
 
     expect(unknown).toEqual([]);
+  });
+
+  it('names each Fail state after the error class it reports, or passes the caught error on unchanged', () => {
+    const misnamed = states
+      .filter(([, state]) => state.Type === 'Fail')
+      .filter(([stateName, state]) =>
+        state.Error === undefined
+          ? state.ErrorPath !== '$.error.Error' || state.CausePath !== '$.error.Cause'
+          : state.Error !== stateName || !(state.Error in ERROR_CLASSES),
+      )
+      .map(([stateName, state]) => `${stateName}: ${state.Error ?? state.ErrorPath}`);
+
+    expect(misnamed).toEqual([]);
+  });
+
+  it('compares error names in Choice states only with classes, each leading to its Fail state', () => {
+    const byName = Object.fromEntries(states);
+    const wrong = states
+      .filter(([, state]) => state.Type === 'Choice')
+      .flatMap(([stateName, state]) =>
+        (state.Choices ?? [])
+          .flatMap((rule) =>
+            errorComparisons(rule)
+              .filter(() => rule.Next !== undefined)
+              .map((comparison) => ({ name: comparison.StringEquals, next: rule.Next! })),
+          )
+          .map((c) => ({ ...c, stateName })),
+      )
+      .filter(({ name, next }) => {
+        if (name === undefined || !(name in ERROR_CLASSES)) return true;
+        const target = byName[next];
+        // A wait that ran out of retries is renamed by a Pass state, then fails under the new name.
+        if (name === 'NotReadyYetError' && target?.Type === 'Pass') {
+          const renamed = target.Parameters?.Error as string;
+          return byName[target.Next ?? '']?.Error !== renamed;
+        }
+        return target?.Type !== 'Fail' || target.Error !== name;
+      })
+      .map(({ stateName, name, next }) => `${stateName}: ${name} -> ${next}`);
+
+    expect(wrong).toEqual([]);
+  });
+
+  it('renames errors in Pass states only to error classes', () => {
+    const renamed = states
+      .filter(([, state]) => state.Type === 'Pass' && state.Parameters && 'Error' in state.Parameters)
+      .map(([stateName, state]) => [stateName, String(state.Parameters!.Error)])
+      .filter(([, error]) => !(error! in ERROR_CLASSES));
+
+    expect(renamed).toEqual([]);
+  });
+
+  it('leads a Catch straight to a Fail state only for the error that Fail state reports', () => {
+    const byName = Object.fromEntries(states);
+    const wrong = states.flatMap(([stateName, state]) =>
+      (state.Catch ?? [])
+        .filter((rule) => byName[rule.Next]?.Type === 'Fail' && byName[rule.Next]?.Error !== undefined)
+        .filter((rule) => rule.ErrorEquals.some((error) => error !== byName[rule.Next]!.Error))
+        .map((rule) => `${stateName}: ${rule.ErrorEquals.join(', ')} -> ${rule.Next}`),
+    );
+
+    expect(wrong).toEqual([]);
+  });
+
+  it("documents every Fail state's error in README's troubleshooting table", () => {
+    const section = troubleshootingSection();
+    const undocumented = states
+      .filter(([, state]) => state.Type === 'Fail' && state.Error !== undefined)
+      .map(([, state]) => state.Error!)
+      .filter((error) => !new RegExp(`^\\| [^|]*\`${error}\``, 'm').test(section));
+
+    expect(undocumented).toEqual([]);
   });
 
   it('gives every Fail state an error and a cause', () => {
@@ -138,6 +251,23 @@ describe.each(Object.entries(machines))('statemachines/%s.asl.json', (name, defi
     expect(missing).toEqual([]);
   });
 
+  it('names, in every Task, the one function it runs, whose handler names the state back', () => {
+    const unlinked = states
+      .filter(([, state]) => state.Type === 'Task')
+      .filter(([stateName, state]) => {
+        const named = invokedFunctions({
+          Resource: state.Resource,
+          FunctionName: state.Parameters?.FunctionName,
+        });
+        if (named.length !== 1) return true;
+        const handler = join(ROOT, 'functions', named[0]!, 'handler.ts');
+        return !existsSync(handler) || !readFileSync(handler, 'utf8').includes(`\`${stateName}\``);
+      })
+      .map(([stateName]) => stateName);
+
+    expect(unlinked).toEqual([]);
+  });
+
   it('uses placeholders, never hand-written ARNs, for Lambda and other resources', () => {
     const handWritten = states
       .filter(([, state]) => state.Type === 'Task')
@@ -151,6 +281,72 @@ describe.each(Object.entries(machines))('statemachines/%s.asl.json', (name, defi
     const text = readFileSync(join(ROOT, 'serverless.yml'), 'utf8');
 
     expect(text).toContain(`state-machines.cjs):${name}.definition}`);
+  });
+});
+
+describe('transfer state machine: termination of the transfer instance', () => {
+  const transfer = machines.transfer as { States: Record<string, State> };
+  const terminates = (state: State | undefined) =>
+    state?.Type === 'Task' && state.Resource === `\${${functionPlaceholder('terminate-instance')}}`;
+
+  /**
+   * Walks every path from LaunchInstance (its refusal before launching, InvalidRequestError,
+   * excepted) up to a terminate-instance Task and returns what would let an instance outlive the
+   * run: a Fail or Succeed reached first, a Task that does not catch States.ALL, a Choice without
+   * Default (States.NoChoiceMatched cannot be caught).
+   */
+  function leaks(): string[] {
+    const launch = transfer.States.LaunchInstance!;
+    const found: string[] = [];
+    const seen = new Set<string>();
+    const queue = [
+      launch.Next!,
+      ...(launch.Catch ?? [])
+        .filter((c) => !c.ErrorEquals.includes('InvalidRequestError'))
+        .map((c) => c.Next),
+    ];
+    while (queue.length > 0) {
+      const name = queue.shift()!;
+      const state = transfer.States[name];
+      if (seen.has(name) || terminates(state)) continue;
+      seen.add(name);
+      if (!state || state.Type === 'Fail' || state.Type === 'Succeed')
+        found.push(`${name} before termination`);
+      else if (state.Type === 'Choice') {
+        if (!state.Default) found.push(`${name} has no Default`);
+        queue.push(
+          ...(state.Choices ?? []).map((rule) => rule.Next!),
+          ...(state.Default ? [state.Default] : []),
+        );
+      } else {
+        if (state.Type === 'Task' && !state.Catch?.some((c) => c.ErrorEquals.includes('States.ALL'))) {
+          found.push(`${name} does not catch States.ALL`);
+        }
+        queue.push(...(state.Next ? [state.Next] : []), ...(state.Catch ?? []).map((c) => c.Next));
+      }
+    }
+    return found;
+  }
+
+  it('reaches termination from every state after LaunchInstance, on success and on every error', () => {
+    expect(leaks()).toEqual([]);
+  });
+
+  it('still fails with the original error when a termination after a failure fails', () => {
+    const afterFailure = Object.entries(transfer.States).filter(
+      ([name, state]) => terminates(state) && name !== 'TerminateInstance',
+    );
+
+    expect(afterFailure.map(([name]) => name).sort()).toEqual([
+      'TerminateAfterFailure',
+      'TerminateAfterLaunchFailure',
+    ]);
+    for (const [, state] of afterFailure) {
+      expect(state.Next).toBe('FailWithError');
+      expect(state.Catch).toEqual([
+        { ErrorEquals: ['States.ALL'], ResultPath: '$.ec2.terminationError', Next: 'FailWithError' },
+      ]);
+    }
   });
 });
 
@@ -230,29 +426,30 @@ describe('transfer state machine: Validate and the shared states', () => {
     });
   });
 
-  it('ends an invalid request in the InvalidRequest Fail state with the message as cause', async () => {
+  it('ends an invalid request in the InvalidRequestError Fail state with the message as cause', async () => {
     const result = await run(async () => {
       throw new InvalidRequestError('subPath: must not contain .. segments');
     });
 
-    expect(result.error).toBe('InvalidRequest');
+    expect(result.error).toBe('InvalidRequestError');
     expect(result.cause).toContain('subPath: must not contain .. segments');
   });
 
-  it('ends a missing file system in the FileSystemNotFound Fail state', async () => {
+  it('ends a missing file system in the FileSystemNotFoundError Fail state', async () => {
     const result = await run(async () => {
       throw new FileSystemNotFoundError('File system fs-0123456789abcdef0 does not exist in us-east-1');
     });
 
-    expect(result.error).toBe('FileSystemNotFound');
+    expect(result.error).toBe('FileSystemNotFoundError');
   });
 
-  it('ends an unexpected error in ValidateFailed rather than an unnamed failure', async () => {
+  it('ends an unexpected error in StepFailed under its own name rather than an unnamed failure', async () => {
     const result = await run(async () => {
       throw new TypeError('boom');
     });
 
-    expect(result.error).toBe('ValidateFailed');
+    expect(result.error).toBe('TypeError');
+    expect(result.cause).toContain('boom');
   });
 
   it('answers a dry run with a summary of the plan and transfers nothing', async () => {
@@ -283,18 +480,18 @@ describe('transfer state machine: Validate and the shared states', () => {
   });
 
   it('takes its turn at the gate after Validate, passing the plan and the request', async () => {
+    // A method no branch knows stops the run right after the gate.
     const plan = {
       transferId: 't-2',
       mapping: 'extdata',
       direction: 'stage-in',
-      method: 'dra',
-      methodReasons: [],
-      scope: {},
-      options: { dryRun: true },
+      method: 'none',
+      options: { dryRun: false },
     };
 
-    const { turnInputs, quietChecks } = await run(async () => plan);
+    const { turnInputs, quietChecks, error } = await run(async () => plan);
 
+    expect(error).toBe('UnknownMethodError');
     expect(turnInputs).toEqual([
       expect.objectContaining({
         FunctionName: expect.stringContaining('wait-for-turn'),
@@ -304,15 +501,32 @@ describe('transfer state machine: Validate and the shared states', () => {
     expect(quietChecks).toBe(0);
   });
 
-  it('lets an S3-event run check until its upload is quiet before it takes its turn', async () => {
+  it('never makes a dry run wait for a turn', async () => {
     const plan = {
-      transferId: 't-3',
+      transferId: 't-4',
       mapping: 'extdata',
       direction: 'stage-in',
       method: 'dra',
       methodReasons: [],
       scope: {},
       options: { dryRun: true },
+    };
+
+    const { turnInputs, output } = await run(async () => plan);
+
+    expect(turnInputs).toEqual([]);
+    expect(output).toMatchObject({ status: 'SUCCEEDED', details: { dryRun: true } });
+  });
+
+  it('lets an S3-event run check until its upload is quiet before it takes its turn', async () => {
+    const plan = {
+      transferId: 't-3',
+      mapping: 'extdata',
+      direction: 'stage-in',
+      method: 'none',
+      methodReasons: [],
+      scope: {},
+      options: { dryRun: false },
     };
     let checks = 0;
 
@@ -326,6 +540,6 @@ describe('transfer state machine: Validate and the shared states', () => {
 
     expect(result.quietChecks).toBe(3);
     expect(result.turnInputs).toHaveLength(1);
-    expect(result.output).toMatchObject({ status: 'SUCCEEDED' });
+    expect(result.error).toBe('UnknownMethodError');
   });
 });

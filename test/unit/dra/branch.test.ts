@@ -41,13 +41,14 @@ const DRA_STATES = [
   'WaitForPreload',
   'StartReleaseTask',
   'WaitForReleaseTask',
-  'LaunchPreloadInstance',
-  'WaitForPreloadAgent',
+  // The transfer instance's states, which preload without a Lustre client shares with the EC2 branch.
+  'LaunchInstance',
+  'WaitForAgent',
   'SendPreloadCommand',
   'WaitForPreloadCommand',
-  'TerminatePreloadInstance',
-  'TerminatePreloadAfterFailure',
-  'TerminatePreloadAfterLaunchFailure',
+  'TerminateInstance',
+  'TerminateAfterFailure',
+  'TerminateAfterLaunchFailure',
 ];
 
 let run: (plan: TransferPlan, handlers: Partial<Record<string, Handler>>) => Promise<Outcome>;
@@ -76,8 +77,8 @@ function happy(): Record<string, Handler> {
     WaitForPreload: async (i) => ({ ...i.command, status: 'Success' }),
     StartReleaseTask: async (i) => ({ type: i.type, ran: true, reason: 'release', taskId: 'task-3' }),
     WaitForReleaseTask: async (i) => ({ ...i.task, lifecycle: 'SUCCEEDED' }),
-    LaunchPreloadInstance: async () => PRELOAD_INSTANCE,
-    WaitForPreloadAgent: async () => ({ pingStatus: 'Online' }),
+    LaunchInstance: async () => PRELOAD_INSTANCE,
+    WaitForAgent: async () => ({ pingStatus: 'Online' }),
     SendPreloadCommand: async (i) => ({
       purpose: 'preload',
       sent: true,
@@ -87,9 +88,9 @@ function happy(): Record<string, Handler> {
       launched: true,
     }),
     WaitForPreloadCommand: async (i) => ({ ...i.command, status: 'Success' }),
-    TerminatePreloadInstance: async (i) => ({ terminated: [{ instanceId: i.instanceId }] }),
-    TerminatePreloadAfterFailure: async () => ({ terminated: [{ instanceId: PRELOAD_INSTANCE.instanceId }] }),
-    TerminatePreloadAfterLaunchFailure: async () => ({ terminated: [] }),
+    TerminateInstance: async (i) => ({ terminated: [{ instanceId: i.instanceId }] }),
+    TerminateAfterFailure: async () => ({ terminated: [{ instanceId: PRELOAD_INSTANCE.instanceId }] }),
+    TerminateAfterLaunchFailure: async () => ({ terminated: [] }),
   };
 }
 
@@ -109,6 +110,8 @@ beforeAll(async () => {
     const inputs: Record<string, any[]> = {};
     const local: Record<string, (input: any) => Promise<any>> = {
       Validate: async () => plan,
+      // The gate grants the turn at once; its result is the run's deadline.
+      WaitForTurn: async () => plan.deadline,
     };
     for (const state of DRA_STATES) {
       local[state] = async (input) => {
@@ -124,6 +127,8 @@ beforeAll(async () => {
       {
         context: {
           Execution: { Id: EXECUTION_ARN, Name: 'exec-1', StartTime: '2026-01-01T00:00:00.000Z' },
+          // WaitForTurn passes a task token (the interpreter has none of its own).
+          Task: { Token: 'task-token-1' },
         } as never,
         overrides: {
           taskResourceLocalHandlers: local,
@@ -228,7 +233,7 @@ describe('transfer state machine: DRA branch', () => {
     const outcome = await run(plan, happy());
 
     expect(outcome.visited.slice(-2)).toEqual(['StartPreload', 'WaitForPreload']);
-    expect(outcome.visited).not.toContain('LaunchPreloadInstance');
+    expect(outcome.visited).not.toContain('LaunchInstance');
     expect(outcome.output.details.preload).toMatchObject({ status: 'Success', commandId: 'c-1' });
   });
 
@@ -256,7 +261,7 @@ describe('transfer state machine: DRA branch', () => {
     expect(starts).toBe(2);
   });
 
-  it('ends a MISCONFIGURED association in AssociationMisconfigured with FSx failure details', async () => {
+  it('ends a MISCONFIGURED association in DraMisconfiguredError with FSx failure details', async () => {
     const handlers = {
       ...happy(),
       WaitForAssociation: async () => {
@@ -266,11 +271,11 @@ describe('transfer state machine: DRA branch', () => {
 
     const outcome = await run(buildPlan(), handlers);
 
-    expect(outcome.error).toBe('AssociationMisconfigured');
+    expect(outcome.error).toBe('DraMisconfiguredError');
     expect(outcome.cause).toContain('Access denied to the bucket');
   });
 
-  it('ends a failed export in DataRepositoryTaskFailed naming the files', async () => {
+  it('ends a failed export in DataRepositoryTaskFailedError naming the files', async () => {
     const handlers = {
       ...happy(),
       WaitForExportTask: async () => {
@@ -280,12 +285,30 @@ describe('transfer state machine: DRA branch', () => {
 
     const outcome = await run(buildPlan({ direction: 'export' }), handlers);
 
-    expect(outcome.error).toBe('DataRepositoryTaskFailed');
+    expect(outcome.error).toBe('DataRepositoryTaskFailedError');
     expect(outcome.cause).toContain('output/a.nc (S3AccessDenied)');
     expect(outcome.visited).not.toContain('VerifyDraTransfer');
   });
 
-  it('ends an unexpected error in DraStepFailed', async () => {
+  it('reports a wait that runs out of retries while still not ready as TransferTimeoutError', async () => {
+    let checks = 0;
+    const handlers = {
+      ...happy(),
+      WaitForAssociation: async () => {
+        checks += 1;
+        throw new NotReadyYetError('dra-1 is still CREATING');
+      },
+    };
+
+    const outcome = await run(buildPlan(), handlers);
+
+    expect(checks).toBe(61);
+    expect(outcome.error).toBe('TransferTimeoutError');
+    expect(outcome.cause).toContain('still CREATING');
+    expect(outcome.visited).not.toContain('StartImportTask');
+  });
+
+  it('ends an unexpected error in StepFailed under its own name', async () => {
     const handlers = {
       ...happy(),
       EnsureAssociation: async () => {
@@ -295,7 +318,8 @@ describe('transfer state machine: DRA branch', () => {
 
     const outcome = await run(buildPlan(), handlers);
 
-    expect(outcome.error).toBe('DraStepFailed');
+    expect(outcome.error).toBe('TypeError');
+    expect(outcome.cause).toContain('boom');
   });
 });
 
@@ -308,17 +332,17 @@ describe('transfer state machine: preload on a launched transfer instance', () =
     expect(outcome.output, outcome.cause).toMatchObject({ status: 'SUCCEEDED', verified: true });
     expect(outcome.visited.slice(outcome.visited.indexOf('VerifyDraTransfer'))).toEqual([
       'VerifyDraTransfer',
-      'LaunchPreloadInstance',
-      'WaitForPreloadAgent',
+      'LaunchInstance',
+      'WaitForAgent',
       'SendPreloadCommand',
       'WaitForPreloadCommand',
-      'TerminatePreloadInstance',
+      'TerminateInstance',
     ]);
-    expect(outcome.inputs.LaunchPreloadInstance![0]).toEqual({
+    expect(outcome.inputs.LaunchInstance![0]).toEqual({
       plan,
       executionArn: EXECUTION_ARN,
     });
-    expect(outcome.inputs.WaitForPreloadAgent![0]).toEqual({
+    expect(outcome.inputs.WaitForAgent![0]).toEqual({
       instanceId: PRELOAD_INSTANCE.instanceId,
       agentDeadline: PRELOAD_INSTANCE.agentDeadline,
     });
@@ -326,16 +350,16 @@ describe('transfer state machine: preload on a launched transfer instance', () =
       purpose: 'preload',
       instance: { instanceId: PRELOAD_INSTANCE.instanceId },
     });
-    expect(outcome.inputs.TerminatePreloadInstance![0]).toMatchObject({
+    expect(outcome.inputs.TerminateInstance![0]).toMatchObject({
       instanceId: PRELOAD_INSTANCE.instanceId,
     });
     expect(outcome.output.details).toMatchObject({
       preload: { status: 'Success', launched: true, instanceId: PRELOAD_INSTANCE.instanceId },
-      preloadTermination: { terminated: [{ instanceId: PRELOAD_INSTANCE.instanceId }] },
+      termination: { terminated: [{ instanceId: PRELOAD_INSTANCE.instanceId }] },
     });
   });
 
-  it('terminates the instance and fails LustreClientCommandFailed when the preload command fails', async () => {
+  it('terminates the instance and fails CommandFailedError when the preload command fails', async () => {
     const handlers = {
       ...happy(),
       WaitForPreloadCommand: async () => {
@@ -345,18 +369,18 @@ describe('transfer state machine: preload on a launched transfer instance', () =
 
     const outcome = await run(launchedPreloadPlan(), handlers);
 
-    expect(outcome.error).toBe('LustreClientCommandFailed');
+    expect(outcome.error).toBe('CommandFailedError');
     expect(outcome.cause).toContain('mount failed');
-    expect(outcome.visited.slice(-2)).toEqual(['WaitForPreloadCommand', 'TerminatePreloadAfterFailure']);
-    expect(outcome.inputs.TerminatePreloadAfterFailure![0]).toMatchObject({
+    expect(outcome.visited.slice(-2)).toEqual(['WaitForPreloadCommand', 'TerminateAfterFailure']);
+    expect(outcome.inputs.TerminateAfterFailure![0]).toMatchObject({
       instanceId: PRELOAD_INSTANCE.instanceId,
     });
   });
 
-  it('terminates by tag and fails InsufficientCapacity when the launch finds no capacity', async () => {
+  it('terminates by tag and fails InsufficientCapacityError when the launch finds no capacity', async () => {
     const handlers = {
       ...happy(),
-      LaunchPreloadInstance: async () => {
+      LaunchInstance: async () => {
         throw new InsufficientCapacityError('No capacity: tried c6i.large in subnet-1');
       },
     };
@@ -364,33 +388,30 @@ describe('transfer state machine: preload on a launched transfer instance', () =
     const outcome = await run(launchedPreloadPlan(), handlers);
 
     expect(outcome.error).toBe('InsufficientCapacityError');
-    expect(outcome.visited.slice(-2)).toEqual([
-      'LaunchPreloadInstance',
-      'TerminatePreloadAfterLaunchFailure',
-    ]);
-    expect(outcome.inputs.TerminatePreloadAfterLaunchFailure![0]).toEqual({
+    expect(outcome.visited.slice(-2)).toEqual(['LaunchInstance', 'TerminateAfterLaunchFailure']);
+    expect(outcome.inputs.TerminateAfterLaunchFailure![0]).toEqual({
       executionArn: EXECUTION_ARN,
     });
   });
 
-  it('fails InvalidRequest with nothing to terminate when the launch refuses the plan', async () => {
+  it('fails InvalidRequestError with nothing to terminate when the launch refuses the plan', async () => {
     const handlers = {
       ...happy(),
-      LaunchPreloadInstance: async () => {
+      LaunchInstance: async () => {
         throw new InvalidRequestError('FsxPath would be refused');
       },
     };
 
     const outcome = await run(launchedPreloadPlan(), handlers);
 
-    expect(outcome.error).toBe('InvalidRequest');
-    expect(outcome.visited).not.toContain('TerminatePreloadAfterLaunchFailure');
+    expect(outcome.error).toBe('InvalidRequestError');
+    expect(outcome.visited).not.toContain('TerminateAfterLaunchFailure');
   });
 
   it('reports an agent that never came online as InstanceNotReadyError, after terminating', async () => {
     const handlers = {
       ...happy(),
-      WaitForPreloadAgent: async () => {
+      WaitForAgent: async () => {
         throw new NotReadyYetError('ConnectionLost');
       },
     };
@@ -399,10 +420,10 @@ describe('transfer state machine: preload on a launched transfer instance', () =
 
     expect(outcome.error).toBe('InstanceNotReadyError');
     expect(outcome.visited).not.toContain('SendPreloadCommand');
-    expect(outcome.visited.at(-1)).toBe('TerminatePreloadAfterFailure');
+    expect(outcome.visited.at(-1)).toBe('TerminateAfterFailure');
   });
 
-  it('keeps the name of an unexpected error in PreloadFailed, after terminating', async () => {
+  it('keeps the name of an unexpected error in StepFailed, after terminating', async () => {
     const handlers = {
       ...happy(),
       SendPreloadCommand: async () => {
@@ -413,7 +434,7 @@ describe('transfer state machine: preload on a launched transfer instance', () =
     const outcome = await run(launchedPreloadPlan(), handlers);
 
     expect(outcome.error).toBe('TypeError');
-    expect(outcome.visited.at(-1)).toBe('TerminatePreloadAfterFailure');
+    expect(outcome.visited.at(-1)).toBe('TerminateAfterFailure');
   });
 
   it('still fails with the original error when terminating after a failure fails too', async () => {
@@ -422,21 +443,21 @@ describe('transfer state machine: preload on a launched transfer instance', () =
       WaitForPreloadCommand: async () => {
         throw new CommandFailedError('exit code 1');
       },
-      TerminatePreloadAfterFailure: async () => {
+      TerminateAfterFailure: async () => {
         throw new TypeError('terminate broke');
       },
     };
 
     const outcome = await run(launchedPreloadPlan(), handlers);
 
-    expect(outcome.error).toBe('LustreClientCommandFailed');
+    expect(outcome.error).toBe('CommandFailedError');
   });
 
   it('fails the run when the preload succeeded but termination keeps failing', async () => {
     let attempts = 0;
     const handlers = {
       ...happy(),
-      TerminatePreloadInstance: async () => {
+      TerminateInstance: async () => {
         attempts += 1;
         throw new TransientAwsError('RequestLimitExceeded');
       },

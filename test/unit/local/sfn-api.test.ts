@@ -5,6 +5,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ScaledClock } from '../../../local/clock.js';
 import { LambdaRegistry } from '../../../local/lambda.js';
 import { StepFunctionsEmulator } from '../../../local/sfn/service.js';
+import { RETRIERS } from '../../../scripts/sls/asl.js';
 import {
   ACCOUNT,
   awsError,
@@ -21,6 +22,19 @@ import {
 let h: SfnHarness;
 const ROLE = 'arn:aws:iam::000000000000:role/test';
 const PASS = JSON.stringify({ StartAt: 'P', States: { P: { Type: 'Pass', End: true } } });
+
+/** An emulator of the fixture project that loads its state machines from `dir`. */
+function emulatorLoading(dir: string): StepFunctionsEmulator {
+  return new StepFunctionsEmulator({
+    clock: new ScaledClock(0.01),
+    accountId: ACCOUNT,
+    region: REGION,
+    emit: () => {},
+    lambdas: new LambdaRegistry({ rootDir: FIXTURE }),
+    stateMachinesDir: dir,
+    substitutions: {},
+  });
+}
 
 beforeEach(() => {
   h = sfnHarness();
@@ -86,18 +100,41 @@ describe('state machines', () => {
         }),
       );
 
-      const build = () =>
-        new StepFunctionsEmulator({
-          clock: new ScaledClock(0.01),
-          accountId: ACCOUNT,
-          region: REGION,
-          emit: () => {},
-          lambdas: new LambdaRegistry({ rootDir: FIXTURE }),
-          stateMachinesDir: dir,
-          substitutions: {},
-        });
+      const build = () => emulatorLoading(dir);
 
       expect(build).toThrow(/broken\.asl\.json: No substitution for \$\{NoSuchValue\}/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('expands the shared Retry blocks of a file as packaging does', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sfn-'));
+    try {
+      const retry = ['$', '{', 'RetryTransientErrors', '}'].join('');
+      writeFileSync(
+        join(dir, 'retrying.asl.json'),
+        JSON.stringify({
+          StartAt: 'T',
+          States: {
+            T: {
+              Type: 'Task',
+              Resource: 'arn:aws:states:::lambda:invoke',
+              Parameters: { FunctionName: 'x' },
+              Retry: [retry],
+              End: true,
+            },
+          },
+        }),
+      );
+      const sfn = emulatorLoading(dir);
+
+      const described = await call<{ definition: string }>(sfn, 'DescribeStateMachine', {
+        stateMachineArn: `arn:aws:states:${REGION}:${ACCOUNT}:stateMachine:fixture-local-retrying`,
+      });
+
+      expect(JSON.parse(described.definition).States.T.Retry).toEqual([RETRIERS.RetryTransientErrors]);
+      await sfn.close();
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

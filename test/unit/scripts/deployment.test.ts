@@ -65,7 +65,8 @@ describe('deploymentValues', () => {
       schedule: {
         rate: 'cron(30 3 * * ? *)',
         enabled: true,
-        input: { mapping: 'output', direction: 'export' },
+        description: 'fsx-transfer schedule: output export',
+        input: { mapping: 'output', direction: 'export', trigger: 'schedule' },
       },
     });
   });

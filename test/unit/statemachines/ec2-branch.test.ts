@@ -38,6 +38,8 @@ const COMMAND = {
 };
 const HAPPY: Record<string, Handler> = {
   Validate: async () => buildPlan(),
+  // The gate grants the turn at once; its result is the run's deadline.
+  WaitForTurn: async () => buildPlan().deadline,
   LaunchInstance: async () => INSTANCE,
   WaitForAgent: async () => ({ pingStatus: 'Online' }),
   RunTransferCommand: async () => COMMAND,
@@ -105,6 +107,7 @@ describe('transfer state machine: EC2 branch', () => {
 
     expect(states(result)).toEqual([
       'Validate',
+      'WaitForTurn',
       'LaunchInstance',
       'WaitForAgent',
       'RunTransferCommand',
@@ -138,19 +141,24 @@ describe('transfer state machine: EC2 branch', () => {
       LaunchInstance: failWith(new InsufficientCapacityError('tried c6i.large ...')),
     });
 
-    expect(states(result)).toEqual(['Validate', 'LaunchInstance', 'TerminateAfterLaunchFailure']);
+    expect(states(result)).toEqual([
+      'Validate',
+      'WaitForTurn',
+      'LaunchInstance',
+      'TerminateAfterLaunchFailure',
+    ]);
     expect(result.calls.at(-1)?.input).toEqual({ executionArn: EXECUTION_ARN });
     expect(result.error).toBe('InsufficientCapacityError');
     expect(result.cause).toContain('tried c6i.large');
   });
 
-  it('refuses a plan the transfer document would refuse as InvalidRequest, with nothing to terminate', async () => {
+  it('refuses a plan the transfer document would refuse as InvalidRequestError, with nothing to terminate', async () => {
     const result = await run({
       LaunchInstance: failWith(new InvalidRequestError('S3Prefix: does not match')),
     });
 
-    expect(states(result)).toEqual(['Validate', 'LaunchInstance']);
-    expect(result.error).toBe('InvalidRequest');
+    expect(states(result)).toEqual(['Validate', 'WaitForTurn', 'LaunchInstance']);
+    expect(result.error).toBe('InvalidRequestError');
   });
 
   it('reports an agent that never came online as InstanceNotReadyError, after terminating', async () => {
