@@ -57,7 +57,7 @@ afterAll(async () => {
   sqs?.destroy();
   await world?.stop();
   rmSync(work, { recursive: true, force: true });
-});
+}, 60_000);
 
 /** Writes `count` small files of varied sizes below `dir` (nested 2 levels), returns their contents. */
 function writeTree(dir: string, count: number, seed: string): Map<string, Buffer> {
