@@ -71,8 +71,8 @@ describe('the gate, whoever starts the runs', () => {
       trigger: 'cli',
     });
     await eventually(
-      async () => (await api(world).get(`/transfers/${fromCli.executionName}`)).body.status === 'QUEUED',
-      'a later run says it is QUEUED',
+      async () => Boolean((await api(world).get(`/transfers/${fromCli.executionName}`)).body.waitingFor),
+      'a later run says it is QUEUED behind another',
     );
     const queued = (await api(world).get(`/transfers/${fromCli.executionName}`)).body;
     await settled(world);
@@ -83,7 +83,10 @@ describe('the gate, whoever starts the runs', () => {
     );
     expect(new Set(triggers.map((t) => t.trigger))).toEqual(new Set(['s3-event', 'api', 'schedule', 'cli']));
     expect(triggers.every((t) => t.status === 'SUCCEEDED')).toBe(true);
-    expect(queued.statusReason).toMatch(/waiting for its turn/);
+    expect(queued).toMatchObject({
+      status: 'QUEUED',
+      statusReason: expect.stringMatching(/waiting for its turn/),
+    });
     await expectOneAtATime(runs.map((r) => r.executionArn!));
     for (const run of runs)
       expect(completionOf(world, run.name!)?.['detail-type'], run.name).toBe('Transfer Succeeded');
