@@ -5,7 +5,7 @@ import { getSfn } from '../../shared/aws/clients.js';
 import { findMapping, loadConfig } from '../../shared/config/load.js';
 import { TransferRequest } from '../../shared/config/schema.js';
 import { InvalidRequestError } from '../../shared/errors.js';
-import { parseInput } from '../../shared/lambda.js';
+import { parseInput } from '../../shared/input.js';
 import {
   describeTransfer,
   executionArnFor,

@@ -2,7 +2,8 @@
 import { getFsx } from '../../shared/aws/clients.js';
 import { ensureAssociation } from '../../shared/dra/association.js';
 import { EnsureAssociationInput } from '../../shared/dra/steps.js';
-import { lambdaHandler, parseInput } from '../../shared/lambda.js';
+import { parseInput } from '../../shared/input.js';
+import { lambdaHandler } from '../../shared/lambda.js';
 
 export const handler = lambdaHandler(async (event: unknown) => {
   const { plan } = parseInput(EnsureAssociationInput, event, 'EnsureAssociation input');

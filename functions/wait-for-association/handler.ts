@@ -2,7 +2,8 @@
 import { getFsx } from '../../shared/aws/clients.js';
 import { checkAssociation } from '../../shared/dra/association.js';
 import { WaitForAssociationInput } from '../../shared/dra/steps.js';
-import { lambdaHandler, parseInput } from '../../shared/lambda.js';
+import { parseInput } from '../../shared/input.js';
+import { lambdaHandler } from '../../shared/lambda.js';
 
 export const handler = lambdaHandler(async (event: unknown) => {
   const { plan, association } = parseInput(WaitForAssociationInput, event, 'WaitForAssociation input');

@@ -26,7 +26,7 @@ import {
   FileSystemNotFoundError,
   InvalidRequestError,
 } from '../errors.js';
-import { parseInput } from '../lambda.js';
+import { parseInput } from '../input.js';
 import { formatS3Uri, resolveScope, type TransferScope } from '../paths.js';
 import type { Reason, ResolvedMethod, TransferPlan } from './types.js';
 

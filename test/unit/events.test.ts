@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseConfig } from '../../shared/config/load.js';
 import { TransferRequest } from '../../shared/config/schema.js';
-import { parseInput } from '../../shared/lambda.js';
+import { parseInput } from '../../shared/input.js';
 
 const EVENTS = join(import.meta.dirname, '..', '..', 'events');
 const read = (path: string) => JSON.parse(readFileSync(join(EVENTS, path), 'utf8'));
