@@ -26,16 +26,9 @@ import {
   PathOverlapError,
   TransferTimeoutError,
 } from '../errors.js';
-import { formatS3Uri, parseS3Uri } from '../paths.js';
+import { formatS3Uri, fsxPathsOverlap, looseFsxPath, parseS3Uri, s3LocationsOverlap } from '../paths.js';
 import type { TransferPlan } from '../plan/types.js';
-import {
-  findSameAssociation,
-  fsxOverlaps,
-  listAssociations,
-  looseFsxPath,
-  s3Overlaps,
-  toAssociationPaths,
-} from './associations.js';
+import { findSameAssociation, listAssociations, toAssociationPaths } from './associations.js';
 import { MAX_ASSOCIATIONS } from './prerequisites.js';
 import type { AssociationState } from './types.js';
 
@@ -133,7 +126,7 @@ export async function ensureAssociation(
     }
     // Validate checked this; re-check because another run may have linked a path since.
     const conflicts = paths.filter(
-      (a) => fsxOverlaps(a.fileSystemPath, looseFsxPath(fileSystemPath)) || (a.s3 && s3Overlaps(a.s3, s3)),
+      (a) => fsxPathsOverlap(a.fileSystemPath, fileSystemPath) || (a.s3 && s3LocationsOverlap(a.s3, s3)),
     );
     if (conflicts.length > 0) {
       throw new PathOverlapError(

@@ -1,9 +1,8 @@
 /**
- * Data repository associations as this project sees them: lenient parsing of the paths AWS
- * returns (existing associations may have been created by hand, with characters our own rules
- * reject), the overlap rules between associations on one file system, and paging.
+ * Data repository associations as this project sees them: the paths AWS returns, parsed leniently
+ * (existing associations may have been created by hand, with characters our own rules reject),
+ * reuse of an association with the same paths, and paging. The overlap rule is `shared/paths.ts`'s.
  */
-import { posix } from 'node:path';
 import {
   type DataRepositoryAssociation,
   DescribeDataRepositoryAssociationsCommand,
@@ -11,7 +10,7 @@ import {
   type FSxClient,
 } from '@aws-sdk/client-fsx';
 import { awsErrorName } from '../errors.js';
-import { isWithin, type S3Location } from '../paths.js';
+import { looseFsxPath, looseS3Location, type S3Location } from '../paths.js';
 
 /** The parts of an association the rules look at (paths normalised). */
 export interface AssociationPaths {
@@ -24,20 +23,6 @@ export interface AssociationPaths {
   dataRepositoryPath: string;
 }
 
-/** Normalises a file system path as AWS returns it (`/ns1/` -> `/ns1`, `` -> `/`). Never throws. */
-export function looseFsxPath(path: string | undefined): string {
-  const withSlash = `/${(path ?? '').replace(/^\/+/, '')}`;
-  const normalized = posix.normalize(withSlash);
-  return normalized.length > 1 ? normalized.replace(/\/+$/, '') : '/';
-}
-
-/** Parses `s3://bucket/prefix/` leniently; undefined when it is not an S3 URI (e.g. NFS). */
-export function looseS3Location(uri: string | undefined): S3Location | undefined {
-  const match = /^s3:\/\/([^/]+)\/?(.*)$/.exec(uri ?? '');
-  if (!match) return undefined;
-  return { bucket: match[1]!, prefix: (match[2] ?? '').replace(/\/+$/, '').replace(/^\/+/, '') };
-}
-
 export function toAssociationPaths(association: DataRepositoryAssociation): AssociationPaths {
   return {
     associationId: association.AssociationId ?? '(unknown)',
@@ -46,18 +31,6 @@ export function toAssociationPaths(association: DataRepositoryAssociation): Asso
     s3: looseS3Location(association.DataRepositoryPath),
     dataRepositoryPath: association.DataRepositoryPath ?? '',
   };
-}
-
-/** True when two S3 locations share a bucket and one prefix contains the other (by segments). */
-export function s3Overlaps(a: S3Location, b: S3Location): boolean {
-  if (a.bucket !== b.bucket) return false;
-  const pa = a.prefix ? `/${a.prefix}` : '/';
-  const pb = b.prefix ? `/${b.prefix}` : '/';
-  return isWithin(pa, pb) || isWithin(pb, pa);
-}
-
-export function fsxOverlaps(a: string, b: string): boolean {
-  return isWithin(a, b) || isWithin(b, a);
 }
 
 export function sameS3Location(a: S3Location | undefined, b: S3Location): boolean {

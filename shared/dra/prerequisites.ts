@@ -21,15 +21,12 @@ import {
 import { GetCallerIdentityCommand, type STSClient } from '@aws-sdk/client-sts';
 import type { Direction } from '../config/schema.js';
 import { awsErrorName, BucketAccessError } from '../errors.js';
-import { formatS3Uri, type S3Location } from '../paths.js';
+import { formatS3Uri, fsxPathsOverlap, looseFsxPath, type S3Location, s3LocationsOverlap } from '../paths.js';
 import type { Reason } from '../plan/types.js';
 import {
   type AssociationPaths,
   findSameAssociation,
-  fsxOverlaps,
   listAssociations,
-  looseFsxPath,
-  s3Overlaps,
   toAssociationPaths,
 } from './associations.js';
 import { findDraDenies } from './bucket-policy.js';
@@ -215,7 +212,7 @@ export function checkDraPrerequisites(facts: DraFacts): Reason[] {
     target.fileSystemPath === '/'
       ? []
       : others.filter(
-          (a) => a.fileSystemPath !== '/' && fsxOverlaps(a.fileSystemPath, target.fileSystemPath),
+          (a) => a.fileSystemPath !== '/' && fsxPathsOverlap(a.fileSystemPath, target.fileSystemPath),
         );
   reasons.push(
     pathConflicts.length === 0
@@ -238,7 +235,7 @@ export function checkDraPrerequisites(facts: DraFacts): Reason[] {
           'Choose a mapping fsxPath outside the existing association paths, or delete the conflicting association',
         ),
   );
-  const s3Conflicts = others.filter((a) => a.s3 && s3Overlaps(a.s3, target.s3));
+  const s3Conflicts = others.filter((a) => a.s3 && s3LocationsOverlap(a.s3, target.s3));
   reasons.push(
     s3Conflicts.length === 0
       ? pass('S3_PREFIX_OVERLAP', `${targetUri} overlaps no S3 path linked to ${fs.id}`, { s3Uri: targetUri })
