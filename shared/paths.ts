@@ -155,6 +155,11 @@ function prefixPath(prefix: string): string {
   return `/${prefix.split('/').filter(Boolean).join('/')}`;
 }
 
+/** True when both name the same bucket and the same prefix, by segments (`ExtData/` is `ExtData`). */
+export function sameS3Location(a: S3Location, b: S3Location): boolean {
+  return a.bucket === b.bucket && prefixPath(a.prefix) === prefixPath(b.prefix);
+}
+
 /**
  * S3 locations overlap when they share a bucket and one prefix contains the other, by segments
  * (`ExtData` and `ExtData/2024` overlap, `ExtData` and `ExtData2` do not; `` is the whole bucket).

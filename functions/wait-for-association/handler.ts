@@ -1,6 +1,6 @@
 /** `WaitForAssociation`: one lifecycle check; NotReadyYetError makes the state machine retry with back-off. */
 import { getFsx } from '../../shared/aws/clients.js';
-import { checkAssociation } from '../../shared/dra/association.js';
+import { checkAssociation } from '../../shared/dra/ensure-association.js';
 import { WaitForAssociationInput } from '../../shared/dra/steps.js';
 import { parseInput } from '../../shared/input.js';
 import { lambdaHandler } from '../../shared/lambda.js';

@@ -10,12 +10,6 @@
  * completion event, so the state machine polls with back-off.
  */
 import { createHash } from 'node:crypto';
-import {
-  CreateDataRepositoryTaskCommand,
-  type DataRepositoryTask,
-  DescribeDataRepositoryTasksCommand,
-  type FSxClient,
-} from '@aws-sdk/client-fsx';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { rethrowTransient } from '../aws/transient.js';
 import {
@@ -26,6 +20,8 @@ import {
   NotReadyYetError,
   TransferTimeoutError,
 } from '../errors.js';
+import type { FSxClient } from '../fsx/file-systems.js';
+import { createTask, type DataRepositoryTask, describeTask } from '../fsx/tasks.js';
 import type { TransferPlan } from '../plan/types.js';
 import { describeFailedFiles, readCompletionReport } from './report.js';
 import type { AssociationState, TaskState, TaskType } from './types.js';
@@ -148,30 +144,27 @@ export async function startDataRepositoryTask(
   const reportPath = reportPathFor(plan, input.reportPath);
   const paths = taskPaths(plan, type);
   try {
-    const out = await deps.fsx.send(
-      new CreateDataRepositoryTaskCommand({
-        Type: type,
-        FileSystemId: plan.fileSystem.id,
-        ...(paths ? { Paths: paths } : {}),
-        Report: {
-          Enabled: true,
-          Path: reportPath,
-          Format: 'REPORT_CSV_20191124',
-          Scope: 'FAILED_FILES_ONLY',
-        },
-        ...(type === 'RELEASE_DATA_FROM_FILESYSTEM'
-          ? { ReleaseConfiguration: { DurationSinceLastAccess: { Unit: 'DAYS', Value: 0 } } }
-          : {}),
-        ClientRequestToken: taskToken(plan, type),
-        Tags: [
-          { Key: 'fsx-transfer:mapping', Value: plan.mapping },
-          { Key: 'fsx-transfer:transfer-id', Value: plan.transferId },
-        ],
-      }),
-    );
-    if (!out.DataRepositoryTask)
-      throw new DataRepositoryTaskFailedError(`CreateDataRepositoryTask returned no task (${type})`);
-    return toTaskState(out.DataRepositoryTask, { type, reason, reportPath });
+    const task = await createTask(deps.fsx, {
+      Type: type,
+      FileSystemId: plan.fileSystem.id,
+      ...(paths ? { Paths: paths } : {}),
+      Report: {
+        Enabled: true,
+        Path: reportPath,
+        Format: 'REPORT_CSV_20191124',
+        Scope: 'FAILED_FILES_ONLY',
+      },
+      ...(type === 'RELEASE_DATA_FROM_FILESYSTEM'
+        ? { ReleaseConfiguration: { DurationSinceLastAccess: { Unit: 'DAYS', Value: 0 } } }
+        : {}),
+      ClientRequestToken: taskToken(plan, type),
+      Tags: [
+        { Key: 'fsx-transfer:mapping', Value: plan.mapping },
+        { Key: 'fsx-transfer:transfer-id', Value: plan.transferId },
+      ],
+    });
+    if (!task) throw new DataRepositoryTaskFailedError(`CreateDataRepositoryTask returned no task (${type})`);
+    return toTaskState(task, { type, reason, reportPath });
   } catch (error) {
     const name = awsErrorName(error);
     const message = (error as Error)?.message ?? String(error);
@@ -219,11 +212,9 @@ export async function checkDataRepositoryTask(
   if (!state.ran || !state.taskId) return state;
   let task: DataRepositoryTask | undefined;
   try {
-    task = (await deps.fsx.send(new DescribeDataRepositoryTasksCommand({ TaskIds: [state.taskId] })))
-      .DataRepositoryTasks?.[0];
+    task = await describeTask(deps.fsx, state.taskId);
   } catch (error) {
-    if (awsErrorName(error) !== 'DataRepositoryTaskNotFound')
-      rethrowTransient(error, `describing task ${state.taskId}`);
+    rethrowTransient(error, `describing task ${state.taskId}`);
   }
   if (!task) {
     throw new DataRepositoryTaskFailedError(`Data repository task ${state.taskId} no longer exists`, {

@@ -4,9 +4,7 @@
  * file system, runs the DRA prerequisites and resolves `method: auto`.
  */
 import { randomUUID } from 'node:crypto';
-import { DescribeFileSystemsCommand, type FileSystem, type FSxClient } from '@aws-sdk/client-fsx';
 import type { S3Client } from '@aws-sdk/client-s3';
-import { GetCallerIdentityCommand, type STSClient } from '@aws-sdk/client-sts';
 import { z } from 'zod';
 import { rethrowTransient } from '../aws/transient.js';
 import { fileSystemFor, findMapping } from '../config/load.js';
@@ -20,14 +18,15 @@ import {
 } from '../dra/prerequisites.js';
 import {
   AccountMismatchError,
-  awsErrorName,
   DraPrerequisiteError,
   FileSystemNotAvailableError,
   FileSystemNotFoundError,
   InvalidRequestError,
 } from '../errors.js';
+import { describeFileSystem, type FSxClient } from '../fsx/file-systems.js';
 import { parseInput } from '../input.js';
 import { formatS3Uri, resolveScope, type TransferScope } from '../paths.js';
+import { callerAccount as accountOf, type STSClient } from '../sts/identity.js';
 import type { Reason, ResolvedMethod, TransferPlan } from './types.js';
 
 /** What the state machine passes to `Validate` (see the transfer state machine's first state). */
@@ -44,31 +43,6 @@ export interface ValidateDeps {
   s3: S3Client;
   sts: STSClient;
   now?: () => Date;
-}
-
-/**
- * Describes one file system.
- * @throws FileSystemNotFoundError when FSx does not know it.
- */
-export async function describeFileSystem(fsx: FSxClient, fileSystemId: string): Promise<FileSystem> {
-  try {
-    const out = await fsx.send(new DescribeFileSystemsCommand({ FileSystemIds: [fileSystemId] }));
-    const fileSystem =
-      out.FileSystems?.find((fs) => fs.FileSystemId === fileSystemId) ?? out.FileSystems?.[0];
-    if (fileSystem) return fileSystem;
-  } catch (error) {
-    if (awsErrorName(error) !== 'FileSystemNotFound') throw error;
-    throw new FileSystemNotFoundError(
-      `File system ${fileSystemId} does not exist in this account and region`,
-      {
-        cause: error,
-        details: { fileSystemId },
-      },
-    );
-  }
-  throw new FileSystemNotFoundError(`File system ${fileSystemId} does not exist in this account and region`, {
-    details: { fileSystemId },
-  });
 }
 
 /** The transfer scope, with path rule violations turned into InvalidRequestError naming the field. */
@@ -119,7 +93,7 @@ async function planTransfer(input: unknown, deps: ValidateDeps): Promise<Transfe
 
   let callerAccount: string | undefined;
   if (config.accountId) {
-    callerAccount = (await deps.sts.send(new GetCallerIdentityCommand({}))).Account;
+    callerAccount = await accountOf(deps.sts);
     if (callerAccount !== config.accountId) {
       throw new AccountMismatchError(
         `The config expects account ${config.accountId}, but the credentials belong to ${callerAccount}`,

@@ -8,13 +8,6 @@
  * (automatic sync stopped until the cause is fixed), UPDATING, DELETING, FAILED (terminal).
  */
 import { createHash } from 'node:crypto';
-import {
-  CreateDataRepositoryAssociationCommand,
-  type DataRepositoryAssociation,
-  DescribeDataRepositoryAssociationsCommand,
-  type EventType,
-  type FSxClient,
-} from '@aws-sdk/client-fsx';
 import { rethrowTransient } from '../aws/transient.js';
 import {
   awsErrorName,
@@ -26,9 +19,17 @@ import {
   PathOverlapError,
   TransferTimeoutError,
 } from '../errors.js';
+import {
+  createAssociation,
+  type DataRepositoryAssociation,
+  describeAssociation,
+  type EventType,
+  listAssociations,
+} from '../fsx/associations.js';
+import type { FSxClient } from '../fsx/file-systems.js';
 import { formatS3Uri, fsxPathsOverlap, looseFsxPath, parseS3Uri, s3LocationsOverlap } from '../paths.js';
 import type { TransferPlan } from '../plan/types.js';
-import { findSameAssociation, listAssociations, toAssociationPaths } from './associations.js';
+import { findSameAssociation, toAssociationPaths } from './association-paths.js';
 import { MAX_ASSOCIATIONS } from './prerequisites.js';
 import type { AssociationState } from './types.js';
 
@@ -142,29 +143,27 @@ export async function ensureAssociation(
         { details: { fileSystemId: fsId, count: existing.length } },
       );
     }
-    const out = await deps.fsx.send(
-      new CreateDataRepositoryAssociationCommand({
-        FileSystemId: fsId,
-        FileSystemPath: fileSystemPath,
-        DataRepositoryPath: plan.scope.mappingS3Uri,
-        BatchImportMetaDataOnCreate: true,
-        S3: {
-          AutoImportPolicy: { Events: AUTO_IMPORT_EVENTS },
-          ...(plan.options.autoExport ? { AutoExportPolicy: { Events: AUTO_EXPORT_EVENTS } } : {}),
-        },
-        ClientRequestToken: associationToken(plan),
-        Tags: [
-          { Key: 'Name', Value: `fsx-transfer-${plan.mapping}` },
-          { Key: 'fsx-transfer:mapping', Value: plan.mapping },
-          { Key: 'fsx-transfer:managed-by', Value: 'fsx-transfer' },
-        ],
-      }),
-    );
-    if (!out.Association)
+    const created = await createAssociation(deps.fsx, {
+      FileSystemId: fsId,
+      FileSystemPath: fileSystemPath,
+      DataRepositoryPath: plan.scope.mappingS3Uri,
+      BatchImportMetaDataOnCreate: true,
+      S3: {
+        AutoImportPolicy: { Events: AUTO_IMPORT_EVENTS },
+        ...(plan.options.autoExport ? { AutoExportPolicy: { Events: AUTO_EXPORT_EVENTS } } : {}),
+      },
+      ClientRequestToken: associationToken(plan),
+      Tags: [
+        { Key: 'Name', Value: `fsx-transfer-${plan.mapping}` },
+        { Key: 'fsx-transfer:mapping', Value: plan.mapping },
+        { Key: 'fsx-transfer:managed-by', Value: 'fsx-transfer' },
+      ],
+    });
+    if (!created)
       throw new DraFailedError(
         `CreateDataRepositoryAssociation returned no association for ${fileSystemPath}`,
       );
-    return toState(out.Association, true);
+    return toState(created, true);
   } catch (error) {
     throw mapAssociationError(error, plan);
   }
@@ -214,13 +213,9 @@ export async function checkAssociation(
 ): Promise<AssociationState> {
   let association: DataRepositoryAssociation | undefined;
   try {
-    const out = await deps.fsx.send(
-      new DescribeDataRepositoryAssociationsCommand({ AssociationIds: [state.associationId] }),
-    );
-    association = out.Associations?.[0];
+    association = await describeAssociation(deps.fsx, state.associationId);
   } catch (error) {
-    if (awsErrorName(error) !== 'DataRepositoryAssociationNotFound')
-      rethrowTransient(error, `describing ${state.associationId}`);
+    rethrowTransient(error, `describing ${state.associationId}`);
   }
   if (!association) {
     throw new DraFailedError(`Data repository association ${state.associationId} no longer exists`, {
