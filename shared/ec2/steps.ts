@@ -19,9 +19,10 @@ import {
   type TransferCommandParameters,
 } from '../ssm/document.js';
 import { reportCommandToTask, storeTaskToken, type TaskTokenRecord } from '../ssm/task-tokens.js';
-import { type TransferResult, verifyEc2Transfer } from '../transfer/verify.js';
+import type { BranchResult } from '../verify/compare.js';
 import { type LaunchedInstance, launchTransferInstance } from './launch.js';
 import { currentStage } from './tags.js';
+import { verifyEc2Transfer } from './verify.js';
 
 const Plan = z
   .looseObject({
@@ -206,7 +207,7 @@ export function pollCommandStep(
 export async function verifyStep(
   deps: { s3: S3Client },
   input: z.infer<typeof VerifyEc2Input>,
-): Promise<TransferResult> {
+): Promise<BranchResult> {
   const listingUri = input.command.listingUri ?? listingUriFor(input.plan, input.instance.instanceId);
   const result = await verifyEc2Transfer(deps, { plan: input.plan, listingUri });
   return {
