@@ -17,7 +17,7 @@ import type { Direction, TransferRequest } from '../../shared/config/schema.js';
 import { REPORT_FOLDER } from '../../shared/dra/tasks.js';
 import { TAG_EXECUTION } from '../../shared/ec2/tags.js';
 import { parseS3Uri } from '../../shared/paths.js';
-import type { TransferSummary } from '../../shared/plan/types.js';
+import type { TransferSummary } from '../../shared/plan/schema.js';
 import { listObjects } from '../../shared/s3/objects.js';
 import {
   findStateMachineArn,

@@ -9,7 +9,7 @@ import type { Config, Direction, MappingConfig } from '../config/schema.js';
 import { TransferError } from '../errors.js';
 import { describeFileSystem, type FileSystem, type FSxClient } from '../fsx/file-systems.js';
 import { parseS3Uri } from '../paths.js';
-import type { Reason } from '../plan/types.js';
+import type { Reason } from '../plan/schema.js';
 import { callerAccount, type STSClient } from '../sts/identity.js';
 import { checkDraPrerequisites, gatherDraFacts } from './prerequisites.js';
 

@@ -28,10 +28,13 @@ import {
 } from '../fsx/associations.js';
 import type { FSxClient } from '../fsx/file-systems.js';
 import { formatS3Uri, fsxPathsOverlap, looseFsxPath, parseS3Uri, s3LocationsOverlap } from '../paths.js';
-import type { TransferPlan } from '../plan/types.js';
+import type { TransferPlan } from '../plan/schema.js';
 import { findSameAssociation, toAssociationPaths } from './association-paths.js';
 import { MAX_ASSOCIATIONS } from './prerequisites.js';
-import type { AssociationState } from './types.js';
+import type { AssociationState } from './state.js';
+
+/** What the association of a mapping is derived from. */
+export type AssociationPlan = Pick<TransferPlan, 'mapping' | 'fileSystem' | 'scope' | 'options'>;
 
 /** Import-only by default: S3 changes flow to FSx, nothing flows back automatically (the seed's advice). */
 export const AUTO_IMPORT_EVENTS: EventType[] = ['NEW', 'CHANGED', 'DELETED'];
@@ -46,9 +49,7 @@ export const AUTO_EXPORT_EVENTS: EventType[] = ['NEW', 'CHANGED'];
  * that go into the request, so a retry (or a second run) reuses the first create, and a changed
  * mapping never collides with an old token. At most 63 characters of `[a-z0-9-]`.
  */
-export function associationToken(
-  plan: Pick<TransferPlan, 'mapping' | 'fileSystem' | 'scope' | 'options'>,
-): string {
+export function associationToken(plan: AssociationPlan): string {
   const digest = createHash('sha256')
     .update(
       [plan.fileSystem.id, plan.scope.mappingFsxPath, plan.scope.mappingS3Uri, plan.options.autoExport].join(
@@ -80,7 +81,7 @@ function toState(
 }
 
 /** Differences between a reused association's settings and what the mapping asks for. */
-function settingNotes(association: DataRepositoryAssociation, plan: TransferPlan): string[] {
+function settingNotes(association: DataRepositoryAssociation, plan: AssociationPlan): string[] {
   const notes: string[] = [];
   const exportEvents = association.S3?.AutoExportPolicy?.Events ?? [];
   if (plan.options.autoExport && exportEvents.length === 0) {
@@ -112,7 +113,7 @@ function settingNotes(association: DataRepositoryAssociation, plan: TransferPlan
  */
 export async function ensureAssociation(
   deps: { fsx: FSxClient },
-  plan: TransferPlan,
+  plan: AssociationPlan,
 ): Promise<AssociationState> {
   const fsId = plan.fileSystem.id;
   const fileSystemPath = plan.scope.mappingFsxPath;
@@ -169,7 +170,7 @@ export async function ensureAssociation(
   }
 }
 
-function mapAssociationError(error: unknown, plan: TransferPlan): unknown {
+function mapAssociationError(error: unknown, plan: AssociationPlan): unknown {
   const name = awsErrorName(error);
   const message = (error as Error)?.message ?? String(error);
   const where = `${plan.scope.mappingFsxPath} -> ${plan.scope.mappingS3Uri} on ${plan.fileSystem.id}`;
@@ -208,7 +209,7 @@ function mapAssociationError(error: unknown, plan: TransferPlan): unknown {
  */
 export async function checkAssociation(
   deps: { fsx: FSxClient; now?: () => Date },
-  plan: TransferPlan,
+  plan: Pick<TransferPlan, 'deadline'>,
   state: AssociationState,
 ): Promise<AssociationState> {
   let association: DataRepositoryAssociation | undefined;

@@ -20,11 +20,11 @@ import {
   TransferTimeoutError,
 } from '../errors.js';
 import { SAFE_PATH_PATTERN } from '../paths.js';
-import type { TransferPlan } from '../plan/types.js';
+import type { TransferPlan } from '../plan/schema.js';
 import { getInvocation, invocationOutcome, tail } from '../ssm/commands.js';
 import { DOCUMENT_PATTERNS } from '../ssm/document.js';
 import { listingScript } from '../verify/listing.js';
-import type { LustreCommandPurpose, LustreCommandState } from './types.js';
+import type { LustreCommandPurpose, LustreCommandState } from './state.js';
 
 export const RUN_SHELL_SCRIPT = 'AWS-RunShellScript';
 export const PRELOAD_HEADER = 'FSXT-PRELOAD v1';
@@ -100,7 +100,7 @@ export function mountScript({ source, mountPoint }: LustreMount): string[] {
 }
 
 export interface SendInput {
-  plan: TransferPlan;
+  plan: Pick<TransferPlan, 'transferId' | 'fileSystem' | 'scope' | 'timeouts'>;
   purpose: LustreCommandPurpose;
   /**
    * A transfer instance launched for this command (LaunchPreloadInstance): the command runs there
@@ -180,7 +180,7 @@ export async function sendLustreCommand(
  */
 export async function checkLustreCommand(
   deps: { ssm: SSMClient; now?: () => Date },
-  plan: TransferPlan,
+  plan: Pick<TransferPlan, 'deadline'>,
   state: LustreCommandState,
 ): Promise<LustreCommandState> {
   if (!state.sent || !state.commandId || !state.instanceId) return state;

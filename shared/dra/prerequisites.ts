@@ -16,7 +16,7 @@ import { awsErrorName } from '../errors.js';
 import { listAssociations } from '../fsx/associations.js';
 import type { FileSystem, FSxClient } from '../fsx/file-systems.js';
 import { formatS3Uri, fsxPathsOverlap, looseFsxPath, type S3Location, s3LocationsOverlap } from '../paths.js';
-import type { Reason } from '../plan/types.js';
+import type { Reason } from '../plan/schema.js';
 import { type BucketFacts, defaultEncryption, getBucketPolicy, inspectBucket } from '../s3/buckets.js';
 import { callerAccount, type STSClient } from '../sts/identity.js';
 import { type AssociationPaths, findSameAssociation, toAssociationPaths } from './association-paths.js';

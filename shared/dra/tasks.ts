@@ -22,9 +22,9 @@ import {
 } from '../errors.js';
 import type { FSxClient } from '../fsx/file-systems.js';
 import { createTask, type DataRepositoryTask, describeTask } from '../fsx/tasks.js';
-import type { TransferPlan } from '../plan/types.js';
+import type { TransferPlan } from '../plan/schema.js';
 import { describeFailedFiles, readCompletionReport } from './report.js';
-import type { AssociationState, TaskState, TaskType } from './types.js';
+import type { AssociationState, TaskState, TaskType } from './state.js';
 
 /** Folder under the mapping's S3 location where completion reports go by default. */
 export const REPORT_FOLDER = 'fsx-transfer-reports';
@@ -33,7 +33,7 @@ export const REPORT_FOLDER = 'fsx-transfer-reports';
  * Where completion reports go: the configured `defaults.reportPath`, else a folder under the
  * mapping's own S3 location (FSx only writes reports inside a linked data repository).
  */
-export function reportPathFor(plan: TransferPlan, configured?: string): string {
+export function reportPathFor(plan: Pick<TransferPlan, 'scope'>, configured?: string): string {
   return (configured ?? `${plan.scope.mappingS3Uri}/${REPORT_FOLDER}`).replace(/\/+$/, '');
 }
 
@@ -73,7 +73,7 @@ export function importDecision(association: AssociationState): { needed: boolean
 }
 
 /** The task's Paths: S3 URIs for imports, paths relative to the file system root otherwise. */
-export function taskPaths(plan: TransferPlan, type: TaskType): string[] | undefined {
+export function taskPaths(plan: Pick<TransferPlan, 'scope'>, type: TaskType): string[] | undefined {
   if (type === 'IMPORT_METADATA_FROM_REPOSITORY') {
     return [`s3://${plan.scope.bucket}/${plan.scope.prefix ? `${plan.scope.prefix}/` : ''}`];
   }
@@ -108,7 +108,7 @@ function toTaskState(task: DataRepositoryTask, base: Omit<TaskState, 'ran'> & { 
 }
 
 export interface StartTaskInput {
-  plan: TransferPlan;
+  plan: Pick<TransferPlan, 'transferId' | 'mapping' | 'fileSystem' | 'scope'>;
   type: TaskType;
   association?: AssociationState;
   /** `defaults.reportPath` of the config. */
@@ -206,7 +206,7 @@ export async function startDataRepositoryTask(
  */
 export async function checkDataRepositoryTask(
   deps: { fsx: FSxClient; s3: S3Client; now?: () => Date },
-  plan: TransferPlan,
+  plan: Pick<TransferPlan, 'fileSystem' | 'deadline'>,
   state: TaskState,
 ): Promise<TaskState> {
   if (!state.ran || !state.taskId) return state;

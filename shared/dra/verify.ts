@@ -10,11 +10,11 @@
 import type { S3Client } from '@aws-sdk/client-s3';
 import { VerificationFailedError } from '../errors.js';
 import { isWithin, parseS3Uri } from '../paths.js';
-import type { TransferPlan } from '../plan/types.js';
+import type { TransferPlan } from '../plan/schema.js';
 import { type BranchResult, compareScope, verificationFailure } from '../verify/compare.js';
 import { type Listing, parseListing } from '../verify/listing.js';
 import { listS3Scope } from '../verify/scope.js';
-import type { AssociationState, LustreCommandState, TaskState } from './types.js';
+import type { AssociationState, LustreCommandState, TaskState } from './state.js';
 
 export interface VerifyInput {
   plan: Pick<TransferPlan, 'direction' | 'scope' | 'fileSystem'>;

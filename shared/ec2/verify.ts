@@ -8,7 +8,7 @@ import type { S3Client } from '@aws-sdk/client-s3';
 import { rethrowTransient } from '../aws/transient.js';
 import { VerificationFailedError } from '../errors.js';
 import { parseS3Uri } from '../paths.js';
-import type { TransferPlan } from '../plan/types.js';
+import type { TransferPlan } from '../plan/schema.js';
 import { deleteObject, getObjectText } from '../s3/objects.js';
 import { type BranchResult, compareScope, verificationFailure } from '../verify/compare.js';
 import { type Listing, parseListing } from '../verify/listing.js';

@@ -8,7 +8,7 @@
 import type { Direction } from '../config/schema.js';
 import { VerificationFailedError } from '../errors.js';
 import { formatS3Uri } from '../paths.js';
-import type { TransferPlan } from '../plan/types.js';
+import type { TransferPlan } from '../plan/schema.js';
 import { RESERVED_PREFIX } from '../ssm/document.js';
 import type { ListedFile, Listing } from './listing.js';
 

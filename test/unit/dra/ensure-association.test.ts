@@ -9,7 +9,7 @@ import {
   checkAssociation,
   ensureAssociation,
 } from '../../../shared/dra/ensure-association.js';
-import type { AssociationState } from '../../../shared/dra/types.js';
+import type { AssociationState } from '../../../shared/dra/state.js';
 import { awsError, fsxMock } from './aws-mocks.js';
 import { association, BUCKET, buildPlan, FS_ID } from './builders.js';
 

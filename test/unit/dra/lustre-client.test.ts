@@ -12,7 +12,7 @@ import {
   mountScript,
   sendLustreCommand,
 } from '../../../shared/dra/lustre-client.js';
-import type { LustreCommandState } from '../../../shared/dra/types.js';
+import type { LustreCommandState } from '../../../shared/dra/state.js';
 import { awsError } from './aws-mocks.js';
 import { buildPlan, CLIENT_ID, FS_ID } from './builders.js';
 

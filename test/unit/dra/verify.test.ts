@@ -1,6 +1,6 @@
 import { ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import { beforeEach, describe, expect, it } from 'vitest';
-import type { TaskState } from '../../../shared/dra/types.js';
+import type { TaskState } from '../../../shared/dra/state.js';
 import { verifyDraTransfer } from '../../../shared/dra/verify.js';
 import { s3Mock } from './aws-mocks.js';
 import { BUCKET, buildPlan } from './builders.js';

@@ -1,6 +1,6 @@
 /** The one comparison of a scope's two sides, as both methods use it (plain data, no AWS). */
 import { describe, expect, it } from 'vitest';
-import type { TaskState } from '../../../shared/dra/types.js';
+import type { TaskState } from '../../../shared/dra/state.js';
 import { compareScope, globToRegExp, passesFilters } from '../../../shared/verify/compare.js';
 import { type ListedFile, type Listing, listingHash } from '../../../shared/verify/listing.js';
 
