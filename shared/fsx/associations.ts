@@ -12,6 +12,7 @@ import {
   type FSxClient,
   paginateDescribeDataRepositoryAssociations,
 } from '@aws-sdk/client-fsx';
+import { unlessMissing } from '../aws/missing.js';
 import { awsErrorName } from '../errors.js';
 
 export type { DataRepositoryAssociation, EventType };
@@ -40,15 +41,11 @@ export async function describeAssociation(
   fsx: FSxClient,
   associationId: string,
 ): Promise<DataRepositoryAssociation | undefined> {
-  try {
-    const out = await fsx.send(
-      new DescribeDataRepositoryAssociationsCommand({ AssociationIds: [associationId] }),
-    );
-    return out.Associations?.[0];
-  } catch (error) {
-    if (awsErrorName(error) === 'DataRepositoryAssociationNotFound') return undefined;
-    throw error;
-  }
+  const out = await unlessMissing(
+    fsx.send(new DescribeDataRepositoryAssociationsCommand({ AssociationIds: [associationId] })),
+    'DataRepositoryAssociationNotFound',
+  );
+  return out?.Associations?.[0];
 }
 
 /** Creates an association (idempotent for the same ClientRequestToken); undefined if FSx returned none. */

@@ -10,7 +10,7 @@ import {
   DescribeDataRepositoryTasksCommand,
   type FSxClient,
 } from '@aws-sdk/client-fsx';
-import { awsErrorName } from '../errors.js';
+import { unlessMissing } from '../aws/missing.js';
 
 export type { DataRepositoryTask };
 
@@ -24,11 +24,9 @@ export async function createTask(
 
 /** One task, or undefined when FSx no longer knows it. */
 export async function describeTask(fsx: FSxClient, taskId: string): Promise<DataRepositoryTask | undefined> {
-  try {
-    return (await fsx.send(new DescribeDataRepositoryTasksCommand({ TaskIds: [taskId] })))
-      .DataRepositoryTasks?.[0];
-  } catch (error) {
-    if (awsErrorName(error) === 'DataRepositoryTaskNotFound') return undefined;
-    throw error;
-  }
+  const out = await unlessMissing(
+    fsx.send(new DescribeDataRepositoryTasksCommand({ TaskIds: [taskId] })),
+    'DataRepositoryTaskNotFound',
+  );
+  return out?.DataRepositoryTasks?.[0];
 }

@@ -9,6 +9,7 @@ import {
   HeadBucketCommand,
   type S3Client,
 } from '@aws-sdk/client-s3';
+import { unlessMissing } from '../aws/missing.js';
 import { awsErrorName, BucketAccessError } from '../errors.js';
 
 export interface BucketFacts {
@@ -77,13 +78,11 @@ export async function getBucketPolicy(
   bucket: string,
   expectedOwner: string,
 ): Promise<string | undefined> {
-  try {
-    return (await s3.send(new GetBucketPolicyCommand({ Bucket: bucket, ExpectedBucketOwner: expectedOwner })))
-      .Policy;
-  } catch (error) {
-    if (awsErrorName(error) === 'NoSuchBucketPolicy') return undefined;
-    throw error;
-  }
+  const out = await unlessMissing(
+    s3.send(new GetBucketPolicyCommand({ Bucket: bucket, ExpectedBucketOwner: expectedOwner })),
+    'NoSuchBucketPolicy',
+  );
+  return out?.Policy;
 }
 
 /** The bucket's default encryption (algorithm and KMS key), or undefined when unknown or unreadable. */

@@ -8,7 +8,7 @@ import {
   paginateListObjectsV2,
   type S3Client,
 } from '@aws-sdk/client-s3';
-import { awsErrorName } from '../errors.js';
+import { unlessMissing } from '../aws/missing.js';
 
 export interface S3Object {
   key: string;
@@ -32,14 +32,12 @@ export async function* listObjects(s3: S3Client, bucket: string, prefix: string)
  * @throws the SDK error for anything else (AccessDenied, throttling).
  */
 export async function getObjectText(s3: S3Client, bucket: string, key: string): Promise<string | undefined> {
-  try {
-    const out = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
-    return (await out.Body?.transformToString('utf8')) ?? '';
-  } catch (error) {
-    const name = awsErrorName(error);
-    if (name === 'NoSuchKey' || name === 'NotFound') return undefined;
-    throw error;
-  }
+  const out = await unlessMissing(
+    s3.send(new GetObjectCommand({ Bucket: bucket, Key: key })),
+    'NoSuchKey',
+    'NotFound',
+  );
+  return out && ((await out.Body?.transformToString('utf8')) ?? '');
 }
 
 /**
