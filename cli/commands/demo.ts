@@ -274,9 +274,7 @@ export async function runDemo(options: {
     const outcome: DemoResult = { runs: results, leakedInstances };
     if (options.json) printJson(outcome);
     else {
-      note(
-        `\n${table(results as unknown as Array<Record<string, unknown>>, ['mapping', 'direction', 'method', 'status', 'files', 'bytes', 'verified'])}`,
-      );
+      note(`\n${table(results, ['mapping', 'direction', 'method', 'status', 'files', 'bytes', 'verified'])}`);
       note(`transfer instances left running: ${leakedInstances}`);
     }
     const ok = results.every((run) => run.status === 'SUCCEEDED' && run.verified) && leakedInstances === 0;
