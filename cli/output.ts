@@ -33,10 +33,13 @@ export function printError(error: unknown, json: boolean): void {
 }
 
 /** Fixed-width table for human output. */
-export function table(rows: Array<Record<string, unknown>>, columns: string[]): string {
+export function table<Row extends object>(
+  rows: readonly Row[],
+  columns: ReadonlyArray<keyof Row & string>,
+): string {
   const cells = rows.map((row) => columns.map((column) => String(row[column] ?? '')));
   const widths = columns.map((column, i) => Math.max(column.length, ...cells.map((cell) => cell[i]!.length)));
-  const line = (values: string[]) =>
+  const line = (values: readonly string[]) =>
     values
       .map((value, i) => value.padEnd(widths[i]!))
       .join('  ')

@@ -1,42 +1,15 @@
 /**
  * Wraps a Lambda handler with middy and the Powertools logger, so every log line carries the
- * request id, the execution name and the transfer id. Handlers stay thin: validate input, call
- * shared/, return a small object. Errors are thrown, never turned into `{ ok: false }`.
+ * request id, the execution name and the transfer id. Handlers stay thin: validate input (with
+ * `parseInput` of shared/input.ts), call shared/, return a small object. Errors are thrown, never
+ * turned into `{ ok: false }`.
  */
-import { Logger } from '@aws-lambda-powertools/logger';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
-import type { z } from 'zod';
-import { InvalidRequestError } from './errors.js';
+import { logger } from './log.js';
 
-export const logger = new Logger({
-  serviceName: 'fsx-transfer',
-  // On Lambda every line goes to CloudWatch (INFO). Handlers run in-process by the CLI (demo, local
-  // up) and on the local cloud only show warnings unless LOG_LEVEL asks for more.
-  logLevel:
-    (process.env.LOG_LEVEL as 'INFO' | undefined) ??
-    (process.env.FSX_TRANSFER_LOCAL || process.env.FSX_TRANSFER_CLI ? 'WARN' : 'INFO'),
-});
-
-/** Formats zod issues as `field: rule` lines. */
-export function describeIssues(error: z.ZodError): string {
-  return error.issues.map((issue) => `${issue.path.join('.') || '(input)'}: ${issue.message}`).join('; ');
-}
-
-/**
- * Parses `input` with `schema`.
- * @throws InvalidRequestError naming each field and rule.
- */
-export function parseInput<S extends z.ZodType>(schema: S, input: unknown, what = 'input'): z.infer<S> {
-  const result = schema.safeParse(input);
-  if (!result.success) {
-    throw new InvalidRequestError(`Invalid ${what}: ${describeIssues(result.error)}`, {
-      cause: result.error,
-    });
-  }
-  return result.data;
-}
+export { logger };
 
 interface Correlated {
   transferId?: string;

@@ -122,18 +122,53 @@ export function isWithin(parent: string, child: string): boolean {
   return child === parent || child.startsWith(`${parent}/`);
 }
 
-/** File system paths overlap when one contains the other (`/ExtData` and `/ExtData/sub`). */
+/**
+ * Normalises a file system path as AWS returns it (`/ns1/` -> `/ns1`, `` -> `/`, `/a//b` -> `/a/b`).
+ * Lenient where `normalizeFsxPath` is strict: an association created by hand may use characters our
+ * own rules refuse, and must still be compared. Never throws.
+ */
+export function looseFsxPath(path: string | undefined): string {
+  const normalized = posix.normalize(`/${(path ?? '').replace(/^\/+/, '')}`);
+  return normalized.length > 1 ? normalized.replace(/\/+$/, '') : '/';
+}
+
+/** Parses `s3://bucket/prefix/` leniently (as AWS returns it); undefined when it is not an S3 URI (NFS...). */
+export function looseS3Location(uri: string | undefined): S3Location | undefined {
+  const match = /^s3:\/\/([^/]+)\/?(.*)$/.exec(uri ?? '');
+  if (!match) return undefined;
+  return { bucket: match[1]!, prefix: (match[2] ?? '').replace(/\/+$/, '').replace(/^\/+/, '') };
+}
+
+/**
+ * File system paths overlap when one contains the other (`/ExtData` and `/ExtData/sub`; `/` contains
+ * every path). Both are normalised first (`/ExtData/` is `/ExtData`), leniently: never throws.
+ */
 export function fsxPathsOverlap(a: string, b: string): boolean {
-  const na = normalizeFsxPath(a);
-  const nb = normalizeFsxPath(b);
+  const na = looseFsxPath(a);
+  const nb = looseFsxPath(b);
   return isWithin(na, nb) || isWithin(nb, na);
 }
 
-/** S3 locations overlap when they share a bucket and one prefix contains the other, by segments. */
+/** A key prefix as an absolute path of its segments: `ExtData/2024/` -> `/ExtData/2024`, `` -> `/`. */
+function prefixPath(prefix: string): string {
+  // Segments of S3 keys are literal: `.` and `..` are names here, only empty segments are dropped.
+  return `/${prefix.split('/').filter(Boolean).join('/')}`;
+}
+
+/** True when both name the same bucket and the same prefix, by segments (`ExtData/` is `ExtData`). */
+export function sameS3Location(a: S3Location, b: S3Location): boolean {
+  return a.bucket === b.bucket && prefixPath(a.prefix) === prefixPath(b.prefix);
+}
+
+/**
+ * S3 locations overlap when they share a bucket and one prefix contains the other, by segments
+ * (`ExtData` and `ExtData/2024` overlap, `ExtData` and `ExtData2` do not; `` is the whole bucket).
+ * Leading, trailing and repeated slashes do not matter.
+ */
 export function s3LocationsOverlap(a: S3Location, b: S3Location): boolean {
   if (a.bucket !== b.bucket) return false;
-  const pa = `/${a.prefix}`.replace(/\/$/, '') || '/';
-  const pb = `/${b.prefix}`.replace(/\/$/, '') || '/';
+  const pa = prefixPath(a.prefix);
+  const pb = prefixPath(b.prefix);
   return isWithin(pa, pb) || isWithin(pb, pa);
 }
 

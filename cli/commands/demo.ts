@@ -8,12 +8,7 @@ import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promis
 import { tmpdir } from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import { DescribeInstancesCommand } from '@aws-sdk/client-ec2';
-import {
-  CreateBucketCommand,
-  GetObjectCommand,
-  ListObjectsV2Command,
-  PutObjectCommand,
-} from '@aws-sdk/client-s3';
+import { CreateBucketCommand, GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import type { Command } from 'commander';
 import { startLocalCloud } from '../../local/cloud.js';
 import { getEc2, getS3, getSfn, resetClients } from '../../shared/aws/clients.js';
@@ -22,7 +17,8 @@ import type { Direction, TransferRequest } from '../../shared/config/schema.js';
 import { REPORT_FOLDER } from '../../shared/dra/tasks.js';
 import { TAG_EXECUTION } from '../../shared/ec2/tags.js';
 import { parseS3Uri } from '../../shared/paths.js';
-import type { TransferSummary } from '../../shared/plan/types.js';
+import type { TransferSummary } from '../../shared/plan/schema.js';
+import { listObjects } from '../../shared/s3/objects.js';
 import {
   findStateMachineArn,
   followTransfer,
@@ -125,25 +121,12 @@ async function ensureBucket(bucket: string): Promise<void> {
 
 async function listS3(bucket: string, prefix: string): Promise<Map<string, string>> {
   const files = new Map<string, string>();
-  let token: string | undefined;
-  do {
-    const page = await getS3().send(
-      new ListObjectsV2Command({
-        Bucket: bucket,
-        Prefix: prefix ? `${prefix}/` : undefined,
-        ContinuationToken: token,
-      }),
-    );
-    for (const object of page.Contents ?? []) {
-      const body = await getS3().send(new GetObjectCommand({ Bucket: bucket, Key: object.Key! }));
-      const bytes = Buffer.from(await body.Body!.transformToByteArray());
-      files.set(
-        object.Key!.slice(prefix ? prefix.length + 1 : 0),
-        createHash('sha256').update(bytes).digest('hex'),
-      );
-    }
-    token = page.NextContinuationToken;
-  } while (token);
+  const base = prefix ? `${prefix}/` : '';
+  for await (const object of listObjects(getS3(), bucket, base)) {
+    const body = await getS3().send(new GetObjectCommand({ Bucket: bucket, Key: object.key }));
+    const bytes = Buffer.from(await body.Body!.transformToByteArray());
+    files.set(object.key.slice(base.length), createHash('sha256').update(bytes).digest('hex'));
+  }
   return files;
 }
 
@@ -291,9 +274,7 @@ export async function runDemo(options: {
     const outcome: DemoResult = { runs: results, leakedInstances };
     if (options.json) printJson(outcome);
     else {
-      note(
-        `\n${table(results as unknown as Array<Record<string, unknown>>, ['mapping', 'direction', 'method', 'status', 'files', 'bytes', 'verified'])}`,
-      );
+      note(`\n${table(results, ['mapping', 'direction', 'method', 'status', 'files', 'bytes', 'verified'])}`);
       note(`transfer instances left running: ${leakedInstances}`);
     }
     const ok = results.every((run) => run.status === 'SUCCEEDED' && run.verified) && leakedInstances === 0;

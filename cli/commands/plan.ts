@@ -2,7 +2,7 @@
 import type { Command } from 'commander';
 import { getFsx, getS3, getSts } from '../../shared/aws/clients.js';
 import { loadConfig } from '../../shared/config/load.js';
-import type { TransferPlan } from '../../shared/plan/types.js';
+import type { TransferPlan } from '../../shared/plan/schema.js';
 import { validateTransfer } from '../../shared/plan/validate.js';
 import { note, printJson } from '../output.js';
 import { addRequestOptions, type RequestOptions, requestFromArgs } from './executions.js';

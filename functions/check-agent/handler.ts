@@ -4,7 +4,8 @@
  */
 import { getEc2, getSsm } from '../../shared/aws/clients.js';
 import { CheckAgentInput } from '../../shared/ec2/steps.js';
-import { lambdaHandler, parseInput } from '../../shared/lambda.js';
+import { parseInput } from '../../shared/input.js';
+import { lambdaHandler } from '../../shared/lambda.js';
 import { checkAgentReady } from '../../shared/ssm/commands.js';
 
 export const handler = lambdaHandler(async (event: unknown) => {

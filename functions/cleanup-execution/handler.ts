@@ -4,7 +4,8 @@
  */
 import { getEc2 } from '../../shared/aws/clients.js';
 import { cleanupExecution, ExecutionStatusEvent } from '../../shared/ec2/cleanup.js';
-import { lambdaHandler, logger, parseInput } from '../../shared/lambda.js';
+import { parseInput } from '../../shared/input.js';
+import { lambdaHandler, logger } from '../../shared/lambda.js';
 
 export const handler = lambdaHandler(async (event: unknown) => {
   const input = parseInput(ExecutionStatusEvent, event, 'execution status event');

@@ -4,7 +4,8 @@
  */
 import { getSfn, getSsm } from '../../shared/aws/clients.js';
 import { ec2Settings } from '../../shared/ec2/steps.js';
-import { lambdaHandler, logger, parseInput } from '../../shared/lambda.js';
+import { parseInput } from '../../shared/input.js';
+import { lambdaHandler, logger } from '../../shared/lambda.js';
 import { CommandCallbackEvent, handleCommandCallback } from '../../shared/ssm/callback.js';
 
 export const handler = lambdaHandler(async (event: unknown) => {

@@ -5,7 +5,8 @@
  * lost events left behind. Logic: shared/transfers/finish.ts.
  */
 import { z } from 'zod';
-import { lambdaHandler, logger, parseInput } from '../../shared/lambda.js';
+import { parseInput } from '../../shared/input.js';
+import { lambdaHandler, logger } from '../../shared/lambda.js';
 import { transferDeps } from '../../shared/transfers/deps.js';
 import { finishTransfer, reconcile } from '../../shared/transfers/finish.js';
 

@@ -4,7 +4,8 @@
  */
 import { getEc2, getSsm } from '../../shared/aws/clients.js';
 import { LaunchInstanceInput, launchInstanceStep } from '../../shared/ec2/steps.js';
-import { lambdaHandler, logger, parseInput } from '../../shared/lambda.js';
+import { parseInput } from '../../shared/input.js';
+import { lambdaHandler, logger } from '../../shared/lambda.js';
 
 export const handler = lambdaHandler(async (event: unknown) => {
   const input = parseInput(LaunchInstanceInput, event, 'LaunchInstance input');

@@ -4,7 +4,8 @@
  */
 import { getSsm } from '../../shared/aws/clients.js';
 import { PollCommandInput, pollCommandStep } from '../../shared/ec2/steps.js';
-import { lambdaHandler, parseInput } from '../../shared/lambda.js';
+import { parseInput } from '../../shared/input.js';
+import { lambdaHandler } from '../../shared/lambda.js';
 
 export const handler = lambdaHandler(async (event: unknown) => {
   const input = parseInput(PollCommandInput, event, 'PollTransferCommand input');

@@ -5,7 +5,8 @@
  */
 import { getSfn, getSsm } from '../../shared/aws/clients.js';
 import { SendCommandInput, sendCommandStep } from '../../shared/ec2/steps.js';
-import { lambdaHandler, logger, parseInput } from '../../shared/lambda.js';
+import { parseInput } from '../../shared/input.js';
+import { lambdaHandler, logger } from '../../shared/lambda.js';
 
 export const handler = lambdaHandler(async (event: unknown) => {
   const input = parseInput(SendCommandInput, event, 'RunTransferCommand input');

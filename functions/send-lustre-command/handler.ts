@@ -5,7 +5,8 @@
 import { getSsm } from '../../shared/aws/clients.js';
 import { sendLustreCommand } from '../../shared/dra/lustre-client.js';
 import { SendLustreCommandInput } from '../../shared/dra/steps.js';
-import { lambdaHandler, parseInput } from '../../shared/lambda.js';
+import { parseInput } from '../../shared/input.js';
+import { lambdaHandler } from '../../shared/lambda.js';
 
 export const handler = lambdaHandler(async (event: unknown) => {
   const input = parseInput(SendLustreCommandInput, event, 'SendLustreCommand input');

@@ -7,7 +7,8 @@ import { getFsx } from '../../shared/aws/clients.js';
 import { getConfig } from '../../shared/config/load.js';
 import { StartTaskInput } from '../../shared/dra/steps.js';
 import { startDataRepositoryTask } from '../../shared/dra/tasks.js';
-import { lambdaHandler, parseInput } from '../../shared/lambda.js';
+import { parseInput } from '../../shared/input.js';
+import { lambdaHandler } from '../../shared/lambda.js';
 
 export const handler = lambdaHandler(async (event: unknown) => {
   const input = parseInput(StartTaskInput, event, 'StartDataRepositoryTask input');

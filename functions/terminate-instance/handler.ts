@@ -6,7 +6,8 @@
 import { getEc2 } from '../../shared/aws/clients.js';
 import { terminateExecutionInstances } from '../../shared/ec2/instances.js';
 import { TerminateInput } from '../../shared/ec2/steps.js';
-import { lambdaHandler, logger, parseInput } from '../../shared/lambda.js';
+import { parseInput } from '../../shared/input.js';
+import { lambdaHandler, logger } from '../../shared/lambda.js';
 
 export const handler = lambdaHandler(async (event: unknown) => {
   const input = parseInput(TerminateInput, event, 'TerminateInstance input');

@@ -4,7 +4,8 @@ import { getConfig } from '../../shared/config/load.js';
 import { VerifyDraInput } from '../../shared/dra/steps.js';
 import { reportPathFor } from '../../shared/dra/tasks.js';
 import { verifyDraTransfer } from '../../shared/dra/verify.js';
-import { lambdaHandler, parseInput } from '../../shared/lambda.js';
+import { parseInput } from '../../shared/input.js';
+import { lambdaHandler } from '../../shared/lambda.js';
 
 export const handler = lambdaHandler(async (event: unknown) => {
   const input = parseInput(VerifyDraInput, event, 'VerifyDraTransfer input');

@@ -6,7 +6,8 @@
 import { getFsx, getS3 } from '../../shared/aws/clients.js';
 import { WaitForTaskInput } from '../../shared/dra/steps.js';
 import { checkDataRepositoryTask } from '../../shared/dra/tasks.js';
-import { lambdaHandler, parseInput } from '../../shared/lambda.js';
+import { parseInput } from '../../shared/input.js';
+import { lambdaHandler } from '../../shared/lambda.js';
 
 export const handler = lambdaHandler(async (event: unknown) => {
   const { plan, task } = parseInput(WaitForTaskInput, event, 'WaitForDataRepositoryTask input');

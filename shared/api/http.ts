@@ -14,12 +14,13 @@ import type {
 import { z } from 'zod';
 import {
   InvalidRequestError,
+  MappingNotFoundError,
   TooManyRequestsError,
   TransferConflictError,
   type TransferError,
   TransferNotFoundError,
 } from '../errors.js';
-import { logger } from '../lambda.js';
+import { logger } from '../log.js';
 
 export type ApiEvent = APIGatewayProxyEventV2WithIAMAuthorizer;
 
@@ -44,6 +45,7 @@ const PROBLEMS: {
   title: string;
 }[] = [
   { error: InvalidRequestError, status: 400, slug: 'invalid-request', title: 'The request is not valid' },
+  { error: MappingNotFoundError, status: 400, slug: 'invalid-request', title: 'The request is not valid' },
   { error: TransferNotFoundError, status: 404, slug: 'not-found', title: 'No such transfer' },
   {
     error: TransferConflictError,

@@ -15,7 +15,7 @@ import {
   TransferConflictError,
   TransferError,
 } from '../errors.js';
-import { describeIssues } from '../lambda.js';
+import { describeIssues } from '../input.js';
 import { executionNameFor } from '../sfn/executions.js';
 import { startExecution } from '../transfers/finish.js';
 import {

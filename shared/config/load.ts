@@ -246,7 +246,12 @@ export function findMapping(config: Config, name: string): MappingConfig {
   if (mapping) return mapping;
   const known = config.mappings.map((m) => m.name);
   throw new MappingNotFoundError(`Unknown mapping "${name}"; configured mappings: ${known.join(', ')}`, {
-    details: { mapping: name, known },
+    details: {
+      field: 'mapping',
+      rule: `must name a mapping of the config (${known.join(', ')})`,
+      mapping: name,
+      known,
+    },
   });
 }
 

@@ -3,15 +3,14 @@
  * fix, without changing anything. A mapping whose checks all pass can use method dra; otherwise
  * `auto` falls back to EC2 for the reasons listed.
  */
-import type { FileSystem, FSxClient } from '@aws-sdk/client-fsx';
 import type { S3Client } from '@aws-sdk/client-s3';
-import { GetCallerIdentityCommand, type STSClient } from '@aws-sdk/client-sts';
 import { fileSystemFor } from '../config/load.js';
 import type { Config, Direction, MappingConfig } from '../config/schema.js';
 import { TransferError } from '../errors.js';
+import { describeFileSystem, type FileSystem, type FSxClient } from '../fsx/file-systems.js';
 import { parseS3Uri } from '../paths.js';
-import type { Reason } from '../plan/types.js';
-import { describeFileSystem } from '../plan/validate.js';
+import type { Reason } from '../plan/schema.js';
+import { callerAccount, type STSClient } from '../sts/identity.js';
 import { checkDraPrerequisites, gatherDraFacts } from './prerequisites.js';
 
 export interface MappingDiagnosis {
@@ -73,7 +72,7 @@ export async function runDoctor(deps: DoctorDeps): Promise<DoctorReport> {
   let account: string | undefined;
   const globalReasons: Reason[] = [];
   try {
-    account = (await deps.sts.send(new GetCallerIdentityCommand({}))).Account;
+    account = await callerAccount(deps.sts);
   } catch (error) {
     globalReasons.push(
       blocking('CALLER_IDENTITY', error, 'Configure AWS credentials (or start the local cloud) and retry'),

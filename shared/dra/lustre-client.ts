@@ -1,6 +1,6 @@
 /**
- * Commands on a Lustre client through SSM Run Command: listing the scope (names and sizes, to
- * verify a DRA transfer; Lambda cannot mount Lustre) and preloading it (`lfs hsm_restore`:
+ * Commands on a Lustre client through SSM Run Command: listing the scope (the listing format of
+ * shared/verify/listing.ts, to verify a DRA transfer; Lambda cannot mount Lustre) and preloading it (`lfs hsm_restore`:
  * imported file contents are lazy, fetched from S3 on first read otherwise). The client is the
  * configured one (`fileSystems[].lustreClientInstanceId`, an instance that already mounts the file
  * system at `mountPoint`) or, for a preload without one, a transfer instance the state machine
@@ -9,7 +9,6 @@
  * Uses the AWS-owned `AWS-RunShellScript` document. Every value in the scripts passed the path
  * rules of shared/paths.ts (no quotes or shell metacharacters), and is single-quoted as well.
  */
-import { createHash } from 'node:crypto';
 import { posix } from 'node:path';
 import { SendCommandCommand, type SSMClient } from '@aws-sdk/client-ssm';
 import { rethrowTransient } from '../aws/transient.js';
@@ -21,13 +20,13 @@ import {
   TransferTimeoutError,
 } from '../errors.js';
 import { SAFE_PATH_PATTERN } from '../paths.js';
-import type { TransferPlan } from '../plan/types.js';
+import type { TransferPlan } from '../plan/schema.js';
 import { getInvocation, invocationOutcome, tail } from '../ssm/commands.js';
 import { DOCUMENT_PATTERNS } from '../ssm/document.js';
-import type { LustreCommandPurpose, LustreCommandState } from './types.js';
+import { listingScript } from '../verify/listing.js';
+import type { LustreCommandPurpose, LustreCommandState } from './state.js';
 
 export const RUN_SHELL_SCRIPT = 'AWS-RunShellScript';
-export const LISTING_HEADER = 'FSXT-LISTING v1';
 export const PRELOAD_HEADER = 'FSXT-PRELOAD v1';
 /** GetCommandInvocation returns at most this much standard output. */
 export const SSM_OUTPUT_LIMIT = 24_000;
@@ -37,27 +36,6 @@ export function clientDirectory(plan: Pick<TransferPlan, 'fileSystem' | 'scope'>
   const dir = posix.join(plan.fileSystem.mountPoint, plan.scope.fsxPath);
   if (!SAFE_PATH_PATTERN.test(dir)) throw new Error(`unsafe directory ${dir}`);
   return dir;
-}
-
-/**
- * Lists regular files below `dir` as `relative-path<TAB>size`, sorted bytewise, after a header
- * with the count, total bytes and the SHA-256 of the sorted list (SSM truncates long output; the
- * hash still lets the whole listing be compared). POSIX sh + GNU find.
- */
-export function listingScript(dir: string): string[] {
-  return [
-    'set -eu',
-    `dir='${dir}'`,
-    `echo '${LISTING_HEADER}'`,
-    'if [ ! -d "$dir" ]; then echo "MISSING $dir"; exit 0; fi',
-    'list=$(mktemp)',
-    `(cd "$dir" && find . -type f -printf '%P\\t%s\\n') | LC_ALL=C sort > "$list"`,
-    'echo "COUNT $(wc -l < "$list" | tr -d \' \')"',
-    `echo "BYTES $(awk -F'\\t' '{s+=$2} END {printf "%.0f", s}' "$list")"`,
-    'echo "SHA256 $(sha256sum < "$list" | cut -d\' \' -f1)"',
-    'cat "$list"',
-    'rm -f "$list"',
-  ];
 }
 
 /**
@@ -122,7 +100,7 @@ export function mountScript({ source, mountPoint }: LustreMount): string[] {
 }
 
 export interface SendInput {
-  plan: TransferPlan;
+  plan: Pick<TransferPlan, 'transferId' | 'fileSystem' | 'scope' | 'timeouts'>;
   purpose: LustreCommandPurpose;
   /**
    * A transfer instance launched for this command (LaunchPreloadInstance): the command runs there
@@ -202,7 +180,7 @@ export async function sendLustreCommand(
  */
 export async function checkLustreCommand(
   deps: { ssm: SSMClient; now?: () => Date },
-  plan: TransferPlan,
+  plan: Pick<TransferPlan, 'deadline'>,
   state: LustreCommandState,
 ): Promise<LustreCommandState> {
   if (!state.sent || !state.commandId || !state.instanceId) return state;
@@ -238,57 +216,4 @@ export async function checkLustreCommand(
     }`,
     { details },
   );
-}
-
-export interface Listing {
-  /** False when the directory does not exist on the file system. */
-  exists: boolean;
-  count: number;
-  bytes: number;
-  sha256: string;
-  /** Relative path -> size, for the lines that fit in the output. */
-  files: Map<string, number>;
-  /** True when SSM cut the output, so `files` holds only part of the listing. */
-  truncated: boolean;
-}
-
-/**
- * Parses the listing command's output.
- * @throws Error when the output is not a listing (wrong header).
- */
-export function parseListing(output: string): Listing {
-  const lines = output.split('\n');
-  const start = lines.indexOf(LISTING_HEADER);
-  if (start < 0) throw new Error(`not a listing (no "${LISTING_HEADER}" line): ${output.slice(0, 200)}`);
-  const body = lines.slice(start + 1);
-  if (body[0]?.startsWith('MISSING ')) {
-    return { exists: false, count: 0, bytes: 0, sha256: '', files: new Map(), truncated: false };
-  }
-  const value = (prefix: string) =>
-    body
-      .find((l) => l.startsWith(prefix))
-      ?.slice(prefix.length)
-      .trim() ?? '';
-  const count = Number(value('COUNT '));
-  const files = new Map<string, number>();
-  for (const line of body.slice(3)) {
-    const tab = line.lastIndexOf('\t');
-    if (tab <= 0) continue;
-    const size = Number(line.slice(tab + 1));
-    if (Number.isFinite(size)) files.set(line.slice(0, tab), size);
-  }
-  const truncated = files.size < count;
-  if (truncated) {
-    // SSM cut the output mid-line: the last entry may be partial.
-    const last = [...files.keys()].at(-1);
-    if (last !== undefined) files.delete(last);
-  }
-  return { exists: true, count, bytes: Number(value('BYTES ')), sha256: value('SHA256 '), files, truncated };
-}
-
-/** The SHA-256 the listing script prints for a set of files (`path\tsize\n`, sorted bytewise). */
-export function listingHash(files: Iterable<[string, number]>): string {
-  const lines = [...files].map(([path, size]) => `${path}\t${size}\n`);
-  lines.sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b)));
-  return createHash('sha256').update(lines.join('')).digest('hex');
 }

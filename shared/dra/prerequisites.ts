@@ -10,28 +10,16 @@
  * - the file system and the bucket must be in the same account and the same region;
  * - FSx reaches the bucket through a role that needs s3:GetObject, s3:PutObject, s3:ListBucket.
  */
-import type { FileSystem, FSxClient } from '@aws-sdk/client-fsx';
-import {
-  GetBucketEncryptionCommand,
-  GetBucketLocationCommand,
-  GetBucketPolicyCommand,
-  HeadBucketCommand,
-  type S3Client,
-} from '@aws-sdk/client-s3';
-import { GetCallerIdentityCommand, type STSClient } from '@aws-sdk/client-sts';
+import type { S3Client } from '@aws-sdk/client-s3';
 import type { Direction } from '../config/schema.js';
-import { awsErrorName, BucketAccessError } from '../errors.js';
-import { formatS3Uri, type S3Location } from '../paths.js';
-import type { Reason } from '../plan/types.js';
-import {
-  type AssociationPaths,
-  findSameAssociation,
-  fsxOverlaps,
-  listAssociations,
-  looseFsxPath,
-  s3Overlaps,
-  toAssociationPaths,
-} from './associations.js';
+import { awsErrorName } from '../errors.js';
+import { listAssociations } from '../fsx/associations.js';
+import type { FileSystem, FSxClient } from '../fsx/file-systems.js';
+import { formatS3Uri, fsxPathsOverlap, looseFsxPath, type S3Location, s3LocationsOverlap } from '../paths.js';
+import type { Reason } from '../plan/schema.js';
+import { type BucketFacts, defaultEncryption, getBucketPolicy, inspectBucket } from '../s3/buckets.js';
+import { callerAccount, type STSClient } from '../sts/identity.js';
+import { type AssociationPaths, findSameAssociation, toAssociationPaths } from './association-paths.js';
 import { findDraDenies } from './bucket-policy.js';
 
 /** AWS limit: data repository associations per file system. */
@@ -74,14 +62,8 @@ export interface DraFacts {
   /** The association the mapping asks for (normalised). */
   target: { fileSystemPath: string; s3: S3Location };
   callerAccount: string;
-  bucket: {
-    /** Region from GetBucketLocation / HeadBucket; undefined when it could not be read. */
-    region?: string;
-    /** True when the bucket is owned by the file system's account; undefined when unknown. */
-    sameOwner?: boolean;
-    /** Why the owner or region could not be read (AccessDenied...). */
-    problem?: string;
-  };
+  /** Owner (the file system's account?), region, and why they could not be read. */
+  bucket: BucketFacts;
   associations: AssociationPaths[];
   roleAccess: {
     checked: boolean;
@@ -215,7 +197,7 @@ export function checkDraPrerequisites(facts: DraFacts): Reason[] {
     target.fileSystemPath === '/'
       ? []
       : others.filter(
-          (a) => a.fileSystemPath !== '/' && fsxOverlaps(a.fileSystemPath, target.fileSystemPath),
+          (a) => a.fileSystemPath !== '/' && fsxPathsOverlap(a.fileSystemPath, target.fileSystemPath),
         );
   reasons.push(
     pathConflicts.length === 0
@@ -238,7 +220,7 @@ export function checkDraPrerequisites(facts: DraFacts): Reason[] {
           'Choose a mapping fsxPath outside the existing association paths, or delete the conflicting association',
         ),
   );
-  const s3Conflicts = others.filter((a) => a.s3 && s3Overlaps(a.s3, target.s3));
+  const s3Conflicts = others.filter((a) => a.s3 && s3LocationsOverlap(a.s3, target.s3));
   reasons.push(
     s3Conflicts.length === 0
       ? pass('S3_PREFIX_OVERLAP', `${targetUri} overlaps no S3 path linked to ${fs.id}`, { s3Uri: targetUri })
@@ -391,54 +373,6 @@ export function regionFromArn(arn: string | undefined): string | undefined {
   return arn?.split(':')[3] || undefined;
 }
 
-/** `GetBucketLocation` answers: empty means us-east-1, `EU` is the legacy name of eu-west-1. */
-export function normaliseBucketRegion(location: string | undefined): string {
-  if (!location) return 'us-east-1';
-  if (location === 'EU') return 'eu-west-1';
-  return location;
-}
-
-function httpStatus(error: unknown): number | undefined {
-  return (error as { $metadata?: { httpStatusCode?: number } })?.$metadata?.httpStatusCode;
-}
-
-/**
- * Reads the bucket's owner (via `ExpectedBucketOwner`) and region.
- * @throws BucketAccessError when the bucket does not exist.
- */
-export async function inspectBucket(
-  s3: S3Client,
-  bucket: string,
-  expectedOwner: string,
-): Promise<DraFacts['bucket']> {
-  try {
-    const location = await s3.send(
-      new GetBucketLocationCommand({ Bucket: bucket, ExpectedBucketOwner: expectedOwner }),
-    );
-    return { sameOwner: true, region: normaliseBucketRegion(location.LocationConstraint) };
-  } catch (error) {
-    const name = awsErrorName(error);
-    if (name === 'NoSuchBucket' || httpStatus(error) === 404) {
-      throw new BucketAccessError(`Bucket ${bucket} does not exist`, { cause: error, details: { bucket } });
-    }
-    if (name !== 'AccessDenied' && httpStatus(error) !== 403) throw error;
-  }
-  // Denied with ExpectedBucketOwner: either another account owns it, or we may not read it at all.
-  try {
-    const head = await s3.send(new HeadBucketCommand({ Bucket: bucket }));
-    return {
-      sameOwner: false,
-      region: head.BucketRegion,
-      problem: head.BucketRegion ? undefined : 'HeadBucket gave no region',
-    };
-  } catch (error) {
-    if (httpStatus(error) === 404) {
-      throw new BucketAccessError(`Bucket ${bucket} does not exist`, { cause: error, details: { bucket } });
-    }
-    return { problem: `access denied to bucket ${bucket} (${awsErrorName(error) ?? 'error'})` };
-  }
-}
-
 /** Role ARNs FSx may use for the association: the configured role and the service-linked role. */
 export function fsxPrincipalArns(account: string, fileSystemId: string, roleArn?: string): string[] {
   const slr = `arn:aws:iam::${account}:role/aws-service-role/s3.data-source.lustre.fsx.amazonaws.com/AWSServiceRoleForFSxS3Access_${fileSystemId}`;
@@ -453,35 +387,19 @@ async function inspectRoleAccess(
 ): Promise<DraFacts['roleAccess']> {
   let policy: string | undefined;
   try {
-    policy = (
-      await s3.send(new GetBucketPolicyCommand({ Bucket: target.bucket, ExpectedBucketOwner: expectedOwner }))
-    ).Policy;
+    policy = await getBucketPolicy(s3, target.bucket, expectedOwner);
   } catch (error) {
-    const name = awsErrorName(error);
-    if (name === 'NoSuchBucketPolicy') return { checked: true, denied: [], conditional: [], principals };
-    return {
-      checked: false,
-      denied: [],
-      conditional: [],
-      principals,
-      note: `GetBucketPolicy failed (${name})`,
-    };
+    const note = `GetBucketPolicy failed (${awsErrorName(error)})`;
+    return { checked: false, denied: [], conditional: [], principals, note };
   }
+  if (policy === undefined) return { checked: true, denied: [], conditional: [], principals };
   const result = policy
     ? findDraDenies({ policy, bucket: target.bucket, prefix: target.prefix, principalArns: principals })
     : { denied: [], conditional: [] };
-  let note: string | undefined;
-  try {
-    const encryption = await s3.send(
-      new GetBucketEncryptionCommand({ Bucket: target.bucket, ExpectedBucketOwner: expectedOwner }),
-    );
-    const rule = encryption.ServerSideEncryptionConfiguration?.Rules?.[0]?.ApplyServerSideEncryptionByDefault;
-    if (rule?.SSEAlgorithm?.startsWith('aws:kms')) {
-      note = `bucket uses SSE-KMS (${rule.KMSMasterKeyID ?? 'aws/s3'}): its key policy must allow the FSx role`;
-    }
-  } catch {
-    // Encryption settings are advisory only.
-  }
+  const encryption = await defaultEncryption(s3, target.bucket, expectedOwner);
+  const note = encryption?.algorithm?.startsWith('aws:kms')
+    ? `bucket uses SSE-KMS (${encryption.kmsKeyId ?? 'aws/s3'}): its key policy must allow the FSx role`
+    : undefined;
   return { checked: true, ...result, principals, note };
 }
 
@@ -493,9 +411,8 @@ async function inspectRoleAccess(
 export async function gatherDraFacts(deps: GatherDeps, input: GatherInput): Promise<DraFacts> {
   const fileSystem = input.fileSystem;
   const id = fileSystem.FileSystemId ?? '(unknown)';
-  const callerAccount =
-    input.callerAccount ?? (await deps.sts.send(new GetCallerIdentityCommand({}))).Account ?? '(unknown)';
-  const owner = fileSystem.OwnerId ?? callerAccount;
+  const account = input.callerAccount ?? (await callerAccount(deps.sts)) ?? '(unknown)';
+  const owner = fileSystem.OwnerId ?? account;
   const target = { fileSystemPath: looseFsxPath(input.mappingFsxPath), s3: input.s3 };
   const isLustre = fileSystem.FileSystemType === 'LUSTRE';
   const [bucket, associations, roleAccess] = await Promise.all([
@@ -516,7 +433,7 @@ export async function gatherDraFacts(deps: GatherDeps, input: GatherInput): Prom
       ownerId: fileSystem.OwnerId,
     },
     target,
-    callerAccount,
+    callerAccount: account,
     bucket,
     associations,
     roleAccess,

@@ -3,9 +3,9 @@
  * one CSV line per failed file with the columns FilePath, FileStatus, ErrorCode, written by FSx to
  * `<Report.Path>/<TaskId>/failures.csv` in the linked bucket.
  */
-import { GetObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
-import { awsErrorName } from '../errors.js';
+import type { S3Client } from '@aws-sdk/client-s3';
 import { parseS3Uri } from '../paths.js';
+import { findObjectText } from '../s3/objects.js';
 
 export interface FailedFile {
   filePath: string;
@@ -72,7 +72,9 @@ export function reportKeys(reportPath: string, taskId: string): { bucket: string
 }
 
 /**
- * Reads and parses a task's completion report.
+ * Reads and parses a task's completion report: the usual keys first, then any CSV naming the task
+ * below the report path (report file names are FSx's to choose), through every page of the listing
+ * (the report folder collects the reports of every run).
  * @returns the failed files and where the report was, or undefined when no report was found.
  */
 export async function readCompletionReport(
@@ -81,26 +83,11 @@ export async function readCompletionReport(
   taskId: string,
 ): Promise<{ uri: string; files: FailedFile[] } | undefined> {
   const { bucket, keys } = reportKeys(reportPath, taskId);
-  for (const key of keys) {
-    try {
-      const out = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
-      const text = (await out.Body?.transformToString('utf8')) ?? '';
-      return { uri: `s3://${bucket}/${key}`, files: parseCompletionReport(text) };
-    } catch (error) {
-      const name = awsErrorName(error);
-      if (name !== 'NoSuchKey' && name !== 'NotFound') throw error;
-    }
-  }
-  // Fall back to any CSV under the task's folder (report file names are FSx's to choose).
-  const { bucket: b, prefix } = parseS3Uri(reportPath);
-  const listed = await s3.send(
-    new ListObjectsV2Command({ Bucket: b, Prefix: `${prefix ? `${prefix}/` : ''}` }),
-  );
-  const key = listed?.Contents?.map((o) => o.Key ?? '').find((k) => k.includes(taskId) && k.endsWith('.csv'));
-  if (!key) return undefined;
-  const out = await s3.send(new GetObjectCommand({ Bucket: b, Key: key }));
-  return {
-    uri: `s3://${b}/${key}`,
-    files: parseCompletionReport((await out.Body?.transformToString('utf8')) ?? ''),
-  };
+  const { prefix } = parseS3Uri(reportPath);
+  const found = await findObjectText(s3, bucket, {
+    keys,
+    prefix: prefix ? `${prefix}/` : '',
+    matches: (key) => key.includes(taskId) && key.endsWith('.csv'),
+  });
+  return found && { uri: `s3://${bucket}/${found.key}`, files: parseCompletionReport(found.text) };
 }

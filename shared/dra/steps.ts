@@ -1,64 +1,47 @@
 /**
- * Input shapes of the DRA branch's Lambda steps (what transfer.asl.json passes them). The plan and
- * the branch states were built by our own steps, so only what each step relies on is checked; a
- * mismatch is a wiring bug and fails as InvalidRequestError naming the field.
+ * Input shapes of the DRA branch's Lambda steps (what transfer.asl.json passes them): each checks
+ * the part of the plan its step reads, as a `.pick()` of the one plan schema, and the branch states
+ * with their own schemas. A mismatch is a wiring bug and fails as InvalidRequestError naming the field.
  */
 import { z } from 'zod';
-import type { TransferPlan } from '../plan/types.js';
-import type { AssociationState, LustreCommandState, TaskState } from './types.js';
+import { TransferPlan } from '../plan/schema.js';
+import { AssociationState, LustreCommandPurpose, LustreCommandState, TaskState, TaskType } from './state.js';
 
-const Plan = z.looseObject({
-  transferId: z.string().min(1),
-  mapping: z.string().min(1),
-  direction: z.enum(['stage-in', 'export']),
-  method: z.literal('dra'),
-  deadline: z.string().min(1),
-  fileSystem: z.looseObject({ id: z.string().min(1), mountPoint: z.string().min(1) }),
-  scope: z.looseObject({
-    fsxPath: z.string().startsWith('/'),
-    mappingFsxPath: z.string().startsWith('/'),
-    mappingS3Uri: z.string().startsWith('s3://'),
-    bucket: z.string().min(1),
-    prefix: z.string(),
-  }),
-  options: z.looseObject({ autoExport: z.boolean(), preload: z.boolean(), release: z.boolean() }),
-  timeouts: z.looseObject({ transferMinutes: z.number() }),
+/** Every DRA step runs for a plan that chose the DRA method. */
+const DRA = { method: z.literal('dra') };
+
+export const EnsureAssociationInput = z.object({
+  plan: TransferPlan.pick({ mapping: true, fileSystem: true, scope: true, options: true }).extend(DRA),
 });
-const plan = Plan.transform((p) => p as unknown as TransferPlan);
-
-const Association = z
-  .looseObject({ associationId: z.string().min(1), lifecycle: z.string(), created: z.boolean() })
-  .transform((a) => a as unknown as AssociationState);
-const TaskType = z.enum([
-  'IMPORT_METADATA_FROM_REPOSITORY',
-  'EXPORT_TO_REPOSITORY',
-  'RELEASE_DATA_FROM_FILESYSTEM',
-]);
-const Task = z
-  .looseObject({ type: TaskType, ran: z.boolean(), reason: z.string() })
-  .transform((t) => t as unknown as TaskState);
-const Command = z
-  .looseObject({ purpose: z.enum(['list', 'preload']), sent: z.boolean(), reason: z.string() })
-  .transform((c) => c as unknown as LustreCommandState);
-
-export const EnsureAssociationInput = z.object({ plan });
-export const WaitForAssociationInput = z.object({ plan, association: Association });
-export const StartTaskInput = z.object({ plan, type: TaskType, association: Association.optional() });
-export const WaitForTaskInput = z.object({ plan, task: Task });
+export const WaitForAssociationInput = z.object({
+  plan: TransferPlan.pick({ deadline: true }).extend(DRA),
+  association: AssociationState,
+});
+export const StartTaskInput = z.object({
+  plan: TransferPlan.pick({ transferId: true, mapping: true, fileSystem: true, scope: true }).extend(DRA),
+  type: TaskType,
+  association: AssociationState.optional(),
+});
+export const WaitForTaskInput = z.object({
+  plan: TransferPlan.pick({ fileSystem: true, deadline: true }).extend(DRA),
+  task: TaskState,
+});
 /** The transfer instance LaunchPreloadInstance launched (`$.dra.preloadInstance`). */
 const LaunchedInstance = z.looseObject({
   instanceId: z.string().regex(/^i-[0-9a-zA-Z]{1,32}$/, 'must be an instance id'),
 });
-
 export const SendLustreCommandInput = z.object({
-  plan,
-  purpose: z.enum(['list', 'preload']),
+  plan: TransferPlan.pick({ transferId: true, fileSystem: true, scope: true, timeouts: true }).extend(DRA),
+  purpose: LustreCommandPurpose,
   instance: LaunchedInstance.optional(),
 });
-export const WaitForLustreCommandInput = z.object({ plan, command: Command });
+export const WaitForLustreCommandInput = z.object({
+  plan: TransferPlan.pick({ deadline: true }).extend(DRA),
+  command: LustreCommandState,
+});
 export const VerifyDraInput = z.object({
-  plan,
-  association: Association.optional(),
-  task: Task.optional(),
-  listing: Command.optional(),
+  plan: TransferPlan.pick({ direction: true, fileSystem: true, scope: true }).extend(DRA),
+  association: AssociationState.optional(),
+  task: TaskState.optional(),
+  listing: LustreCommandState.optional(),
 });

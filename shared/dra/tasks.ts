@@ -10,12 +10,6 @@
  * completion event, so the state machine polls with back-off.
  */
 import { createHash } from 'node:crypto';
-import {
-  CreateDataRepositoryTaskCommand,
-  type DataRepositoryTask,
-  DescribeDataRepositoryTasksCommand,
-  type FSxClient,
-} from '@aws-sdk/client-fsx';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { rethrowTransient } from '../aws/transient.js';
 import {
@@ -26,9 +20,11 @@ import {
   NotReadyYetError,
   TransferTimeoutError,
 } from '../errors.js';
-import type { TransferPlan } from '../plan/types.js';
+import type { FSxClient } from '../fsx/file-systems.js';
+import { createTask, type DataRepositoryTask, describeTask } from '../fsx/tasks.js';
+import type { TransferPlan } from '../plan/schema.js';
 import { describeFailedFiles, readCompletionReport } from './report.js';
-import type { AssociationState, TaskState, TaskType } from './types.js';
+import type { AssociationState, TaskState, TaskType } from './state.js';
 
 /** Folder under the mapping's S3 location where completion reports go by default. */
 export const REPORT_FOLDER = 'fsx-transfer-reports';
@@ -37,7 +33,7 @@ export const REPORT_FOLDER = 'fsx-transfer-reports';
  * Where completion reports go: the configured `defaults.reportPath`, else a folder under the
  * mapping's own S3 location (FSx only writes reports inside a linked data repository).
  */
-export function reportPathFor(plan: TransferPlan, configured?: string): string {
+export function reportPathFor(plan: Pick<TransferPlan, 'scope'>, configured?: string): string {
   return (configured ?? `${plan.scope.mappingS3Uri}/${REPORT_FOLDER}`).replace(/\/+$/, '');
 }
 
@@ -77,7 +73,7 @@ export function importDecision(association: AssociationState): { needed: boolean
 }
 
 /** The task's Paths: S3 URIs for imports, paths relative to the file system root otherwise. */
-export function taskPaths(plan: TransferPlan, type: TaskType): string[] | undefined {
+export function taskPaths(plan: Pick<TransferPlan, 'scope'>, type: TaskType): string[] | undefined {
   if (type === 'IMPORT_METADATA_FROM_REPOSITORY') {
     return [`s3://${plan.scope.bucket}/${plan.scope.prefix ? `${plan.scope.prefix}/` : ''}`];
   }
@@ -112,7 +108,7 @@ function toTaskState(task: DataRepositoryTask, base: Omit<TaskState, 'ran'> & { 
 }
 
 export interface StartTaskInput {
-  plan: TransferPlan;
+  plan: Pick<TransferPlan, 'transferId' | 'mapping' | 'fileSystem' | 'scope'>;
   type: TaskType;
   association?: AssociationState;
   /** `defaults.reportPath` of the config. */
@@ -148,30 +144,27 @@ export async function startDataRepositoryTask(
   const reportPath = reportPathFor(plan, input.reportPath);
   const paths = taskPaths(plan, type);
   try {
-    const out = await deps.fsx.send(
-      new CreateDataRepositoryTaskCommand({
-        Type: type,
-        FileSystemId: plan.fileSystem.id,
-        ...(paths ? { Paths: paths } : {}),
-        Report: {
-          Enabled: true,
-          Path: reportPath,
-          Format: 'REPORT_CSV_20191124',
-          Scope: 'FAILED_FILES_ONLY',
-        },
-        ...(type === 'RELEASE_DATA_FROM_FILESYSTEM'
-          ? { ReleaseConfiguration: { DurationSinceLastAccess: { Unit: 'DAYS', Value: 0 } } }
-          : {}),
-        ClientRequestToken: taskToken(plan, type),
-        Tags: [
-          { Key: 'fsx-transfer:mapping', Value: plan.mapping },
-          { Key: 'fsx-transfer:transfer-id', Value: plan.transferId },
-        ],
-      }),
-    );
-    if (!out.DataRepositoryTask)
-      throw new DataRepositoryTaskFailedError(`CreateDataRepositoryTask returned no task (${type})`);
-    return toTaskState(out.DataRepositoryTask, { type, reason, reportPath });
+    const task = await createTask(deps.fsx, {
+      Type: type,
+      FileSystemId: plan.fileSystem.id,
+      ...(paths ? { Paths: paths } : {}),
+      Report: {
+        Enabled: true,
+        Path: reportPath,
+        Format: 'REPORT_CSV_20191124',
+        Scope: 'FAILED_FILES_ONLY',
+      },
+      ...(type === 'RELEASE_DATA_FROM_FILESYSTEM'
+        ? { ReleaseConfiguration: { DurationSinceLastAccess: { Unit: 'DAYS', Value: 0 } } }
+        : {}),
+      ClientRequestToken: taskToken(plan, type),
+      Tags: [
+        { Key: 'fsx-transfer:mapping', Value: plan.mapping },
+        { Key: 'fsx-transfer:transfer-id', Value: plan.transferId },
+      ],
+    });
+    if (!task) throw new DataRepositoryTaskFailedError(`CreateDataRepositoryTask returned no task (${type})`);
+    return toTaskState(task, { type, reason, reportPath });
   } catch (error) {
     const name = awsErrorName(error);
     const message = (error as Error)?.message ?? String(error);
@@ -213,17 +206,15 @@ export async function startDataRepositoryTask(
  */
 export async function checkDataRepositoryTask(
   deps: { fsx: FSxClient; s3: S3Client; now?: () => Date },
-  plan: TransferPlan,
+  plan: Pick<TransferPlan, 'fileSystem' | 'deadline'>,
   state: TaskState,
 ): Promise<TaskState> {
   if (!state.ran || !state.taskId) return state;
   let task: DataRepositoryTask | undefined;
   try {
-    task = (await deps.fsx.send(new DescribeDataRepositoryTasksCommand({ TaskIds: [state.taskId] })))
-      .DataRepositoryTasks?.[0];
+    task = await describeTask(deps.fsx, state.taskId);
   } catch (error) {
-    if (awsErrorName(error) !== 'DataRepositoryTaskNotFound')
-      rethrowTransient(error, `describing task ${state.taskId}`);
+    rethrowTransient(error, `describing task ${state.taskId}`);
   }
   if (!task) {
     throw new DataRepositoryTaskFailedError(`Data repository task ${state.taskId} no longer exists`, {

@@ -15,7 +15,7 @@ import {
 import { GetParameterCommand, type SSMClient } from '@aws-sdk/client-ssm';
 import { rethrowTransient } from '../aws/transient.js';
 import { awsErrorName, InstanceLaunchError, InsufficientCapacityError } from '../errors.js';
-import type { TransferPlan } from '../plan/types.js';
+import type { TransferPlan } from '../plan/schema.js';
 import {
   currentStage,
   TAG_DEADLINE,
@@ -46,8 +46,14 @@ export interface LaunchDeps {
   now?: () => Date;
 }
 
+/** What a launch reads of the plan. */
+export type LaunchPlan = Pick<
+  TransferPlan,
+  'transferId' | 'mapping' | 'deadline' | 'fileSystem' | 'instance' | 'timeouts'
+>;
+
 export interface LaunchRequest {
-  plan: TransferPlan;
+  plan: LaunchPlan;
   /** Step Functions execution ARN ($$.Execution.Id): tags the instance for the cleanup layers. */
   executionArn: string;
   /** Instance profile from the deployment (env); the config's `defaults.instanceProfileName` wins. */
@@ -127,7 +133,7 @@ export function buildUserData(watchdogMinutes: number): string {
 }
 
 export interface RunInstancesSpec {
-  plan: TransferPlan;
+  plan: LaunchPlan;
   candidate: LaunchCandidate;
   imageId: string;
   executionArn: string;

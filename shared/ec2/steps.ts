@@ -1,8 +1,8 @@
 /**
  * The EC2 branch's Lambda steps: their input shapes (what transfer.asl.json passes them), the
  * deployment settings they read from the environment, and the step functions the handlers call.
- * The plan was built by Validate, so only what these steps rely on is checked; a mismatch is a
- * wiring bug and fails as InvalidRequestError naming the field.
+ * Each step checks the part of the plan it reads, as a `.pick()` of the one plan schema; a
+ * mismatch is a wiring bug and fails as InvalidRequestError naming the field.
  */
 import type { EC2Client } from '@aws-sdk/client-ec2';
 import type { S3Client } from '@aws-sdk/client-s3';
@@ -10,7 +10,7 @@ import type { SFNClient } from '@aws-sdk/client-sfn';
 import type { SSMClient } from '@aws-sdk/client-ssm';
 import { z } from 'zod';
 import { InvalidRequestError } from '../errors.js';
-import type { TransferPlan } from '../plan/types.js';
+import { TransferPlan } from '../plan/schema.js';
 import { type CommandResult, pollTransferCommand, sendTransferCommand } from '../ssm/commands.js';
 import {
   buildCommandParameters,
@@ -19,61 +19,64 @@ import {
   type TransferCommandParameters,
 } from '../ssm/document.js';
 import { reportCommandToTask, storeTaskToken, type TaskTokenRecord } from '../ssm/task-tokens.js';
-import { type TransferResult, verifyEc2Transfer } from '../transfer/verify.js';
+import type { BranchResult } from '../verify/compare.js';
 import { type LaunchedInstance, launchTransferInstance } from './launch.js';
 import { currentStage } from './tags.js';
+import { verifyEc2Transfer } from './verify.js';
 
-const Plan = z
-  .looseObject({
-    transferId: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/),
-    mapping: z.string().min(1),
-    direction: z.enum(['stage-in', 'export']),
-    deadline: z.iso.datetime(),
-    fileSystem: z.looseObject({
-      id: z.string().min(1),
-      region: z.string().min(1),
-      dnsName: z.string().min(1),
-      mountName: z.string().min(1),
-      mountPoint: z.string().startsWith('/'),
-      subnetIds: z.array(z.string()).min(1),
-      securityGroupIds: z.array(z.string()).min(1),
-    }),
-    scope: z.looseObject({
-      fsxPath: z.string().startsWith('/'),
-      bucket: z.string().min(1),
-      prefix: z.string(),
-    }),
-    options: z.looseObject({
-      delete: z.boolean(),
-      include: z.array(z.string()),
-      exclude: z.array(z.string()),
-    }),
-    instance: z.looseObject({
-      instanceType: z.string().min(1),
-      fallbackInstanceTypes: z.array(z.string()),
-      amiParameter: z.string().startsWith('/'),
-      instanceProfileName: z.string().optional(),
-    }),
-    timeouts: z.looseObject({ transferMinutes: z.number(), agentOnlineMinutes: z.number() }),
-  })
-  .transform((p) => p as unknown as TransferPlan);
+/** On this branch the transfer id names instances (tags, ClientToken) and S3 keys (the listing). */
+const EC2 = {
+  transferId: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'must be 1-64 letters, digits, _ or -'),
+};
+/** What the sync command is built from (`syncParameters`). */
+const SyncPlan = TransferPlan.pick({
+  transferId: true,
+  direction: true,
+  deadline: true,
+  fileSystem: true,
+  scope: true,
+  options: true,
+}).extend(EC2);
+type SyncPlan = z.infer<typeof SyncPlan>;
 
 const ExecutionArn = z.string().regex(/^arn:aws[a-z-]*:states:/, 'must be a Step Functions execution ARN');
 const InstanceId = z.string().regex(/^i-[0-9a-zA-Z]{1,32}$/, 'must be an instance id');
 /** The instance as LaunchInstance returned it ($.ec2.instance). */
 const Instance = z.looseObject({ instanceId: InstanceId, deadline: z.iso.datetime() });
 
-export const LaunchInstanceInput = z.object({ plan: Plan, executionArn: ExecutionArn });
+export const LaunchInstanceInput = z.object({
+  plan: TransferPlan.pick({
+    transferId: true,
+    mapping: true,
+    direction: true,
+    deadline: true,
+    fileSystem: true,
+    scope: true,
+    options: true,
+    instance: true,
+    timeouts: true,
+  }).extend(EC2),
+  executionArn: ExecutionArn,
+});
 export const CheckAgentInput = z.object({ instanceId: InstanceId, agentDeadline: z.iso.datetime() });
 export const SendCommandInput = z.object({
-  plan: Plan,
+  plan: SyncPlan,
   instance: Instance,
   taskToken: z.string().min(1),
   executionArn: ExecutionArn.optional(),
 });
-export const PollCommandInput = z.object({ plan: Plan, instance: Instance });
+export const PollCommandInput = z.object({
+  plan: TransferPlan.pick({ transferId: true, scope: true }).extend(EC2),
+  instance: Instance,
+});
 export const VerifyEc2Input = z.object({
-  plan: Plan,
+  plan: TransferPlan.pick({
+    transferId: true,
+    direction: true,
+    fileSystem: true,
+    scope: true,
+    options: true,
+  }).extend(EC2),
   instance: Instance,
   command: z.looseObject({
     commandId: z.string().min(1),
@@ -111,7 +114,7 @@ export function commandComment(plan: Pick<TransferPlan, 'transferId'>): string {
 }
 
 /** The document parameters of a run's sync command (with the listing written for verification). */
-export function syncParameters(plan: TransferPlan, instanceId: string, now: Date): TransferCommandParameters {
+export function syncParameters(plan: SyncPlan, instanceId: string, now: Date): TransferCommandParameters {
   return buildCommandParameters(plan, {
     mode: 'sync',
     listingUri: listingUriFor(plan, instanceId),
@@ -206,7 +209,7 @@ export function pollCommandStep(
 export async function verifyStep(
   deps: { s3: S3Client },
   input: z.infer<typeof VerifyEc2Input>,
-): Promise<TransferResult> {
+): Promise<BranchResult> {
   const listingUri = input.command.listingUri ?? listingUriFor(input.plan, input.instance.instanceId);
   const result = await verifyEc2Transfer(deps, { plan: input.plan, listingUri });
   return {

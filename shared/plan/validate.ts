@@ -1,34 +1,24 @@
 /**
  * The `Validate` step: turns a transfer request into a `TransferPlan`, or throws a typed error
- * before anything is changed. Resolves the mapping and direction, confines the paths, checks the
- * file system, runs the DRA prerequisites and resolves `method: auto`.
+ * before anything is changed. It only orchestrates: parse the input, resolve the mapping and the
+ * scope, read the caller account, the file system and the DRA facts through the service helpers,
+ * choose the method (`chooseMethod`, pure) and build the plan (`buildPlan`, pure).
  */
 import { randomUUID } from 'node:crypto';
-import { DescribeFileSystemsCommand, type FileSystem, type FSxClient } from '@aws-sdk/client-fsx';
 import type { S3Client } from '@aws-sdk/client-s3';
-import { GetCallerIdentityCommand, type STSClient } from '@aws-sdk/client-sts';
 import { z } from 'zod';
 import { rethrowTransient } from '../aws/transient.js';
-import { fileSystemFor, findMapping } from '../config/load.js';
-import { type Config, type MappingConfig, type Method, TransferRequest } from '../config/schema.js';
-import {
-  checkDraPrerequisites,
-  describeReasons,
-  failedReasons,
-  gatherDraFacts,
-  regionFromArn,
-} from '../dra/prerequisites.js';
-import {
-  AccountMismatchError,
-  awsErrorName,
-  DraPrerequisiteError,
-  FileSystemNotAvailableError,
-  FileSystemNotFoundError,
-  InvalidRequestError,
-} from '../errors.js';
-import { parseInput } from '../lambda.js';
+import { fileSystemFor } from '../config/load.js';
+import { type Config, type MappingConfig, TransferRequest } from '../config/schema.js';
+import { type GatherInput, gatherDraFacts, regionFromArn } from '../dra/prerequisites.js';
+import { AccountMismatchError, FileSystemNotAvailableError, FileSystemNotFoundError } from '../errors.js';
+import { describeFileSystem, type FileSystem, type FSxClient } from '../fsx/file-systems.js';
+import { parseInput } from '../input.js';
 import { formatS3Uri, resolveScope, type TransferScope } from '../paths.js';
-import type { Reason, ResolvedMethod, TransferPlan } from './types.js';
+import { callerAccount, type STSClient } from '../sts/identity.js';
+import { resolveRequest } from '../transfers/request.js';
+import { chooseMethod, type MethodChoice } from './method.js';
+import type { TransferPlan } from './schema.js';
 
 /** What the state machine passes to `Validate` (see the transfer state machine's first state). */
 export const ValidateInput = z.object({
@@ -47,104 +37,45 @@ export interface ValidateDeps {
 }
 
 /**
- * Describes one file system.
- * @throws FileSystemNotFoundError when FSx does not know it.
+ * Any method needs an AVAILABLE FSx for Lustre file system.
+ * @throws FileSystemNotFoundError (another type), FileSystemNotAvailableError.
  */
-export async function describeFileSystem(fsx: FSxClient, fileSystemId: string): Promise<FileSystem> {
-  try {
-    const out = await fsx.send(new DescribeFileSystemsCommand({ FileSystemIds: [fileSystemId] }));
-    const fileSystem =
-      out.FileSystems?.find((fs) => fs.FileSystemId === fileSystemId) ?? out.FileSystems?.[0];
-    if (fileSystem) return fileSystem;
-  } catch (error) {
-    if (awsErrorName(error) !== 'FileSystemNotFound') throw error;
-    throw new FileSystemNotFoundError(
-      `File system ${fileSystemId} does not exist in this account and region`,
-      {
-        cause: error,
-        details: { fileSystemId },
-      },
-    );
-  }
-  throw new FileSystemNotFoundError(`File system ${fileSystemId} does not exist in this account and region`, {
-    details: { fileSystemId },
-  });
-}
-
-/** The transfer scope, with path rule violations turned into InvalidRequestError naming the field. */
-function scopeOf(mapping: MappingConfig, subPath: string | undefined): TransferScope {
-  try {
-    return resolveScope(mapping, subPath ?? '');
-  } catch (error) {
-    throw new InvalidRequestError(`Invalid transfer request: subPath: ${(error as Error).message}`, {
-      cause: error,
-      details: { field: 'subPath', mapping: mapping.name },
-    });
-  }
-}
-
-/**
- * Validates a request and plans the transfer.
- * @returns the TransferPlan every later state consumes.
- * @throws InvalidRequestError (schema, direction not allowed, path escapes the mapping),
- *   MappingNotFoundError, FileSystemNotFoundError, FileSystemNotAvailableError, AccountMismatchError,
- *   BucketAccessError, DraPrerequisiteError (`method: dra` with failed prerequisites, all listed).
- */
-export async function validateTransfer(input: unknown, deps: ValidateDeps): Promise<TransferPlan> {
-  try {
-    return await planTransfer(input, deps);
-  } catch (error) {
-    // Throttling and 5xx become TransientAwsError (retried by the state); our errors pass unchanged.
-    rethrowTransient(error, 'validating the transfer request');
-  }
-}
-
-async function planTransfer(input: unknown, deps: ValidateDeps): Promise<TransferPlan> {
-  const {
-    request: rawRequest,
-    executionName,
-    startTime,
-  } = parseInput(ValidateInput, input, 'Validate input');
-  const request = parseInput(TransferRequest, rawRequest, 'transfer request');
-  const config = deps.config;
-  const mapping = findMapping(config, request.mapping);
-  if (!mapping.directions.includes(request.direction)) {
-    throw new InvalidRequestError(
-      `Invalid transfer request: direction: ${request.direction} is not allowed by mapping ${mapping.name} (allowed: ${mapping.directions.join(', ')})`,
-      { details: { field: 'direction', mapping: mapping.name, allowed: mapping.directions } },
-    );
-  }
-  const scope = scopeOf(mapping, request.subPath);
-  const fsConfig = fileSystemFor(config, mapping);
-
-  let callerAccount: string | undefined;
-  if (config.accountId) {
-    callerAccount = (await deps.sts.send(new GetCallerIdentityCommand({}))).Account;
-    if (callerAccount !== config.accountId) {
-      throw new AccountMismatchError(
-        `The config expects account ${config.accountId}, but the credentials belong to ${callerAccount}`,
-        { details: { expected: config.accountId, caller: callerAccount } },
-      );
-    }
-  }
-
-  const fileSystem = await describeFileSystem(deps.fsx, mapping.fileSystemId);
+export function requireAvailableLustre(fileSystem: FileSystem, fileSystemId: string): void {
   if (fileSystem.FileSystemType !== 'LUSTRE') {
     throw new FileSystemNotFoundError(
-      `File system ${mapping.fileSystemId} is ${fileSystem.FileSystemType}, not FSx for Lustre`,
-      { details: { fileSystemId: mapping.fileSystemId, type: fileSystem.FileSystemType } },
+      `File system ${fileSystemId} is ${fileSystem.FileSystemType}, not FSx for Lustre`,
+      { details: { fileSystemId, type: fileSystem.FileSystemType } },
     );
   }
   if (fileSystem.Lifecycle !== 'AVAILABLE') {
     throw new FileSystemNotAvailableError(
-      `File system ${mapping.fileSystemId} is ${fileSystem.Lifecycle}, not AVAILABLE${
+      `File system ${fileSystemId} is ${fileSystem.Lifecycle}, not AVAILABLE${
         fileSystem.FailureDetails?.Message ? `: ${fileSystem.FailureDetails.Message}` : ''
       }; retry when it is AVAILABLE`,
-      { details: { fileSystemId: mapping.fileSystemId, lifecycle: fileSystem.Lifecycle } },
+      { details: { fileSystemId, lifecycle: fileSystem.Lifecycle } },
     );
   }
+}
 
-  const options = {
+/**
+ * The caller's account, checked against the config's `accountId` (undefined when none is set).
+ * @throws AccountMismatchError.
+ */
+async function checkedAccount(sts: STSClient, expected: string | undefined): Promise<string | undefined> {
+  if (!expected) return undefined;
+  const caller = await callerAccount(sts);
+  if (caller !== expected) {
+    throw new AccountMismatchError(
+      `The config expects account ${expected}, but the credentials belong to ${caller}`,
+      { details: { expected, caller } },
+    );
+  }
+  return caller;
+}
+
+/** The request's options over the mapping's settings. */
+function transferOptions(request: TransferRequest, mapping: MappingConfig): TransferPlan['options'] {
+  return {
     delete: request.delete ?? mapping.delete,
     include: mapping.include,
     exclude: mapping.exclude,
@@ -153,59 +84,26 @@ async function planTransfer(input: unknown, deps: ValidateDeps): Promise<Transfe
     autoExport: mapping.autoExport,
     dryRun: request.dryRun ?? false,
   };
-  const requested: Method = request.method ?? mapping.method;
-  let method: ResolvedMethod;
-  let methodReasons: Reason[];
-  if (requested === 'ec2') {
-    method = 'ec2';
-    methodReasons = [
-      {
-        code: 'METHOD_EC2',
-        ok: true,
-        message: 'method ec2 was requested; DRA prerequisites were not checked',
-      },
-    ];
-  } else {
-    const facts = await gatherDraFacts(deps, {
-      fileSystem,
-      configuredRegion: fsConfig.region,
-      mappingFsxPath: mapping.fsxPath,
-      s3: resolveScope(mapping).s3,
-      request: {
-        direction: request.direction,
-        delete: options.delete,
-        include: options.include,
-        exclude: options.exclude,
-        preload: options.preload,
-      },
-      dataRepositoryRoleArn: fsConfig.dataRepositoryRoleArn,
-      lustreClientInstanceId: fsConfig.lustreClientInstanceId,
-      callerAccount,
-    });
-    const failed = failedReasons(checkDraPrerequisites(facts));
-    if (requested === 'dra' && failed.length > 0) {
-      throw new DraPrerequisiteError(
-        `method dra was requested for mapping ${mapping.name}, but ${failed.length} DRA prerequisite(s) failed: ${describeReasons(failed)}`,
-        { details: { mapping: mapping.name, reasons: failed } },
-      );
-    }
-    method = failed.length === 0 ? 'dra' : 'ec2';
-    const summary: Reason = {
-      code: requested === 'dra' ? 'METHOD_DRA' : 'METHOD_AUTO',
-      ok: true,
-      message:
-        requested === 'dra'
-          ? 'method dra was requested and every DRA prerequisite holds'
-          : failed.length === 0
-            ? 'method auto chose dra: every DRA prerequisite holds'
-            : `method auto chose ec2: ${failed.length} DRA prerequisite(s) failed (${failed.map((r) => r.code).join(', ')})`,
-      seen: { requested, resolved: method },
-    };
-    methodReasons = [summary, ...failed];
-  }
+}
 
-  const now = deps.now?.() ?? new Date();
-  const started = startTime ? new Date(startTime) : now;
+export interface PlanParts {
+  config: Config;
+  request: TransferRequest;
+  mapping: MappingConfig;
+  scope: TransferScope;
+  fileSystem: FileSystem;
+  choice: MethodChoice;
+  executionName?: string;
+  /** When the run started (the deadline counts from it); `now` when absent or not a date. */
+  startTime?: string;
+  now: Date;
+}
+
+/** The plan from what Validate resolved. Pure (the transfer id is random only without one). */
+export function buildPlan(parts: PlanParts): TransferPlan {
+  const { config, request, mapping, scope, fileSystem, executionName, now } = parts;
+  const fsConfig = fileSystemFor(config, mapping);
+  const started = parts.startTime ? new Date(parts.startTime) : now;
   const base = Number.isNaN(started.getTime()) ? now : started;
   const timeouts = config.defaults.timeouts;
   const mappingScope = resolveScope(mapping);
@@ -214,8 +112,8 @@ async function planTransfer(input: unknown, deps: ValidateDeps): Promise<Transfe
     ...(executionName ? { executionName } : {}),
     mapping: mapping.name,
     direction: request.direction,
-    method,
-    methodReasons,
+    method: parts.choice.method,
+    methodReasons: parts.choice.reasons,
     fileSystem: {
       id: mapping.fileSystemId,
       region: regionFromArn(fileSystem.ResourceARN) ?? fsConfig.region,
@@ -237,7 +135,7 @@ async function planTransfer(input: unknown, deps: ValidateDeps): Promise<Transfe
       bucket: scope.s3.bucket,
       prefix: scope.s3.prefix,
     },
-    options,
+    options: transferOptions(request, mapping),
     instance: {
       instanceType: config.defaults.instanceType,
       fallbackInstanceTypes: config.defaults.fallbackInstanceTypes,
@@ -248,5 +146,65 @@ async function planTransfer(input: unknown, deps: ValidateDeps): Promise<Transfe
     },
     deadline: new Date(base.getTime() + timeouts.transferMinutes * 60_000).toISOString(),
     timeouts,
+  };
+}
+
+/**
+ * Validates a request and plans the transfer.
+ * @returns the TransferPlan every later state consumes.
+ * @throws InvalidRequestError (schema, direction not allowed, path escapes the mapping),
+ *   MappingNotFoundError, FileSystemNotFoundError, FileSystemNotAvailableError, AccountMismatchError,
+ *   BucketAccessError, DraPrerequisiteError (`method: dra` with failed prerequisites, all listed).
+ */
+export async function validateTransfer(input: unknown, deps: ValidateDeps): Promise<TransferPlan> {
+  try {
+    return await planTransfer(input, deps);
+  } catch (error) {
+    // Throttling and 5xx become TransientAwsError (retried by the state); our errors pass unchanged.
+    rethrowTransient(error, 'validating the transfer request');
+  }
+}
+
+async function planTransfer(input: unknown, deps: ValidateDeps): Promise<TransferPlan> {
+  const { request: raw, executionName, startTime } = parseInput(ValidateInput, input, 'Validate input');
+  const request = parseInput(TransferRequest, raw, 'transfer request');
+  const { config } = deps;
+  const { mapping, scope } = resolveRequest(config, request);
+  const account = await checkedAccount(deps.sts, config.accountId);
+  const fileSystem = await describeFileSystem(deps.fsx, mapping.fileSystemId);
+  requireAvailableLustre(fileSystem, mapping.fileSystemId);
+  const requested = request.method ?? mapping.method;
+  const choice = chooseMethod(
+    requested === 'ec2'
+      ? { mapping: mapping.name, requested }
+      : {
+          mapping: mapping.name,
+          requested,
+          dra: await gatherDraFacts(deps, draQuestion(config, request, mapping, fileSystem, account)),
+        },
+  );
+  const now = deps.now?.() ?? new Date();
+  return buildPlan({ config, request, mapping, scope, fileSystem, choice, executionName, startTime, now });
+}
+
+/** What the DRA prerequisites are checked for: the mapping's whole association, with the request's options. */
+function draQuestion(
+  config: Config,
+  request: TransferRequest,
+  mapping: MappingConfig,
+  fileSystem: FileSystem,
+  callerAccount: string | undefined,
+): GatherInput {
+  const fsConfig = fileSystemFor(config, mapping);
+  const { delete: del, include, exclude, preload } = transferOptions(request, mapping);
+  return {
+    fileSystem,
+    configuredRegion: fsConfig.region,
+    mappingFsxPath: mapping.fsxPath,
+    s3: resolveScope(mapping).s3,
+    request: { direction: request.direction, delete: del, include, exclude, preload },
+    dataRepositoryRoleArn: fsConfig.dataRepositoryRoleArn,
+    lustreClientInstanceId: fsConfig.lustreClientInstanceId,
+    callerAccount,
   };
 }

@@ -9,7 +9,7 @@
  * whitespace other than the single spaces separating filters, or a newline.
  */
 import { SAFE_FILTER_PATTERN, SAFE_PATH_PATTERN } from '../paths.js';
-import type { TransferPlan } from '../plan/types.js';
+import type { TransferPlan } from '../plan/schema.js';
 
 /** Characters of the safe path set, as the body of a regex character class. */
 function classBody(pattern: RegExp): string {
@@ -99,7 +99,7 @@ export function listingUriFor(plan: Pick<TransferPlan, 'scope' | 'transferId'>, 
 
 /** Parameter values of the transfer document for `plan` (validate them with `documentParameterProblems`). */
 export function buildCommandParameters(
-  plan: TransferPlan,
+  plan: Pick<TransferPlan, 'direction' | 'fileSystem' | 'scope' | 'options'>,
   options: {
     mode: 'sync' | 'list';
     listingUri: string;

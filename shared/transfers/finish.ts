@@ -14,7 +14,7 @@ import {
 import { z } from 'zod';
 import { type Direction, TransferRequest, Trigger } from '../config/schema.js';
 import { awsErrorName, TransferError } from '../errors.js';
-import { logger } from '../lambda.js';
+import { logger } from '../log.js';
 import { executionArnFor, TERMINAL_STATUSES } from '../sfn/executions.js';
 import {
   clearPendingRun,

@@ -9,7 +9,7 @@ import { SendTaskSuccessCommand, type SFNClient } from '@aws-sdk/client-sfn';
 import { z } from 'zod';
 import { TransferRequest, Trigger } from '../config/schema.js';
 import { awsErrorName } from '../errors.js';
-import { parseInput } from '../lambda.js';
+import { parseInput } from '../input.js';
 import {
   acquireLease,
   clearPendingRun,

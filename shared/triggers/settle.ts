@@ -7,7 +7,7 @@
  */
 import { z } from 'zod';
 import type { Config } from '../config/schema.js';
-import { parseInput } from '../lambda.js';
+import { parseInput } from '../input.js';
 import { readGate } from '../transfers/gate.js';
 import type { TableDeps } from '../transfers/table.js';
 

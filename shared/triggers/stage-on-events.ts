@@ -23,7 +23,7 @@ import {
 } from '@aws-sdk/lib-dynamodb';
 import type { Config, TransferRequest } from '../config/schema.js';
 import { TransientAwsError } from '../errors.js';
-import { logger } from '../lambda.js';
+import { logger } from '../log.js';
 import { startExecution } from '../transfers/finish.js';
 import { addPendingEvents, claimPendingRun, type GateId, readGate } from '../transfers/gate.js';
 import { EVENT_TTL_DAYS, epochSeconds, eventKey, type TableDeps } from '../transfers/table.js';

@@ -7,7 +7,7 @@ import { RunInstancesCommand } from '@aws-sdk/client-ec2';
 import { ListCommandsCommand } from '@aws-sdk/client-ssm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { getEc2, getSsm } from '../../shared/aws/clients.js';
-import type { TransferPlan } from '../../shared/plan/types.js';
+import type { TransferPlan } from '../../shared/plan/schema.js';
 import {
   allInstances,
   eventually,

@@ -32,6 +32,7 @@ import {
   UpdateDocumentCommand,
 } from '@aws-sdk/client-ssm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseListing } from '../../shared/verify/listing.js';
 import { localClients } from '../support/local-clients.js';
 import {
   errorOf,
@@ -647,9 +648,12 @@ describe('Run Command', () => {
     expect((listed.Contents ?? []).map((o) => o.Key).sort()).toEqual(
       ['exported/a.txt', 'exported/empty.dat', 'exported/results/out.csv', 'exported/sub dir/b é.nc'].sort(),
     );
-    expect((await listing.Body!.transformToString()).split('\0').filter(Boolean).sort()).toEqual(
-      ['0\tempty.dat', '5\ta.txt', '4\tsub dir/b é.nc', '8\tresults/out.csv'].sort(),
-    );
+    expect(parseListing(await listing.Body!.transformToString()).files).toEqual([
+      { path: 'a.txt', size: 5 },
+      { path: 'empty.dat', size: 0 },
+      { path: 'results/out.csv', size: 8 },
+      { path: 'sub dir/b é.nc', size: 4 },
+    ]);
   }, 60_000);
 
   it('fails the project document with the mount error for an unknown file system DNS name', async () => {

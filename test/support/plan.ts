@@ -3,7 +3,7 @@
  * Validate returns it). The DRA and EC2 test builders (test/unit/dra/builders.ts,
  * test/unit/ec2/builders.ts) set their method's defaults on top of it.
  */
-import type { TransferPlan } from '../../shared/plan/types.js';
+import type { TransferPlan } from '../../shared/plan/schema.js';
 
 export const FS_ID = 'fs-0123456789abcdef0';
 export const BUCKET = 'dzhang-imi-gchp-test';

@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { loadServerlessProject } from '../../local/serverless-config.js';
 import { parseConfig } from '../../shared/config/load.js';
 import { TransferRequest } from '../../shared/config/schema.js';
-import { parseInput } from '../../shared/lambda.js';
+import { parseInput } from '../../shared/input.js';
 import {
   COMPLETION_SOURCE,
   completionDetail,

@@ -14,7 +14,7 @@ import {
   NotReadyYetError,
   TransientAwsError,
 } from '../../../shared/errors.js';
-import type { TransferPlan } from '../../../shared/plan/types.js';
+import type { TransferPlan } from '../../../shared/plan/schema.js';
 import { transferMachine } from '../../support/asl.js';
 import { buildPlan, CLIENT_ID } from './builders.js';
 

@@ -1,7 +1,7 @@
 /** Builders for DRA and Validate tests: a config, FSx shapes and mocked AWS answers. */
 import type { DataRepositoryAssociation, FileSystem } from '@aws-sdk/client-fsx';
 import { type Config, type ConfigInput, ConfigSchema } from '../../../shared/config/schema.js';
-import type { TransferPlan } from '../../../shared/plan/types.js';
+import type { TransferPlan } from '../../../shared/plan/schema.js';
 import { BUCKET, buildTransferPlan, FS_ID } from '../../support/plan.js';
 
 export { BUCKET, FS_ID };

@@ -8,65 +8,17 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
   checkLustreCommand,
   clientDirectory,
-  listingHash,
-  listingScript,
   lustreMount,
   mountScript,
-  parseListing,
   sendLustreCommand,
 } from '../../../shared/dra/lustre-client.js';
-import type { LustreCommandState } from '../../../shared/dra/types.js';
+import type { LustreCommandState } from '../../../shared/dra/state.js';
 import { awsError } from './aws-mocks.js';
 import { buildPlan, CLIENT_ID, FS_ID } from './builders.js';
 
 const ssmMock = mockClient(SSMClient);
 const LAUNCHED_ID = 'i-0fedcba9876543210';
 const ssm = () => ({ ssm: new SSMClient({}) });
-
-describe('listing script', () => {
-  let dir: string;
-  beforeEach(() => {
-    dir = mkdtempSync(join(tmpdir(), 'fsxt-listing-'));
-  });
-  afterEach(() => rmSync(dir, { recursive: true, force: true }));
-
-  it('prints names and sizes that parse back, with the hash the verifier computes', () => {
-    mkdirSync(join(dir, 'GEOS/2024'), { recursive: true });
-    writeFileSync(join(dir, 'GEOS/2024/a.nc'), 'aaaa');
-    writeFileSync(join(dir, 'GEOS/b.nc'), 'bb');
-    writeFileSync(join(dir, 'Z.txt'), '');
-
-    const output = execFileSync('sh', ['-c', listingScript(dir).join('\n')], { encoding: 'utf8' });
-
-    const listing = parseListing(output);
-    expect(listing).toMatchObject({ exists: true, count: 3, bytes: 6, truncated: false });
-    expect([...listing.files]).toEqual([
-      ['GEOS/2024/a.nc', 4],
-      ['GEOS/b.nc', 2],
-      ['Z.txt', 0],
-    ]);
-    expect(listing.sha256).toBe(listingHash(listing.files));
-  });
-
-  it('reports a missing directory instead of failing', () => {
-    const output = execFileSync('sh', ['-c', listingScript(join(dir, 'nope')).join('\n')], {
-      encoding: 'utf8',
-    });
-
-    expect(parseListing(output)).toMatchObject({ exists: false, count: 0 });
-  });
-});
-
-describe('parseListing', () => {
-  it('marks a listing cut by SSM as truncated and drops the partial last line', () => {
-    const output = 'FSXT-LISTING v1\nCOUNT 3\nBYTES 30\nSHA256 abc\na\t10\nb\t1';
-
-    const listing = parseListing(output);
-
-    expect(listing.truncated).toBe(true);
-    expect([...listing.files.keys()]).toEqual(['a']);
-  });
-});
 
 describe('sendLustreCommand / checkLustreCommand', () => {
   beforeEach(() => ssmMock.reset());

@@ -6,13 +6,13 @@ import {
 import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { parseCompletionReport } from '../../../shared/dra/report.js';
+import type { AssociationState, TaskState } from '../../../shared/dra/state.js';
 import {
   checkDataRepositoryTask,
   importDecision,
   startDataRepositoryTask,
   taskToken,
 } from '../../../shared/dra/tasks.js';
-import type { AssociationState, TaskState } from '../../../shared/dra/types.js';
 import { awsError, fsxMock, s3Mock } from './aws-mocks.js';
 import { BUCKET, buildPlan, FS_ID } from './builders.js';
 

@@ -1,5 +1,5 @@
 /** Builders for the EC2-method tests: a plan for the EC2 branch and SDK-shaped errors. */
-import type { TransferPlan } from '../../../shared/plan/types.js';
+import type { TransferPlan } from '../../../shared/plan/schema.js';
 import { BUCKET, buildTransferPlan, FS_ID, type PlanOverrides } from '../../support/plan.js';
 
 export { BUCKET, FS_ID };

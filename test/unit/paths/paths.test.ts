@@ -64,6 +64,28 @@ describe('overlap', () => {
   it('treats prefixes in different buckets as disjoint', () => {
     expect(s3LocationsOverlap({ bucket: 'a11', prefix: 'x' }, { bucket: 'b22', prefix: 'x' })).toBe(false);
   });
+
+  it('compares file system paths as AWS returns them, after normalising both sides', () => {
+    expect(fsxPathsOverlap('/ExtData/', '/ExtData/sub')).toBe(true);
+    expect(fsxPathsOverlap('/ExtData//sub/', '/ExtData/sub/deeper')).toBe(true);
+    expect(fsxPathsOverlap('', '/anything')).toBe(true);
+    expect(fsxPathsOverlap('/ExtData/', '/ExtData2/')).toBe(false);
+  });
+
+  it('compares S3 prefixes by segments, ignoring leading, trailing and repeated slashes', () => {
+    const b = (prefix: string) => ({ bucket: 'b22', prefix });
+
+    expect(s3LocationsOverlap(b('ExtData/'), b('ExtData/2024'))).toBe(true);
+    expect(s3LocationsOverlap(b('/ExtData'), b('ExtData//2024/'))).toBe(true);
+    expect(s3LocationsOverlap(b(''), b('anything'))).toBe(true);
+    expect(s3LocationsOverlap(b('ExtData/'), b('ExtData2/'))).toBe(false);
+    expect(s3LocationsOverlap(b('a/..'), b('b'))).toBe(false);
+  });
+
+  it('compares paths of associations created by hand (characters our rules refuse) without throwing', () => {
+    expect(fsxPathsOverlap('/my data/', '/my data/2024')).toBe(true);
+    expect(fsxPathsOverlap('/my data', '/other')).toBe(false);
+  });
 });
 
 describe('filters', () => {

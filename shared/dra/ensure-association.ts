@@ -8,13 +8,6 @@
  * (automatic sync stopped until the cause is fixed), UPDATING, DELETING, FAILED (terminal).
  */
 import { createHash } from 'node:crypto';
-import {
-  CreateDataRepositoryAssociationCommand,
-  type DataRepositoryAssociation,
-  DescribeDataRepositoryAssociationsCommand,
-  type EventType,
-  type FSxClient,
-} from '@aws-sdk/client-fsx';
 import { rethrowTransient } from '../aws/transient.js';
 import {
   awsErrorName,
@@ -26,18 +19,22 @@ import {
   PathOverlapError,
   TransferTimeoutError,
 } from '../errors.js';
-import { formatS3Uri, parseS3Uri } from '../paths.js';
-import type { TransferPlan } from '../plan/types.js';
 import {
-  findSameAssociation,
-  fsxOverlaps,
+  createAssociation,
+  type DataRepositoryAssociation,
+  describeAssociation,
+  type EventType,
   listAssociations,
-  looseFsxPath,
-  s3Overlaps,
-  toAssociationPaths,
-} from './associations.js';
+} from '../fsx/associations.js';
+import type { FSxClient } from '../fsx/file-systems.js';
+import { formatS3Uri, fsxPathsOverlap, looseFsxPath, parseS3Uri, s3LocationsOverlap } from '../paths.js';
+import type { TransferPlan } from '../plan/schema.js';
+import { findSameAssociation, toAssociationPaths } from './association-paths.js';
 import { MAX_ASSOCIATIONS } from './prerequisites.js';
-import type { AssociationState } from './types.js';
+import type { AssociationState } from './state.js';
+
+/** What the association of a mapping is derived from. */
+export type AssociationPlan = Pick<TransferPlan, 'mapping' | 'fileSystem' | 'scope' | 'options'>;
 
 /** Import-only by default: S3 changes flow to FSx, nothing flows back automatically (the seed's advice). */
 export const AUTO_IMPORT_EVENTS: EventType[] = ['NEW', 'CHANGED', 'DELETED'];
@@ -52,9 +49,7 @@ export const AUTO_EXPORT_EVENTS: EventType[] = ['NEW', 'CHANGED'];
  * that go into the request, so a retry (or a second run) reuses the first create, and a changed
  * mapping never collides with an old token. At most 63 characters of `[a-z0-9-]`.
  */
-export function associationToken(
-  plan: Pick<TransferPlan, 'mapping' | 'fileSystem' | 'scope' | 'options'>,
-): string {
+export function associationToken(plan: AssociationPlan): string {
   const digest = createHash('sha256')
     .update(
       [plan.fileSystem.id, plan.scope.mappingFsxPath, plan.scope.mappingS3Uri, plan.options.autoExport].join(
@@ -86,7 +81,7 @@ function toState(
 }
 
 /** Differences between a reused association's settings and what the mapping asks for. */
-function settingNotes(association: DataRepositoryAssociation, plan: TransferPlan): string[] {
+function settingNotes(association: DataRepositoryAssociation, plan: AssociationPlan): string[] {
   const notes: string[] = [];
   const exportEvents = association.S3?.AutoExportPolicy?.Events ?? [];
   if (plan.options.autoExport && exportEvents.length === 0) {
@@ -118,7 +113,7 @@ function settingNotes(association: DataRepositoryAssociation, plan: TransferPlan
  */
 export async function ensureAssociation(
   deps: { fsx: FSxClient },
-  plan: TransferPlan,
+  plan: AssociationPlan,
 ): Promise<AssociationState> {
   const fsId = plan.fileSystem.id;
   const fileSystemPath = plan.scope.mappingFsxPath;
@@ -133,7 +128,7 @@ export async function ensureAssociation(
     }
     // Validate checked this; re-check because another run may have linked a path since.
     const conflicts = paths.filter(
-      (a) => fsxOverlaps(a.fileSystemPath, looseFsxPath(fileSystemPath)) || (a.s3 && s3Overlaps(a.s3, s3)),
+      (a) => fsxPathsOverlap(a.fileSystemPath, fileSystemPath) || (a.s3 && s3LocationsOverlap(a.s3, s3)),
     );
     if (conflicts.length > 0) {
       throw new PathOverlapError(
@@ -149,35 +144,33 @@ export async function ensureAssociation(
         { details: { fileSystemId: fsId, count: existing.length } },
       );
     }
-    const out = await deps.fsx.send(
-      new CreateDataRepositoryAssociationCommand({
-        FileSystemId: fsId,
-        FileSystemPath: fileSystemPath,
-        DataRepositoryPath: plan.scope.mappingS3Uri,
-        BatchImportMetaDataOnCreate: true,
-        S3: {
-          AutoImportPolicy: { Events: AUTO_IMPORT_EVENTS },
-          ...(plan.options.autoExport ? { AutoExportPolicy: { Events: AUTO_EXPORT_EVENTS } } : {}),
-        },
-        ClientRequestToken: associationToken(plan),
-        Tags: [
-          { Key: 'Name', Value: `fsx-transfer-${plan.mapping}` },
-          { Key: 'fsx-transfer:mapping', Value: plan.mapping },
-          { Key: 'fsx-transfer:managed-by', Value: 'fsx-transfer' },
-        ],
-      }),
-    );
-    if (!out.Association)
+    const created = await createAssociation(deps.fsx, {
+      FileSystemId: fsId,
+      FileSystemPath: fileSystemPath,
+      DataRepositoryPath: plan.scope.mappingS3Uri,
+      BatchImportMetaDataOnCreate: true,
+      S3: {
+        AutoImportPolicy: { Events: AUTO_IMPORT_EVENTS },
+        ...(plan.options.autoExport ? { AutoExportPolicy: { Events: AUTO_EXPORT_EVENTS } } : {}),
+      },
+      ClientRequestToken: associationToken(plan),
+      Tags: [
+        { Key: 'Name', Value: `fsx-transfer-${plan.mapping}` },
+        { Key: 'fsx-transfer:mapping', Value: plan.mapping },
+        { Key: 'fsx-transfer:managed-by', Value: 'fsx-transfer' },
+      ],
+    });
+    if (!created)
       throw new DraFailedError(
         `CreateDataRepositoryAssociation returned no association for ${fileSystemPath}`,
       );
-    return toState(out.Association, true);
+    return toState(created, true);
   } catch (error) {
     throw mapAssociationError(error, plan);
   }
 }
 
-function mapAssociationError(error: unknown, plan: TransferPlan): unknown {
+function mapAssociationError(error: unknown, plan: AssociationPlan): unknown {
   const name = awsErrorName(error);
   const message = (error as Error)?.message ?? String(error);
   const where = `${plan.scope.mappingFsxPath} -> ${plan.scope.mappingS3Uri} on ${plan.fileSystem.id}`;
@@ -216,18 +209,14 @@ function mapAssociationError(error: unknown, plan: TransferPlan): unknown {
  */
 export async function checkAssociation(
   deps: { fsx: FSxClient; now?: () => Date },
-  plan: TransferPlan,
+  plan: Pick<TransferPlan, 'deadline'>,
   state: AssociationState,
 ): Promise<AssociationState> {
   let association: DataRepositoryAssociation | undefined;
   try {
-    const out = await deps.fsx.send(
-      new DescribeDataRepositoryAssociationsCommand({ AssociationIds: [state.associationId] }),
-    );
-    association = out.Associations?.[0];
+    association = await describeAssociation(deps.fsx, state.associationId);
   } catch (error) {
-    if (awsErrorName(error) !== 'DataRepositoryAssociationNotFound')
-      rethrowTransient(error, `describing ${state.associationId}`);
+    rethrowTransient(error, `describing ${state.associationId}`);
   }
   if (!association) {
     throw new DraFailedError(`Data repository association ${state.associationId} no longer exists`, {

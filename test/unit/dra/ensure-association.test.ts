@@ -4,8 +4,12 @@ import {
   FSxClient,
 } from '@aws-sdk/client-fsx';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { associationToken, checkAssociation, ensureAssociation } from '../../../shared/dra/association.js';
-import type { AssociationState } from '../../../shared/dra/types.js';
+import {
+  associationToken,
+  checkAssociation,
+  ensureAssociation,
+} from '../../../shared/dra/ensure-association.js';
+import type { AssociationState } from '../../../shared/dra/state.js';
 import { awsError, fsxMock } from './aws-mocks.js';
 import { association, BUCKET, buildPlan, FS_ID } from './builders.js';
 

@@ -1,0 +1,81 @@
+import { DeleteObjectCommand, GetObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
+import { mockClient } from 'aws-sdk-client-mock';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { verifyEc2Transfer } from '../../../shared/ec2/verify.js';
+import { VerificationFailedError } from '../../../shared/errors.js';
+import { formatListing, type ListedFile } from '../../../shared/verify/listing.js';
+import { buildPlan } from './builders.js';
+
+const s3Mock = mockClient(S3Client);
+const LISTING_URI = 's3://dzhang-imi-gchp-test/.fsx-transfer/listings/extdata-stage-in-1/i-1.list';
+const files = (...entries: [string, number][]): ListedFile[] =>
+  entries.map(([path, size]) => ({ path, size }));
+
+/** The part of a GetObject body that the code reads. */
+function body(text: string) {
+  return { transformToString: async () => text };
+}
+
+beforeEach(() => s3Mock.reset());
+
+describe('verifyEc2Transfer', () => {
+  it('passes a stage-in whose file system listing matches S3, and removes the listing', async () => {
+    s3Mock
+      .on(GetObjectCommand)
+      .resolves({ Body: body(formatListing(files(['a.nc', 3], ['b c/d', 0]))) } as never);
+    s3Mock.on(ListObjectsV2Command).resolves({
+      Contents: [
+        { Key: 'ExtData/a.nc', Size: 3 },
+        { Key: 'ExtData/b c/d', Size: 0 },
+      ],
+    });
+
+    const result = await verifyEc2Transfer(
+      { s3: new S3Client({}) },
+      { plan: buildPlan(), listingUri: LISTING_URI },
+    );
+
+    expect(result).toMatchObject({ files: 2, bytes: 3, verified: true });
+    expect(s3Mock.commandCalls(DeleteObjectCommand)[0]?.args[0].input).toEqual({
+      Bucket: 'dzhang-imi-gchp-test',
+      Key: '.fsx-transfer/listings/extdata-stage-in-1/i-1.list',
+    });
+  });
+
+  it('fails an export whose S3 side lacks a file, naming it', async () => {
+    s3Mock
+      .on(GetObjectCommand)
+      .resolves({ Body: body(formatListing(files(['out/x.nc', 7], ['out/y.nc', 8]))) } as never);
+    s3Mock.on(ListObjectsV2Command).resolves({ Contents: [{ Key: 'ExtData/out/x.nc', Size: 7 }] });
+
+    const error = await verifyEc2Transfer(
+      { s3: new S3Client({}) },
+      { plan: buildPlan({ direction: 'export' }), listingUri: LISTING_URI },
+    ).catch((e) => e);
+
+    expect(error).toBeInstanceOf(VerificationFailedError);
+    expect(error.message).toContain('/ExtData -> s3://dzhang-imi-gchp-test/ExtData');
+    expect(error.message).toContain('missing in S3: out/y.nc (8 bytes)');
+  });
+
+  it('fails when the instance wrote no listing', async () => {
+    s3Mock.on(GetObjectCommand).rejects(Object.assign(new Error('no key'), { name: 'NoSuchKey' }));
+
+    await expect(
+      verifyEc2Transfer({ s3: new S3Client({}) }, { plan: buildPlan(), listingUri: LISTING_URI }),
+    ).rejects.toBeInstanceOf(VerificationFailedError);
+  });
+
+  it('fails when the listing holds fewer files than it counts', async () => {
+    const cut = formatListing(files(['a.nc', 3], ['b.nc', 4])).replace(/b\.nc\t4\n$/, '');
+    s3Mock.on(GetObjectCommand).resolves({ Body: body(cut) } as never);
+    s3Mock.on(ListObjectsV2Command).resolves({ Contents: [{ Key: 'ExtData/a.nc', Size: 3 }] });
+
+    await expect(
+      verifyEc2Transfer({ s3: new S3Client({}) }, { plan: buildPlan(), listingUri: LISTING_URI }),
+    ).rejects.toMatchObject({
+      name: 'VerificationFailedError',
+      message: expect.stringContaining('incomplete'),
+    });
+  });
+});
