@@ -25,7 +25,7 @@ import { InstanceFilesystems } from './ssm/instance-fs.js';
 import { LOCAL_AL2023_AMI } from './ssm/parameters.js';
 import { SsmEmulator, type SsmTimings } from './ssm/service.js';
 import { runShimTool, writeShims } from './ssm/shims.js';
-import { StateStore } from './state.js';
+import { StateStore } from './kit/persistence.js';
 import { StsEmulator } from './sts.js';
 import { LocalAwsError, type LocalEvent } from './types.js';
 
@@ -151,7 +151,7 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
   const clock = new ScaledClock(options.timeScale ?? 1);
   const faults = new Faults();
   if (options.faultsFile) faults.add(readFaultsFile(options.faultsFile));
-  const store = new StateStore(dataDir);
+  const store = new StateStore(join(dataDir, 'state'));
   const router = new LocalRouter({
     accountId,
     region,

@@ -14,7 +14,7 @@ import type { ScaledClock } from '../clock.js';
 import { type FaultInjector, globMatch } from '../faults.js';
 import { ec2Response, type NestedParams, nestParams, type XmlObject } from '../protocols/query.js';
 import type { FaultAttributeSource, LocalRequestContext } from '../server.js';
-import type { StateStore } from '../state.js';
+import type { StateStore } from '../kit/persistence.js';
 import { LocalAwsError, type LocalEvent, type QueryService, type RequestContext } from '../types.js';
 import type { Network, SecurityGroupRecord, SubnetRecord } from './network.js';
 

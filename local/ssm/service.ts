@@ -21,7 +21,7 @@ import { parse as parseYaml, stringify as toYaml } from 'yaml';
 import type { ScaledClock } from '../clock.js';
 import type { Ec2Emulator, InstanceRecord } from '../ec2/service.js';
 import type { FaultInjector } from '../faults.js';
-import type { StateStore } from '../state.js';
+import type { StateStore } from '../kit/persistence.js';
 import { type JsonService, LocalAwsError, type LocalEvent, type RequestContext } from '../types.js';
 import {
   AWS_RUN_SHELL_SCRIPT,
