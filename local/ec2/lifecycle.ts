@@ -75,6 +75,7 @@ export class Lifecycle {
     this.watchdogs.set(record.instanceId, timer);
   }
 
+  /** Starts shutting an instance down: `user` (TerminateInstances) or `instance` (its own shutdown). */
   shutDown(record: InstanceRecord, initiator: 'user' | 'instance'): void {
     const stamp = `${new Date().toISOString().replace('T', ' ').slice(0, 19)} GMT`;
     if (initiator === 'instance' && record.shutdownBehavior === 'stop') {
