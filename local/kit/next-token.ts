@@ -63,8 +63,21 @@ export function pageOf<T>(
   options: { token: unknown; size: number; scope?: TokenScope },
   tokens: PageTokens,
 ): { items: T[]; nextToken?: string } {
-  const offset = tokens.decode(options.token, options.scope);
-  const items = all.slice(offset, offset + options.size);
-  const next = offset + items.length;
-  return next < all.length ? { items, nextToken: tokens.encode(next, options.scope) } : { items };
+  return pageAt(all, tokens.decode(options.token, options.scope), options.size, tokens, options.scope);
+}
+
+/**
+ * One page of `all` from a position decoded earlier (for a service that reports a bad token
+ * before other errors of the request); `nextToken` is set when items remain.
+ */
+export function pageAt<T>(
+  all: T[],
+  position: number,
+  size: number,
+  tokens: PageTokens,
+  scope?: TokenScope,
+): { items: T[]; nextToken?: string } {
+  const items = all.slice(position, position + size);
+  const next = position + items.length;
+  return next < all.length ? { items, nextToken: tokens.encode(next, scope) } : { items };
 }
