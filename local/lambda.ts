@@ -23,6 +23,7 @@ import {
   type ServerlessFunction,
   type ServerlessProject,
 } from './serverless-config.js';
+import { LocalAwsError } from './types.js';
 
 export interface LambdaRegistryDeps {
   /** Project root (holds serverless.yml and functions/). Default: the current directory. */
@@ -89,14 +90,14 @@ export class LambdaFunctionError extends Error {
 }
 
 /** An error of the Lambda service itself (e.g. ResourceNotFoundException), not of the function. */
-export class LambdaServiceError extends Error {
-  constructor(
-    readonly code: string,
-    message: string,
-    readonly statusCode = 404,
-  ) {
-    super(message);
-    this.name = code;
+export class LambdaServiceError extends LocalAwsError {
+  constructor(code: string, message: string, statusCode = 404) {
+    super(code, message, statusCode);
+  }
+
+  /** The HTTP status the Invoke API answers with. */
+  get statusCode(): number {
+    return this.status;
   }
 }
 

@@ -16,66 +16,31 @@ const tokens = pageTokens(
     new LocalAwsError('InvalidPaginationToken', 'The specified pagination token is not valid or is expired.'),
 );
 
-const INSTANCE_FILTERS = new Set([
-  'instance-id',
-  'instance-state-name',
-  'instance-state-code',
-  'instance-type',
-  'image-id',
-  'subnet-id',
-  'vpc-id',
-  'availability-zone',
-  'reservation-id',
-  'client-token',
-  'tag-key',
-  'tag-value',
-  'private-ip-address',
-  'iam-instance-profile.arn',
-  'key-name',
-]);
+/** DescribeInstances filters: each name and the values of an instance it matches against. */
+const INSTANCE_FILTERS: Record<string, (record: InstanceRecord) => (string | undefined)[]> = {
+  'instance-id': (r) => [r.instanceId],
+  'instance-state-name': (r) => [r.state],
+  'instance-state-code': (r) => [String(STATE_CODES[r.state])],
+  'instance-type': (r) => [r.instanceType],
+  'image-id': (r) => [r.imageId],
+  'subnet-id': (r) => [r.subnetId],
+  'vpc-id': (r) => [r.vpcId],
+  'availability-zone': (r) => [r.availabilityZone],
+  'reservation-id': (r) => [r.reservationId],
+  'client-token': (r) => [r.clientToken],
+  'tag-key': (r) => r.tags.map((t) => t.key),
+  'tag-value': (r) => r.tags.map((t) => t.value),
+  'private-ip-address': (r) => [r.privateIpAddress],
+  'iam-instance-profile.arn': (r) => [r.iamInstanceProfile?.arn],
+  'key-name': (r) => [r.keyName],
+};
 
 /** Whether an instance passes one DescribeInstances filter (values may use `*` and `?`). */
 function instanceMatches(record: InstanceRecord, filter: { name: string; values: string[] }): boolean {
-  const any = (candidates: (string | undefined)[]) =>
-    candidates.some((c) => c !== undefined && filter.values.some((v) => globMatch(v, c)));
-  if (filter.name.startsWith('tag:')) {
-    const key = filter.name.slice(4);
-    return any(record.tags.filter((t) => t.key === key).map((t) => t.value));
-  }
-  switch (filter.name) {
-    case 'instance-id':
-      return any([record.instanceId]);
-    case 'instance-state-name':
-      return any([record.state]);
-    case 'instance-state-code':
-      return any([String(STATE_CODES[record.state])]);
-    case 'instance-type':
-      return any([record.instanceType]);
-    case 'image-id':
-      return any([record.imageId]);
-    case 'subnet-id':
-      return any([record.subnetId]);
-    case 'vpc-id':
-      return any([record.vpcId]);
-    case 'availability-zone':
-      return any([record.availabilityZone]);
-    case 'reservation-id':
-      return any([record.reservationId]);
-    case 'client-token':
-      return any([record.clientToken]);
-    case 'tag-key':
-      return any(record.tags.map((t) => t.key));
-    case 'tag-value':
-      return any(record.tags.map((t) => t.value));
-    case 'private-ip-address':
-      return any([record.privateIpAddress]);
-    case 'iam-instance-profile.arn':
-      return any([record.iamInstanceProfile?.arn]);
-    case 'key-name':
-      return any([record.keyName]);
-    default:
-      return false;
-  }
+  const candidates = filter.name.startsWith('tag:')
+    ? record.tags.filter((t) => t.key === filter.name.slice(4)).map((t) => t.value)
+    : (INSTANCE_FILTERS[filter.name]?.(record) ?? []);
+  return candidates.some((c) => c !== undefined && filter.values.some((v) => globMatch(v, c)));
 }
 
 export function describeInstances(ec2: Ec2Core, p: NestedParams): XmlObject {
@@ -93,7 +58,7 @@ export function describeInstances(ec2: Ec2Core, p: NestedParams): XmlObject {
     );
   }
   const ids = ec2.instanceIds(p, true);
-  const filters = filtersOf(p, INSTANCE_FILTERS);
+  const filters = filtersOf(p, new Set(Object.keys(INSTANCE_FILTERS)));
   const matching = [...ec2.instances.values()]
     .filter((r) => ec2.visible(r))
     .filter((r) => ids.length === 0 || ids.includes(r.instanceId))
@@ -115,30 +80,47 @@ export function describeInstances(ec2: Ec2Core, p: NestedParams): XmlObject {
   };
 }
 
-export function describeSubnets(ec2: Ec2Core, p: NestedParams): XmlObject {
-  const ids = asStrings(p.SubnetId);
-  const missing = ids.filter((id) => !ec2.deps.network.subnets.has(id));
-  if (missing.length > 0)
-    throw new LocalAwsError(
-      'InvalidSubnetID.NotFound',
-      `The subnet ID '${missing.join(', ')}' does not exist`,
-    );
-  const filters = filtersOf(p, new Set(['subnet-id', 'vpc-id', 'availability-zone', 'state']));
-  const subnets = [...ec2.deps.network.subnets.values()]
-    .filter((s) => ids.length === 0 || ids.includes(s.subnetId))
-    .filter((s) =>
+/**
+ * The network records a Describe* action selects: those named in `ids` (each must exist, else
+ * `notFound` with the missing ids), narrowed by filters on `fields` (values may use `*` and `?`;
+ * a `tag:` filter matches nothing, the local network has no tags).
+ */
+function selectNetwork<R>(
+  p: NestedParams,
+  request: {
+    ids: string[];
+    records: Map<string, R>;
+    notFound: (missing: string) => LocalAwsError;
+    fields: Record<string, (record: R) => string>;
+  },
+): R[] {
+  const missing = request.ids.filter((id) => !request.records.has(id));
+  if (missing.length > 0) throw request.notFound(missing.join(', '));
+  const filters = filtersOf(p, new Set(Object.keys(request.fields)));
+  return [...request.records.entries()]
+    .filter(([id]) => request.ids.length === 0 || request.ids.includes(id))
+    .map(([, record]) => record)
+    .filter((record) =>
       filters.every((f) => {
-        const value =
-          f.name === 'subnet-id'
-            ? s.subnetId
-            : f.name === 'vpc-id'
-              ? s.vpcId
-              : f.name === 'state'
-                ? 'available'
-                : s.availabilityZone;
-        return f.values.some((v) => globMatch(v, value));
+        const value = request.fields[f.name]?.(record);
+        return value !== undefined && f.values.some((v) => globMatch(v, value));
       }),
     );
+}
+
+export function describeSubnets(ec2: Ec2Core, p: NestedParams): XmlObject {
+  const subnets = selectNetwork(p, {
+    ids: asStrings(p.SubnetId),
+    records: ec2.deps.network.subnets,
+    notFound: (missing) =>
+      new LocalAwsError('InvalidSubnetID.NotFound', `The subnet ID '${missing}' does not exist`),
+    fields: {
+      'subnet-id': (s) => s.subnetId,
+      'vpc-id': (s) => s.vpcId,
+      'availability-zone': (s) => s.availabilityZone,
+      state: () => 'available',
+    },
+  });
   return {
     subnetSet: subnets.map((s) => ({
       subnetId: s.subnetId,
@@ -158,22 +140,13 @@ export function describeSubnets(ec2: Ec2Core, p: NestedParams): XmlObject {
 }
 
 export function describeSecurityGroups(ec2: Ec2Core, p: NestedParams): XmlObject {
-  const ids = asStrings(p.GroupId);
-  const missing = ids.filter((id) => !ec2.deps.network.securityGroups.has(id));
-  if (missing.length > 0)
-    throw new LocalAwsError(
-      'InvalidGroup.NotFound',
-      `The security group '${missing.join(', ')}' does not exist`,
-    );
-  const filters = filtersOf(p, new Set(['group-id', 'group-name', 'vpc-id']));
-  const groups = [...ec2.deps.network.securityGroups.values()]
-    .filter((g) => ids.length === 0 || ids.includes(g.groupId))
-    .filter((g) =>
-      filters.every((f) => {
-        const value = f.name === 'group-id' ? g.groupId : f.name === 'group-name' ? g.groupName : g.vpcId;
-        return f.values.some((v) => globMatch(v, value));
-      }),
-    );
+  const groups = selectNetwork(p, {
+    ids: asStrings(p.GroupId),
+    records: ec2.deps.network.securityGroups,
+    notFound: (missing) =>
+      new LocalAwsError('InvalidGroup.NotFound', `The security group '${missing}' does not exist`),
+    fields: { 'group-id': (g) => g.groupId, 'group-name': (g) => g.groupName, 'vpc-id': (g) => g.vpcId },
+  });
   const lustreRule = (fromPort: number, toPort: number, groupId: string) => ({
     ipProtocol: 'tcp',
     fromPort,

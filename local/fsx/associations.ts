@@ -8,7 +8,15 @@ import { mkdirSync, rmSync } from 'node:fs';
 import type { OperationTable } from '../kit/dispatch.js';
 import { resourceId } from '../kit/ids.js';
 import type { RequestContext } from '../types.js';
-import { clone, eventsOf, type FsxCore, type Input, matchesPattern, selectByIds } from './core.js';
+import {
+  byFileSystem,
+  clone,
+  describeSelection,
+  eventsOf,
+  type FsxCore,
+  type Input,
+  matchesPattern,
+} from './core.js';
 import { associationNotFound, badRequest, FsxError, unsupported } from './errors.js';
 import { listFiles, statFile } from './files.js';
 import {
@@ -224,20 +232,15 @@ function recordExisting(fsx: FsxCore, fileSystemId: string, fsPath: string): voi
 }
 
 function describeAssociations(fsx: FsxCore, input: Input, ctx: RequestContext) {
-  let records = selectByIds(
-    fsx.sorted(fsx.state.associations).filter((r) => r.region === ctx.region),
-    input.AssociationIds as string[] | undefined,
-    (r) => r.description.AssociationId,
-    associationNotFound,
-  );
-  for (const filter of (input.Filters as Array<{ Name?: string; Values?: string[] }> | undefined) ?? []) {
-    const values = filter.Values ?? [];
-    switch (filter.Name) {
-      case 'file-system-id':
-        for (const id of values) fsx.fileSystemIn(ctx, id);
-        records = records.filter((r) => values.includes(r.description.FileSystemId));
-        break;
-      case 'data-repository-type':
+  const records = describeSelection(fsx, ctx, {
+    records: fsx.state.associations,
+    ids: input.AssociationIds,
+    idOf: (r) => r.description.AssociationId,
+    notFound: associationNotFound,
+    filters: input.Filters,
+    rules: {
+      'file-system-id': byFileSystem(fsx, ctx),
+      'data-repository-type': (records, values) => {
         for (const value of values) {
           if (value !== 'S3' && value !== 'NFS') {
             throw new FsxError(
@@ -246,17 +249,15 @@ function describeAssociations(fsx: FsxCore, input: Input, ctx: RequestContext) {
             );
           }
         }
-        if (!values.includes('S3')) records = [];
-        break;
-      case 'file-cache-id':
-        records = []; // FSx for Lustre associations belong to no file cache
-        break;
-      default:
-        throw badRequest(
-          `The filter ${filter.Name} is not supported by DescribeDataRepositoryAssociations; use file-system-id, data-repository-type or file-cache-id.`,
-        );
-    }
-  }
+        return values.includes('S3') ? records : [];
+      },
+      'file-cache-id': () => [], // FSx for Lustre associations belong to no file cache
+    },
+    unknownFilter: (name) =>
+      badRequest(
+        `The filter ${name} is not supported by DescribeDataRepositoryAssociations; use file-system-id, data-repository-type or file-cache-id.`,
+      ),
+  });
   const { page, more } = fsx.paginate(records, input, 100);
   return { Associations: page.map((r) => clone(r.description)), ...more };
 }

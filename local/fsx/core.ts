@@ -373,7 +373,7 @@ export function matchesPattern(pattern: string, value: string): boolean {
 }
 
 /** The records named in `ids` (all when none are named); an id not among them throws `notFound(id)`. */
-export function selectByIds<R>(
+function selectByIds<R>(
   records: R[],
   ids: string[] | undefined,
   idOf: (record: R) => string,
@@ -382,4 +382,53 @@ export function selectByIds<R>(
   if (!ids?.length) return records;
   for (const id of ids) if (!records.some((r) => idOf(r) === id)) throw notFound(id);
   return records.filter((r) => ids.includes(idOf(r)));
+}
+
+/** How a Describe filter narrows records: the filter's values in, the records that pass out. */
+export type FilterRule<R> = (records: R[], values: string[]) => R[];
+
+/**
+ * What a Describe* request selects: the records of the request's region (oldest first) named by
+ * its ids (all when none; an unknown id throws `notFound`), narrowed by each of its `Filters` in
+ * turn (a filter name without a rule throws `unknownFilter`).
+ */
+export function describeSelection<R extends { seq: number; region: string }>(
+  fsx: FsxCore,
+  ctx: RequestContext,
+  request: {
+    records: Record<string, R>;
+    ids: unknown;
+    idOf: (record: R) => string;
+    notFound: (id: string) => Error;
+    filters: unknown;
+    rules: Record<string, FilterRule<R>>;
+    unknownFilter: (name: string | undefined) => Error;
+  },
+): R[] {
+  let records = selectByIds(
+    fsx.sorted(request.records).filter((r) => r.region === ctx.region),
+    request.ids as string[] | undefined,
+    request.idOf,
+    request.notFound,
+  );
+  for (const filter of (request.filters as Array<{ Name?: string; Values?: string[] }> | undefined) ?? []) {
+    const rule =
+      filter.Name !== undefined && Object.hasOwn(request.rules, filter.Name)
+        ? request.rules[filter.Name]
+        : undefined;
+    if (!rule) throw request.unknownFilter(filter.Name);
+    records = rule(records, filter.Values ?? []);
+  }
+  return records;
+}
+
+/** The `file-system-id` filter: records of the named file systems (each must be visible). */
+export function byFileSystem<R extends { description: { FileSystemId: string } }>(
+  fsx: FsxCore,
+  ctx: RequestContext,
+): FilterRule<R> {
+  return (records, values) => {
+    for (const id of values) fsx.fileSystemIn(ctx, id);
+    return records.filter((r) => values.includes(r.description.FileSystemId));
+  };
 }

@@ -8,7 +8,7 @@ import type { OperationTable } from '../kit/dispatch.js';
 import { randomHex, resourceId, uuid } from '../kit/ids.js';
 import type { RequestContext } from '../types.js';
 import { kickAssociations } from './associations.js';
-import { clone, type FsxCore, type Input, selectByIds } from './core.js';
+import { clone, describeSelection, type FsxCore, type Input } from './core.js';
 import { badRequest, fileSystemNotFound } from './errors.js';
 import type { DeploymentType, FileSystemDescription, FileSystemLifecycle, Tag } from './store.js';
 
@@ -170,12 +170,15 @@ export function findByDnsName(fsx: FsxCore, dnsName: string): FileSystemDescript
 }
 
 function describeFileSystems(fsx: FsxCore, input: Input, ctx: RequestContext) {
-  const records = selectByIds(
-    fsx.sorted(fsx.state.fileSystems).filter((r) => r.region === ctx.region),
-    input.FileSystemIds as string[] | undefined,
-    (r) => r.description.FileSystemId,
-    fileSystemNotFound,
-  );
+  const records = describeSelection(fsx, ctx, {
+    records: fsx.state.fileSystems,
+    ids: input.FileSystemIds,
+    idOf: (r) => r.description.FileSystemId,
+    notFound: fileSystemNotFound,
+    filters: undefined, // DescribeFileSystems has no filters
+    rules: {},
+    unknownFilter: (name) => badRequest(`The filter ${name} is not supported by DescribeFileSystems.`),
+  });
   // The service returns at most 50 per page (the size of its FileSystems list).
   const { page, more } = fsx.paginate(records, input, 50);
   return { FileSystems: page.map((r) => clone(r.description)), ...more };

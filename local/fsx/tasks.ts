@@ -10,7 +10,7 @@ import { PutObjectCommand } from '@aws-sdk/client-s3';
 import type { OperationTable } from '../kit/dispatch.js';
 import { resourceId } from '../kit/ids.js';
 import type { RequestContext } from '../types.js';
-import { clone, type FsxCore, type Input, matchesPattern, selectByIds } from './core.js';
+import { byFileSystem, clone, describeSelection, type FsxCore, type Input, matchesPattern } from './core.js';
 import { badRequest, FsxError, taskNotFound, unsupported } from './errors.js';
 import { hasChanged, isDirectory, listFiles, removeFile, s3ErrorCode, statFile } from './files.js';
 import {
@@ -155,37 +155,24 @@ export function addTask(
 }
 
 function describeTasks(fsx: FsxCore, input: Input, ctx: RequestContext) {
+  const records = describeSelection(fsx, ctx, {
+    records: fsx.state.tasks,
+    ids: input.TaskIds,
+    idOf: (r) => r.description.TaskId,
+    notFound: taskNotFound,
+    filters: input.Filters,
+    rules: {
+      'file-system-id': byFileSystem(fsx, ctx),
+      'task-lifecycle': (records, values) => records.filter((r) => values.includes(r.description.Lifecycle)),
+      'data-repository-association-id': (records, values) =>
+        records.filter((r) => values.some((id) => taskTouches(fsx, r, id))),
+      'file-cache-id': () => [],
+    },
+    unknownFilter: (name) =>
+      badRequest(`The filter ${name} is not supported by DescribeDataRepositoryTasks.`),
+  });
   // Newest first, as the console lists them.
-  let records = selectByIds(
-    fsx
-      .sorted(fsx.state.tasks)
-      .reverse()
-      .filter((r) => r.region === ctx.region),
-    input.TaskIds as string[] | undefined,
-    (r) => r.description.TaskId,
-    taskNotFound,
-  );
-  for (const filter of (input.Filters as Array<{ Name?: string; Values?: string[] }> | undefined) ?? []) {
-    const values = filter.Values ?? [];
-    switch (filter.Name) {
-      case 'file-system-id':
-        for (const id of values) fsx.fileSystemIn(ctx, id);
-        records = records.filter((r) => values.includes(r.description.FileSystemId));
-        break;
-      case 'task-lifecycle':
-        records = records.filter((r) => values.includes(r.description.Lifecycle));
-        break;
-      case 'data-repository-association-id':
-        records = records.filter((r) => values.some((id) => taskTouches(fsx, r, id)));
-        break;
-      case 'file-cache-id':
-        records = [];
-        break;
-      default:
-        throw badRequest(`The filter ${filter.Name} is not supported by DescribeDataRepositoryTasks.`);
-    }
-  }
-  const { page, more } = fsx.paginate(records, input, 50);
+  const { page, more } = fsx.paginate(records.reverse(), input, 50);
   return { DataRepositoryTasks: page.map((r) => clone(r.description)), ...more };
 }
 

@@ -10,7 +10,6 @@ import { HeadObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
 import type { FsxCore } from './core.js';
 import {
   exportFile,
-  type FileStat,
   hasChanged,
   isDirectory,
   releaseContents,
@@ -19,7 +18,7 @@ import {
   writePlaceholder,
 } from './files.js';
 import { keyForFile, normalizeFsPath, onDisk, type S3Location } from './paths.js';
-import type { AssociationRecord, FileRecord } from './store.js';
+import type { AssociationRecord } from './store.js';
 
 /** What FSx knows of an S3 object when it imports it. */
 export interface ObjectInfo {
@@ -132,24 +131,15 @@ export async function exportOne(fsx: FsxCore, association: AssociationRecord, fs
   if (!stat) throw new FileFailure('InternalError');
   if (stat.size > 5 * 1024 ** 4) throw new FileFailure('FileSizeTooLarge');
   if (fsx.state.buckets[repo.bucket]?.unreachable) throw new FileFailure('S3AccessDenied');
-  const record = await uploadTracked(fsx, root, fsPath, repo.bucket, key, stat);
-  fsx.filesOf(d.FileSystemId)[fsPath] = record;
+  // Remembered first, so the object event of this upload is not imported back.
+  fsx.rememberSelfWrite(
+    `${repo.bucket}/${key}`,
+    createHash('md5')
+      .update(readFileSync(onDisk(root, fsPath)))
+      .digest('hex'),
+  );
+  fsx.filesOf(d.FileSystemId)[fsPath] = await exportFile(fsx.deps.s3, root, fsPath, repo.bucket, key, stat);
   fsx.store.save();
-}
-
-async function uploadTracked(
-  fsx: FsxCore,
-  root: string,
-  fsPath: string,
-  bucket: string,
-  key: string,
-  stat: FileStat,
-): Promise<FileRecord> {
-  const md5 = createHash('md5')
-    .update(readFileSync(onDisk(root, fsPath)))
-    .digest('hex');
-  fsx.rememberSelfWrite(`${bucket}/${key}`, md5);
-  return exportFile(fsx.deps.s3, root, fsPath, bucket, key, stat);
 }
 
 /** Drops the contents of an exported file (it stays as a placeholder). */

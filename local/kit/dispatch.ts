@@ -8,10 +8,10 @@
  * Usage:
  *   const operations: OperationTable<Record<string, unknown>> = { ListQueues: (input, ctx) => ... };
  *   handle(operation, input, ctx) {
- *     return dispatch(operations, operation, input, ctx, (name) => new LocalAwsError('UnknownOperationException', ...));
+ *     return dispatch(operations, operation, input, ctx, unknownOperation('SQS'));
  *   }
  */
-import type { RequestContext } from '../types.js';
+import { LocalAwsError, type RequestContext } from '../types.js';
 
 /** Handles one operation: the request's input (and context) in, the response's output out. */
 export type OperationHandler<Input, Context = RequestContext, Output = unknown> = (
@@ -46,4 +46,13 @@ export async function dispatch<Input, Context, Output>(
   const handler = handlerOf(table, operation);
   if (!handler) throw unknown(operation);
   return handler(input, ctx);
+}
+
+/** The UnknownOperationException a JSON service answers for an operation the emulator does not have. */
+export function unknownOperation(emulator: string): (operation: string) => LocalAwsError {
+  return (operation) =>
+    new LocalAwsError(
+      'UnknownOperationException',
+      `Operation ${operation} is not supported by the local ${emulator} emulator`,
+    );
 }

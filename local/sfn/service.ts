@@ -17,7 +17,7 @@ import { randomUUID } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { functionKeyOf, substitute } from '../../scripts/sls/asl.js';
-import { dispatch, type OperationTable } from '../kit/dispatch.js';
+import { dispatch, type OperationTable, unknownOperation } from '../kit/dispatch.js';
 import { pageOf, pageTokens, type TokenScope } from '../kit/next-token.js';
 import type { LambdaRegistry } from '../lambda.js';
 import { evaluateCfn, stateMachineNameFor } from '../serverless-config.js';
@@ -158,17 +158,7 @@ export class StepFunctionsEmulator implements JsonService {
   }
 
   async handle(operation: string, input: Record<string, unknown>, ctx: RequestContext): Promise<unknown> {
-    return dispatch(
-      this.operations,
-      operation,
-      input,
-      ctx,
-      (name) =>
-        new LocalAwsError(
-          'UnknownOperationException',
-          `Operation ${name} is not supported by the local Step Functions emulator`,
-        ),
-    );
+    return dispatch(this.operations, operation, input, ctx, unknownOperation('Step Functions'));
   }
 
   private readonly operations: OperationTable<Record<string, unknown>> = {

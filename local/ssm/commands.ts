@@ -83,6 +83,31 @@ function elapsed(start?: string, end?: string): string {
   return `PT${(ms / 1000).toFixed(3)}S`;
 }
 
+/** Sets a status and its details; false when they were already so (nothing to announce). */
+function changeStatus(
+  record: { status: InvocationStatus; statusDetails: string },
+  status: InvocationStatus,
+  details: string,
+): boolean {
+  if (record.status === status && record.statusDetails === details) return false;
+  record.status = status;
+  record.statusDetails = details;
+  return true;
+}
+
+/** The service role, notifications and CloudWatch output of a command, as Command and CommandInvocation show them. */
+function deliverySettings(command: CommandRecord) {
+  return {
+    ServiceRole: command.serviceRoleArn ?? '',
+    NotificationConfig: command.notificationConfig ?? {
+      NotificationArn: '',
+      NotificationEvents: [],
+      NotificationType: '',
+    },
+    CloudWatchOutputConfig: command.cloudWatchOutputConfig,
+  };
+}
+
 /** Ends a plugin (a document step) with a status, a response code and status details. */
 export function finishPlugin(
   plugin: PluginRecord,
@@ -181,9 +206,7 @@ export class Commands {
     status: InvocationStatus,
     details: string,
   ): void {
-    if (invocation.status === status && invocation.statusDetails === details) return;
-    invocation.status = status;
-    invocation.statusDetails = details;
+    if (!changeStatus(invocation, status, details)) return;
     this.deps.emit({
       source: 'aws.ssm',
       'detail-type': 'EC2 Command Invocation Status-change Notification',
@@ -219,9 +242,7 @@ export class Commands {
       [status, details] = ['TimedOut', 'DeliveryTimedOut'];
     else if (some('TimedOut') && !some('Failed')) [status, details] = ['TimedOut', 'ExecutionTimedOut'];
     else [status, details] = ['Failed', 'Failed'];
-    if (command.status === status && command.statusDetails === details) return;
-    command.status = status;
-    command.statusDetails = details;
+    if (!changeStatus(command, status, details)) return;
     this.deps.emit({
       source: 'aws.ssm',
       'detail-type': 'EC2 Command Status-change Notification',
@@ -264,13 +285,7 @@ export class Commands {
         (i) => i.status === 'Failed' || (i.status === 'TimedOut' && i.statusDetails === 'ExecutionTimedOut'),
       ).length,
       DeliveryTimedOutCount: invocations.filter((i) => i.statusDetails === 'DeliveryTimedOut').length,
-      ServiceRole: command.serviceRoleArn ?? '',
-      NotificationConfig: command.notificationConfig ?? {
-        NotificationArn: '',
-        NotificationEvents: [],
-        NotificationType: '',
-      },
-      CloudWatchOutputConfig: command.cloudWatchOutputConfig,
+      ...deliverySettings(command),
       TimeoutSeconds: command.timeoutSeconds,
       TriggeredAlarms: [],
     };
@@ -377,13 +392,7 @@ export class Commands {
         StandardOutputUrl: '',
         StandardErrorUrl: '',
         CommandPlugins: details ? invocation.plugins.map((p) => this.pluginOutput(p)) : [],
-        ServiceRole: command.serviceRoleArn ?? '',
-        NotificationConfig: command.notificationConfig ?? {
-          NotificationArn: '',
-          NotificationEvents: [],
-          NotificationType: '',
-        },
-        CloudWatchOutputConfig: command.cloudWatchOutputConfig,
+        ...deliverySettings(command),
       })),
       NextToken: nextToken,
     };

@@ -22,9 +22,9 @@
 import type { ScaledClock } from '../clock.js';
 import type { Ec2Emulator, InstanceRecord } from '../ec2/service.js';
 import type { FaultInjector } from '../faults.js';
-import { dispatch, type OperationTable } from '../kit/dispatch.js';
+import { dispatch, type OperationTable, unknownOperation } from '../kit/dispatch.js';
 import type { StateStore } from '../kit/persistence.js';
-import { type JsonService, LocalAwsError, type LocalEvent, type RequestContext } from '../types.js';
+import type { JsonService, LocalEvent, RequestContext } from '../types.js';
 import { type AgentRecord, Agents } from './agents.js';
 import type { DocumentRecord } from './command-document.js';
 import { type CommandRecord, Commands, type InvocationRecord } from './commands.js';
@@ -127,17 +127,7 @@ export class SsmEmulator implements JsonService {
   }
 
   async handle(operation: string, input: Input, ctx: RequestContext): Promise<unknown> {
-    return dispatch(
-      this.operations,
-      operation,
-      input,
-      ctx,
-      (name) =>
-        new LocalAwsError(
-          'UnknownOperationException',
-          `Operation ${name} is not supported by the local SSM emulator`,
-        ),
-    );
+    return dispatch(this.operations, operation, input, ctx, unknownOperation('SSM'));
   }
 
   // ------------------------------------------------------------------ public helpers
