@@ -3,9 +3,10 @@
  * the admin API), with AWS's description shape (DNSName, MountName, ResourceARN, ...), the
  * CREATING -> AVAILABLE lifecycle, and DescribeFileSystems (regional, 50 a page).
  */
+import { randomUUID } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import type { OperationTable } from '../kit/dispatch.js';
-import { randomHex, resourceId, uuid } from '../kit/ids.js';
+import { randomHex, resourceId } from '../kit/ids.js';
 import type { RequestContext } from '../types.js';
 import { kickAssociations } from './associations.js';
 import { clone, describeSelection, type FsxCore, type Input } from './core.js';
@@ -86,7 +87,7 @@ export function declareFileSystem(fsx: FsxCore, spec: FileSystemSpec): FileSyste
     SubnetIds: subnetIds,
     NetworkInterfaceIds: [resourceId('eni'), resourceId('eni')],
     DNSName: `${id}.fsx.${region}.amazonaws.com`,
-    ...(persistent ? { KmsKeyId: `arn:aws:kms:${region}:${owner}:key/${uuid()}` } : {}),
+    ...(persistent ? { KmsKeyId: `arn:aws:kms:${region}:${owner}:key/${randomUUID()}` } : {}),
     ResourceARN: `arn:aws:fsx:${region}:${owner}:file-system/${id}`,
     Tags: tagsFrom(spec.tags),
     LustreConfiguration: {

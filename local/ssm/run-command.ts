@@ -6,8 +6,8 @@
  * the instance's paths mapped (instance-fs.ts); CancelCommand, and failing the invocations of an
  * instance that stops or terminates.
  */
+import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
-import { uuid } from '../kit/ids.js';
 import { LocalAwsError } from '../types.js';
 import { type Agents, faultAttributesFor } from './agents.js';
 import { type CommandStep, type ParsedDocument, resolveParameters, substitute } from './command-document.js';
@@ -117,7 +117,7 @@ export class RunCommand {
     };
     const now = this.deps.clock.now();
     const command: CommandRecord = {
-      commandId: uuid(),
+      commandId: randomUUID(),
       documentName: name,
       documentVersion: input.DocumentVersion === undefined ? '$DEFAULT' : String(input.DocumentVersion),
       resolvedVersion: version.version,
