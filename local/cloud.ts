@@ -16,7 +16,8 @@ import { Ec2Emulator, type Ec2Timings } from './ec2/service.js';
 import { type BusEvent, EventBus } from './events.js';
 import { type FaultInjector, FaultInjector as Faults, readFaultsFile } from './faults.js';
 import { registerFsxAdmin } from './fsx/admin.js';
-import { FsxEmulator } from './fsx/service.js';
+import { FsxEmulator, fileSystemSpecs } from './fsx/service.js';
+import { StateStore } from './kit/persistence.js';
 import { LambdaRegistry } from './lambda.js';
 import { type BucketAttributes, S3Backend, type S3EventRecord } from './s3/service.js';
 import { INTERNAL_HEADER, LocalRouter } from './server.js';
@@ -25,7 +26,6 @@ import { InstanceFilesystems } from './ssm/instance-fs.js';
 import { LOCAL_AL2023_AMI } from './ssm/parameters.js';
 import { SsmEmulator, type SsmTimings } from './ssm/service.js';
 import { runShimTool, writeShims } from './ssm/shims.js';
-import { StateStore } from './state.js';
 import { StsEmulator } from './sts.js';
 import { LocalAwsError, type LocalEvent } from './types.js';
 
@@ -151,7 +151,7 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
   const clock = new ScaledClock(options.timeScale ?? 1);
   const faults = new Faults();
   if (options.faultsFile) faults.add(readFaultsFile(options.faultsFile));
-  const store = new StateStore(dataDir);
+  const store = new StateStore(join(dataDir, 'state'));
   const router = new LocalRouter({
     accountId,
     region,
@@ -245,7 +245,7 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
       region,
       s3: internalS3,
       emit,
-      configPath,
+      fileSystems: fileSystemSpecs(config?.fileSystems ?? []),
       log,
       bucketInfo: async (bucket) => {
         const attributes = s3.getBucketAttributes(bucket);

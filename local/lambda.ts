@@ -6,15 +6,16 @@
  * values that are CloudFormation expressions there (`!Ref`, `!GetAtt`, `!Sub`) are evaluated with
  * local values, or taken from `environment` (which also overrides any value, for every function).
  *
- * Not modelled: cold starts, concurrency limits, memory limits, separate processes (one
- * `process.env` is shared, so concurrent invocations of functions whose environments differ can see
- * each other's values).
+ * Each invocation sees its own environment through `process.env` (lambda-env.ts), so concurrent
+ * invocations of functions whose environments differ never see each other's values.
+ *
+ * Not modelled: cold starts, concurrency limits, memory limits, separate processes.
  */
 import { randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import type { Context } from 'aws-lambda';
-import { resetClients } from '../shared/aws/clients.js';
+import { withInvocationEnvironment } from './lambda-env.js';
 import {
   evaluateCfn,
   lambdaArn,
@@ -22,6 +23,7 @@ import {
   type ServerlessFunction,
   type ServerlessProject,
 } from './serverless-config.js';
+import { LocalAwsError } from './types.js';
 
 export interface LambdaRegistryDeps {
   /** Project root (holds serverless.yml and functions/). Default: the current directory. */
@@ -88,14 +90,14 @@ export class LambdaFunctionError extends Error {
 }
 
 /** An error of the Lambda service itself (e.g. ResourceNotFoundException), not of the function. */
-export class LambdaServiceError extends Error {
-  constructor(
-    readonly code: string,
-    message: string,
-    readonly statusCode = 404,
-  ) {
-    super(message);
-    this.name = code;
+export class LambdaServiceError extends LocalAwsError {
+  constructor(code: string, message: string, statusCode = 404) {
+    super(code, message, statusCode);
+  }
+
+  /** The HTTP status the Invoke API answers with. */
+  get statusCode(): number {
+    return this.status;
   }
 }
 
@@ -171,8 +173,15 @@ export class LambdaRegistry {
     Object.assign(this.environment, environment);
   }
 
-  /** Registers a handler from code under `key` (tests, fixtures); replaces a function of that key. */
-  register(key: string, handler: LocalHandler, options: { timeout?: number; name?: string } = {}): string {
+  /**
+   * Registers a handler from code under `key` (tests, fixtures); replaces a function of that key.
+   * `environment` is the function's own variables (as serverless.yml would give them).
+   */
+  register(
+    key: string,
+    handler: LocalHandler,
+    options: { timeout?: number; name?: string; environment?: Record<string, string> } = {},
+  ): string {
     const name = options.name ?? `${this.project.service}-${this.stage}-${key}`;
     this.functions.set(key, {
       key,
@@ -181,10 +190,10 @@ export class LambdaRegistry {
       handlerExport: 'handler',
       timeout: options.timeout ?? 6,
       memorySize: 1024,
-      environment: {},
+      environment: { ...options.environment },
       events: [],
       inline: handler,
-      resolvedEnvironment: {},
+      resolvedEnvironment: { ...options.environment },
     });
     return this.arnOf(key)!;
   }
@@ -232,13 +241,12 @@ export class LambdaRegistry {
     if (this.invocations.length > MAX_RECORDS) this.invocations.shift();
     try {
       await this.injectFault(fn);
-      const handler = await this.loadHandler(fn);
-      const endpointBefore = process.env.AWS_ENDPOINT_URL;
-      Object.assign(process.env, fn.resolvedEnvironment, this.environment);
-      // Handlers cache their SDK clients (shared/aws/clients.ts): a new endpoint needs new clients.
-      if (process.env.AWS_ENDPOINT_URL !== endpointBefore) resetClients();
       const payload = event === undefined ? {} : JSON.parse(JSON.stringify(event));
-      const result = await this.runWithTimeout(fn, requestId, handler, payload);
+      // The handler (and its module's first load) sees only this invocation's environment.
+      const result = await withInvocationEnvironment(
+        { ...fn.resolvedEnvironment, ...this.environment },
+        async () => this.runWithTimeout(fn, requestId, await this.loadHandler(fn), payload),
+      );
       const output = result === undefined ? null : JSON.parse(JSON.stringify(result));
       record.result = output;
       return output;

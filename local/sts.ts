@@ -3,21 +3,32 @@
  * account; the caller is `arn:aws:iam::<account>:user/<access key id>` (`root` for the key `root`).
  */
 import { createHash } from 'node:crypto';
+import { dispatch, type OperationTable } from './kit/dispatch.js';
 import { queryResponse, STS_NAMESPACE } from './protocols/query.js';
 import type { LocalRequestContext } from './server.js';
 import { LocalAwsError, type QueryService, type RequestContext } from './types.js';
 
 export class StsEmulator implements QueryService {
   readonly signingName = 'sts';
-  readonly actions: ReadonlySet<string> = new Set(['GetCallerIdentity']);
+  readonly actions: ReadonlySet<string>;
+  private readonly operations: OperationTable<Record<string, string>, LocalRequestContext, string>;
 
-  constructor(private readonly deps: { accountId: string }) {}
+  constructor(private readonly deps: { accountId: string }) {
+    this.operations = { GetCallerIdentity: (_params, ctx) => this.getCallerIdentity(ctx) };
+    this.actions = new Set(Object.keys(this.operations));
+  }
 
-  async handle(action: string, _params: Record<string, string>, ctx: RequestContext): Promise<string> {
-    const local = ctx as LocalRequestContext;
-    if (action !== 'GetCallerIdentity') {
-      throw new LocalAwsError('InvalidAction', `Could not find operation ${action} for version 2011-06-15`);
-    }
+  async handle(action: string, params: Record<string, string>, ctx: RequestContext): Promise<string> {
+    return dispatch(
+      this.operations,
+      action,
+      params,
+      ctx as LocalRequestContext,
+      (name) => new LocalAwsError('InvalidAction', `Could not find operation ${name} for version 2011-06-15`),
+    );
+  }
+
+  private getCallerIdentity(local: LocalRequestContext): string {
     const accessKeyId = local.accessKeyId || 'anonymous';
     const account = this.deps.accountId;
     const isRoot = accessKeyId === 'root';

@@ -1,14 +1,13 @@
 /**
  * The FSx emulator's state and its persistence: one JSON document under `<dataDir>/fsx/state.json`
  * holding file systems, associations, tasks, idempotency tokens, bucket simulation settings and the
- * per-file HSM records, so a restarted `local up` continues where it stopped. Writes are
- * debounced and atomic (temp file + rename); `flush()` writes at once.
+ * per-file HSM records, so a restarted `local up` continues where it stopped. Written through the
+ * local cloud's one persistence (kit/persistence.ts): debounced and atomic; `flush()` writes at once.
  *
  * Resource descriptions are stored in AWS's response shapes (timestamps as epoch seconds, which is
  * how the JSON protocol sends them) so Describe* returns them without translation.
  */
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { StateStore } from '../kit/persistence.js';
 
 export type Tag = { Key: string; Value: string };
 export type EventType = 'NEW' | 'CHANGED' | 'DELETED';
@@ -194,25 +193,15 @@ export const emptyState = (): FsxState => ({
   files: {},
 });
 
-export class StateStore {
+/** The FSx state document, loaded at start and saved (debounced) after every change. */
+export class FsxStore {
   readonly state: FsxState;
-  private timer: NodeJS.Timeout | undefined;
+  private readonly snapshots: StateStore;
 
-  constructor(
-    private readonly file: string,
-    private readonly debounceMs = 25,
-  ) {
-    this.state = StateStore.read(file);
-  }
-
-  private static read(file: string): FsxState {
-    try {
-      const parsed = JSON.parse(readFileSync(file, 'utf8')) as Partial<FsxState>;
-      if (parsed.version !== 1) return emptyState();
-      return { ...emptyState(), ...parsed } as FsxState;
-    } catch {
-      return emptyState();
-    }
+  constructor(dir: string, debounceMs = 25) {
+    this.snapshots = new StateStore(dir, debounceMs);
+    const saved = this.snapshots.load<Partial<FsxState>>('state');
+    this.state = saved?.version === 1 ? ({ ...emptyState(), ...saved } as FsxState) : emptyState();
   }
 
   nextSeq(): number {
@@ -222,22 +211,12 @@ export class StateStore {
 
   /** Schedules a write of the whole state. */
   save(): void {
-    if (this.timer) return;
-    this.timer = setTimeout(() => {
-      this.timer = undefined;
-      this.flush();
-    }, this.debounceMs);
-    this.timer.unref?.();
+    this.snapshots.save('state', () => this.state);
   }
 
+  /** Writes the whole state now. */
   flush(): void {
-    if (this.timer) {
-      clearTimeout(this.timer);
-      this.timer = undefined;
-    }
-    mkdirSync(dirname(this.file), { recursive: true });
-    const tmp = `${this.file}.${process.pid}.tmp`;
-    writeFileSync(tmp, JSON.stringify(this.state));
-    renameSync(tmp, this.file);
+    this.save();
+    this.snapshots.flush();
   }
 }

@@ -18,6 +18,8 @@ import { randomUUID } from 'node:crypto';
 import { existsSync, readdirSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { functionKeyOf, readStateMachine, substitute } from '../../scripts/sls/asl.js';
+import { dispatch, type OperationTable, unknownOperation } from '../kit/dispatch.js';
+import { pageOf, pageTokens, type TokenScope } from '../kit/next-token.js';
 import type { LambdaRegistry } from '../lambda.js';
 import { evaluateCfn, stateMachineNameFor } from '../serverless-config.js';
 import {
@@ -101,44 +103,22 @@ function pageSize(input: Record<string, unknown>): number {
   return value;
 }
 
-function encodeToken(payload: Record<string, unknown>): string {
-  return Buffer.from(JSON.stringify(payload)).toString('base64url');
-}
-
-function decodeToken(token: unknown, kind: string): Record<string, unknown> {
-  if (typeof token !== 'string') throw new LocalAwsError('InvalidToken', `Invalid Token: '${String(token)}'`);
-  try {
-    const payload = JSON.parse(Buffer.from(token, 'base64url').toString('utf8'));
-    if (payload?.k !== kind) throw new Error('wrong kind');
-    return payload;
-  } catch {
-    throw new LocalAwsError('InvalidToken', `Invalid Token: '${token}'`);
-  }
-}
+/** Page tokens of ListStateMachines, ListExecutions and GetExecutionHistory (the kit's codec). */
+const nextTokens = pageTokens((token) => new LocalAwsError('InvalidToken', `Invalid Token: '${token}'`));
 
 /**
- * One page of `all` from the offset in `input.nextToken`. The token carries `scope` (its kind `k` and
- * what the listing is bound to, e.g. the state machine and filter) plus the offset; a token of
- * another kind or scope is an InvalidToken.
+ * One page of `all` from the position in `input.nextToken`. The token carries `scope` (its kind `k`
+ * and what the listing is bound to, e.g. the state machine and filter); a token of another kind or
+ * scope is an InvalidToken.
  */
 function offsetPage<T>(
   all: T[],
   input: Record<string, unknown>,
   size: number,
-  scope: { k: string } & Record<string, unknown>,
+  scope: { k: string } & TokenScope,
 ): { page: T[]; more: { nextToken?: string } } {
-  let offset = 0;
-  if (input.nextToken !== undefined) {
-    const token = decodeToken(input.nextToken, scope.k);
-    if (Object.entries(scope).some(([key, value]) => token[key] !== value)) {
-      throw new LocalAwsError('InvalidToken', `Invalid Token: '${String(input.nextToken)}'`);
-    }
-    offset = Number(token.o);
-  }
-  return {
-    page: all.slice(offset, offset + size),
-    more: offset + size < all.length ? { nextToken: encodeToken({ ...scope, o: offset + size }) } : {},
-  };
+  const { items, nextToken } = pageOf(all, { token: input.nextToken, size, scope }, nextTokens);
+  return { page: items, more: nextToken ? { nextToken } : {} };
 }
 
 export class StepFunctionsEmulator implements JsonService {
@@ -178,50 +158,43 @@ export class StepFunctionsEmulator implements JsonService {
     this.endpoint = endpoint;
   }
 
-  async handle(operation: string, input: Record<string, unknown>, _ctx: RequestContext): Promise<unknown> {
-    switch (operation) {
-      case 'CreateStateMachine':
-        return this.createStateMachine(input);
-      case 'DescribeStateMachine':
-        return this.describeStateMachine(input);
-      case 'ListStateMachines':
-        return this.listStateMachines(input);
-      case 'DeleteStateMachine':
-        return this.deleteStateMachine(input);
-      case 'StartExecution': {
-        const execution = this.startExecution(input);
-        return { executionArn: execution.arn, startDate: execution.startDate };
-      }
-      case 'DescribeExecution':
-        return this.describeExecution(input);
-      case 'GetExecutionHistory':
-        return this.getExecutionHistory(input);
-      case 'ListExecutions':
-        return this.listExecutions(input);
-      case 'StopExecution': {
-        const execution = this.execution(input.executionArn);
-        const stopDate = execution.stop(
-          typeof input.error === 'string' ? input.error : undefined,
-          typeof input.cause === 'string' ? input.cause : undefined,
-        );
-        return { stopDate };
-      }
-      case 'SendTaskSuccess':
-        this.tokens.sendSuccess(requireString(input, 'taskToken'), input.output);
-        return {};
-      case 'SendTaskFailure':
-        this.tokens.sendFailure(requireString(input, 'taskToken'), input.error, input.cause);
-        return {};
-      case 'SendTaskHeartbeat':
-        this.tokens.sendHeartbeat(requireString(input, 'taskToken'));
-        return {};
-      default:
-        throw new LocalAwsError(
-          'UnknownOperationException',
-          `Operation ${operation} is not supported by the local Step Functions emulator`,
-        );
-    }
+  async handle(operation: string, input: Record<string, unknown>, ctx: RequestContext): Promise<unknown> {
+    return dispatch(this.operations, operation, input, ctx, unknownOperation('Step Functions'));
   }
+
+  private readonly operations: OperationTable<Record<string, unknown>> = {
+    CreateStateMachine: (input) => this.createStateMachine(input),
+    DescribeStateMachine: (input) => this.describeStateMachine(input),
+    ListStateMachines: (input) => this.listStateMachines(input),
+    DeleteStateMachine: (input) => this.deleteStateMachine(input),
+    StartExecution: (input) => {
+      const execution = this.startExecution(input);
+      return { executionArn: execution.arn, startDate: execution.startDate };
+    },
+    DescribeExecution: (input) => this.describeExecution(input),
+    GetExecutionHistory: (input) => this.getExecutionHistory(input),
+    ListExecutions: (input) => this.listExecutions(input),
+    StopExecution: (input) => {
+      const execution = this.execution(input.executionArn);
+      const stopDate = execution.stop(
+        typeof input.error === 'string' ? input.error : undefined,
+        typeof input.cause === 'string' ? input.cause : undefined,
+      );
+      return { stopDate };
+    },
+    SendTaskSuccess: (input) => {
+      this.tokens.sendSuccess(requireString(input, 'taskToken'), input.output);
+      return {};
+    },
+    SendTaskFailure: (input) => {
+      this.tokens.sendFailure(requireString(input, 'taskToken'), input.error, input.cause);
+      return {};
+    },
+    SendTaskHeartbeat: (input) => {
+      this.tokens.sendHeartbeat(requireString(input, 'taskToken'));
+      return {};
+    },
+  };
 
   /** Names and ARNs of the state machines (for the CLI, demo and admin API). */
   list(): { name: string; arn: string; file?: string }[] {
@@ -508,14 +481,10 @@ export class StepFunctionsEmulator implements JsonService {
     const size = pageSize(input);
     const reverse = input.reverseOrder === true;
     const events = execution.history.events;
-    let from: number;
-    if (input.nextToken !== undefined) {
-      const token = decodeToken(input.nextToken, 'history');
-      if (token.e !== execution.arn || token.r !== reverse) {
-        throw new LocalAwsError('InvalidToken', `Invalid Token: '${String(input.nextToken)}'`);
-      }
-      from = Number(token.id);
-    } else from = reverse ? events.length : 1;
+    const scope = { k: 'history', e: execution.arn, r: reverse };
+    // A token holds the id of the event the next page starts at (ids start at 1).
+    const position = nextTokens.decode(input.nextToken, scope);
+    const from = position > 0 ? position : reverse ? events.length : 1;
     // Ids are 1-based and contiguous; pages continue from an event id, so events added while a
     // client pages through do not shift the pages.
     const ids: number[] = [];
@@ -526,7 +495,7 @@ export class StepFunctionsEmulator implements JsonService {
     const withData = input.includeExecutionData !== false;
     return {
       events: ids.map((id) => (withData ? events[id - 1]! : withoutData(events[id - 1]!))),
-      ...(more ? { nextToken: encodeToken({ k: 'history', e: execution.arn, r: reverse, id: next }) } : {}),
+      ...(more ? { nextToken: nextTokens.encode(next, scope) } : {}),
     };
   }
 
@@ -562,7 +531,7 @@ export class StepFunctionsEmulator implements JsonService {
     const { page, more } = offsetPage(all, input, size, {
       k: 'executions',
       m: machine.arn,
-      f: filter ?? null,
+      f: filter === undefined ? '' : String(filter),
     });
     return {
       executions: page.map((execution) => ({

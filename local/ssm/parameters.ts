@@ -2,7 +2,9 @@
  * SSM Parameter Store: PutParameter / GetParameter / GetParameters / GetParametersByPath /
  * DeleteParameter / DeleteParameters, plus the public `/aws/service/...` AMI parameters.
  */
+import { pageOf } from '../kit/next-token.js';
 import { LocalAwsError } from '../types.js';
+import { ssmTokens } from './input.js';
 
 export interface ParameterRecord {
   name: string;
@@ -153,11 +155,10 @@ export class ParameterStore {
     const all = [...this.parameters.values()]
       .filter((p) => p.name.startsWith(prefix) && (recursive || !p.name.slice(prefix.length).includes('/')))
       .sort((a, b) => a.name.localeCompare(b.name));
-    const offset = decodeOffset(input.NextToken);
-    const page = all.slice(offset, offset + maxResults);
+    const { items, nextToken } = pageOf(all, { token: input.NextToken, size: maxResults }, ssmTokens);
     return {
-      Parameters: page.map((p) => this.output(p, input.WithDecryption === true)),
-      NextToken: offset + page.length < all.length ? encodeOffset(offset + page.length) : undefined,
+      Parameters: items.map((p) => this.output(p, input.WithDecryption === true)),
+      NextToken: nextToken,
     };
   }
 
@@ -272,19 +273,4 @@ export class ParameterStore {
     }
     return { DeletedParameters: deleted, InvalidParameters: invalid };
   }
-}
-
-export function encodeOffset(offset: number): string {
-  return Buffer.from(JSON.stringify({ o: offset })).toString('base64url');
-}
-
-export function decodeOffset(token: unknown): number {
-  if (token === undefined || token === null || token === '') return 0;
-  try {
-    const value = JSON.parse(Buffer.from(String(token), 'base64url').toString('utf8'));
-    if (Number.isInteger(value?.o) && value.o >= 0) return value.o;
-  } catch {
-    // fall through
-  }
-  throw new LocalAwsError('InvalidNextToken', 'The specified token is not valid.');
 }

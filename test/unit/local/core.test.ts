@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { buffer } from 'node:stream/consumers';
 import { afterAll, describe, expect, it } from 'vitest';
-import { watchdogMinutes } from '../../../local/ec2/service.js';
+import { watchdogMinutes } from '../../../local/ec2/lifecycle.js';
 import { FaultInjector } from '../../../local/faults.js';
 import { nestParams } from '../../../local/protocols/query.js';
 import { AwsChunkedDecoder } from '../../../local/s3/chunked.js';

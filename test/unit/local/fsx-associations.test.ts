@@ -1,7 +1,9 @@
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { fileSystemSpecs } from '../../../local/fsx/service.js';
 import type { AssociationDescription } from '../../../local/fsx/store.js';
+import { loadConfig } from '../../../shared/config/load.js';
 import { ACCOUNT, call, ctx, failure, type Harness, harness, waitFor } from './fsx-helpers.js';
 
 const FS = 'fs-0123456789abcdef0';
@@ -674,7 +676,7 @@ describe('DescribeFileSystems', () => {
     expect(h.fsx.findByDnsName('fs-nope.fsx.us-east-1.amazonaws.com')).toBeUndefined();
   });
 
-  it('declares the file systems of a config file', async () => {
+  it('declares the file systems of a config file, as the local cloud passes them', async () => {
     const dir = join(h.dataDir, 'cfg');
     mkdirSync(dir);
     const path = join(dir, 'config.yaml');
@@ -695,7 +697,7 @@ describe('DescribeFileSystems', () => {
       ].join('\n'),
     );
 
-    const fsx = await h.restart({ configPath: path });
+    const fsx = await h.restart({ fileSystems: fileSystemSpecs(loadConfig(path).fileSystems) });
     const out = await call<{ FileSystems: Array<{ FileSystemId: string; SubnetIds: string[] }> }>(
       fsx,
       'DescribeFileSystems',

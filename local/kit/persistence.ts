@@ -1,7 +1,14 @@
 /**
- * JSON snapshots of emulator state under `<dataDir>/state/<name>.json`, so `local up` keeps its
- * instances, commands, parameters and documents across restarts. Writes are debounced and atomic
- * (temp file + rename); `flush()` writes pending snapshots at once (on stop).
+ * The one persistence of the local cloud's emulators: JSON snapshots, one file per name
+ * (`<dir>/<name>.json`), so `local up` keeps its instances, commands, file systems and the rest
+ * across restarts. Writes are debounced and atomic (temp file + rename); the snapshot function is
+ * called when the write happens, so the latest state wins. `flush()` writes pending snapshots at
+ * once (on stop).
+ *
+ * Usage:
+ *   const store = new StateStore(join(dataDir, 'state'));
+ *   const saved = store.load<QueueState>('sqs');            // undefined when there is none (or unreadable)
+ *   store.save('sqs', () => ({ queues: [...queues.values()] })); // after every change
  */
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -11,16 +18,14 @@ export class StateStore {
   private timer?: NodeJS.Timeout;
 
   constructor(
-    private readonly dataDir: string,
+    /** Directory of the snapshot files (created if missing). */
+    readonly dir: string,
     private readonly debounceMs = 200,
   ) {
     mkdirSync(this.dir, { recursive: true });
   }
 
-  get dir(): string {
-    return join(this.dataDir, 'state');
-  }
-
+  /** The last snapshot written under `name`, or undefined when there is none or it cannot be read. */
   load<T>(name: string): T | undefined {
     try {
       return JSON.parse(readFileSync(join(this.dir, `${name}.json`), 'utf8')) as T;
@@ -38,9 +43,11 @@ export class StateStore {
     }
   }
 
+  /** Writes every pending snapshot now. */
   flush(): void {
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
+    mkdirSync(this.dir, { recursive: true });
     for (const [name, snapshot] of this.pending) {
       const file = join(this.dir, `${name}.json`);
       const tmp = `${file}.${process.pid}.tmp`;
