@@ -1,7 +1,9 @@
 /**
  * The demo: starts the local cloud in-process, seeds a sample input tree in S3 and model output on
  * the local Lustre root, runs real transfers through the `transfer` state machine (stage-in and export,
- * by DRA and by a transfer instance), checks the data on both sides itself, and prints a summary.
+ * by DRA and by a transfer instance), started the three ways people use it (like the CLI, by an
+ * upload's S3 events, and by a signed `POST /transfers`), checks the data on both sides itself, and
+ * prints a summary.
  */
 import { createHash } from 'node:crypto';
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
@@ -9,11 +11,13 @@ import { tmpdir } from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import { DescribeInstancesCommand } from '@aws-sdk/client-ec2';
 import { CreateBucketCommand, GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+import { ListExecutionsCommand } from '@aws-sdk/client-sfn';
 import type { Command } from 'commander';
 import { startLocalCloud } from '../../local/cloud.js';
+import { transfersApi } from '../../shared/api/client.js';
 import { getEc2, getS3, getSfn, resetClients } from '../../shared/aws/clients.js';
 import { fileSystemFor, findMapping, loadConfig } from '../../shared/config/load.js';
-import type { Direction, TransferRequest } from '../../shared/config/schema.js';
+import type { Direction, TransferRequest, Trigger } from '../../shared/config/schema.js';
 import { REPORT_FOLDER } from '../../shared/dra/tasks.js';
 import { TAG_EXECUTION } from '../../shared/ec2/tags.js';
 import { parseS3Uri } from '../../shared/paths.js';
@@ -32,6 +36,8 @@ type DemoMethod = 'dra' | 'ec2' | 'both';
 export interface DemoRun {
   mapping: string;
   direction: Direction;
+  /** How the run was started: like `fsx-transfer start`, by S3 events, or through the transfers API. */
+  trigger: Trigger;
   method: 'dra' | 'ec2';
   status: string;
   files: number;
@@ -47,6 +53,8 @@ export interface DemoResult {
 interface PlannedRun {
   request: TransferRequest;
   method: 'dra' | 'ec2';
+  /** `cli`: started like `fsx-transfer start`; `s3-event`: the upload starts it; `api`: POST /transfers. */
+  via: 'cli' | 's3-event' | 'api';
 }
 
 /** Deterministic pseudo-random bytes, so the demo data is the same on every machine. */
@@ -88,23 +96,54 @@ const OUTPUT: Record<string, Array<[string, number]>> = {
   ],
 };
 
+/**
+ * The runs of the demo, one per way in: the DRA stage-in is started like `fsx-transfer start`,
+ * the EC2 stage-in by the upload itself (blended-tropomi has `autoStage`), the DRA export again
+ * like the CLI, and the EC2 export by a signed `POST /transfers` after a pretend model run.
+ */
 function plannedRuns(method: DemoMethod): PlannedRun[] {
-  const stageIn = (mapping: string, m: 'dra' | 'ec2'): PlannedRun => ({
-    request: { mapping, direction: 'stage-in', method: m },
+  const extdata: PlannedRun = {
+    request: { mapping: 'extdata', direction: 'stage-in', method: 'dra', trigger: 'cli' },
+    method: 'dra',
+    via: 'cli',
+  };
+  const tropomi: PlannedRun = {
+    request: { mapping: 'blended-tropomi', direction: 'stage-in', trigger: 's3-event' },
+    method: 'ec2',
+    via: 's3-event',
+  };
+  const exportRun = (subPath: string, m: 'dra' | 'ec2', via: 'cli' | 'api'): PlannedRun => ({
+    request: { mapping: 'output', direction: 'export', subPath, method: m, trigger: via },
     method: m,
+    via,
   });
-  const exportRun = (subPath: string, m: 'dra' | 'ec2'): PlannedRun => ({
-    request: { mapping: 'output', direction: 'export', subPath, method: m },
-    method: m,
-  });
-  if (method === 'dra') return [stageIn('extdata', 'dra'), exportRun('run-dra', 'dra')];
-  if (method === 'ec2') return [stageIn('blended-tropomi', 'ec2'), exportRun('run-ec2', 'ec2')];
-  return [
-    stageIn('extdata', 'dra'),
-    stageIn('blended-tropomi', 'ec2'),
-    exportRun('run-dra', 'dra'),
-    exportRun('run-ec2', 'ec2'),
-  ];
+  if (method === 'dra') return [extdata, exportRun('run-dra', 'dra', 'cli')];
+  if (method === 'ec2') return [tropomi, exportRun('run-ec2', 'ec2', 'api')];
+  return [extdata, tropomi, exportRun('run-dra', 'dra', 'cli'), exportRun('run-ec2', 'ec2', 'api')];
+}
+
+async function uploadInput(bucket: string, prefix: string, mapping: string): Promise<void> {
+  for (const [key, size] of INPUT[mapping] ?? []) {
+    const Key = [prefix, key].filter(Boolean).join('/');
+    await getS3().send(new PutObjectCommand({ Bucket: bucket, Key, Body: sampleBytes(Key, size) }));
+  }
+}
+
+/**
+ * The run S3 events started for `mapping` (named `s3-<mapping>-<hash of its events>`): the first
+ * one, once the trigger started it.
+ */
+async function eventRun(stateMachineArn: string, mapping: string): Promise<string> {
+  const name = new RegExp(`^s3-${mapping}-[0-9a-f]+$`);
+  const deadline = Date.now() + 120_000;
+  while (Date.now() < deadline) {
+    const page = await getSfn().send(new ListExecutionsCommand({ stateMachineArn, maxResults: 1000 }));
+    const runs = (page.executions ?? []).filter((e) => name.test(e.name ?? ''));
+    const first = runs.sort((a, b) => (a.startDate?.getTime() ?? 0) - (b.startDate?.getTime() ?? 0))[0];
+    if (first?.executionArn) return first.executionArn;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  throw new CliError(`no run started for the upload to ${mapping} within 2 minutes (is autoStage set?)`);
 }
 
 async function ensureBucket(bucket: string): Promise<void> {
@@ -209,11 +248,9 @@ export async function runDemo(options: {
       const mapping = findMapping(config, run.request.mapping);
       const { bucket, prefix } = parseS3Uri(mapping.s3Uri);
       await ensureBucket(bucket);
+      if (run.via === 's3-event') continue; // uploaded in its own step: the upload starts the run
       if (run.request.direction === 'stage-in') {
-        for (const [key, size] of INPUT[mapping.name] ?? []) {
-          const Key = [prefix, key].filter(Boolean).join('/');
-          await getS3().send(new PutObjectCommand({ Bucket: bucket, Key, Body: sampleBytes(Key, size) }));
-        }
+        await uploadInput(bucket, prefix, mapping.name);
         log(`seeded s3://${bucket}/${prefix} with ${(INPUT[mapping.name] ?? []).length} files`);
       } else {
         const root = cloud.fsx.fileSystemRoot(mapping.fileSystemId);
@@ -234,13 +271,41 @@ export async function runDemo(options: {
     for (const run of runs) {
       const { request } = run;
       const label = `${request.mapping} ${request.direction}${request.subPath ? ` ${request.subPath}` : ''} by ${run.method.toUpperCase()}`;
-      log(`\n▶ ${label}`);
-      const started = await startTransfer(getSfn(), stateMachineArn, request);
       const began = Date.now();
-      const described = await followTransfer(getSfn(), started.executionArn, {
-        intervalMs: 100,
-        onState: ({ state }) => log(`  ${((Date.now() - began) / 1000).toFixed(1).padStart(5)}s  ${state}`),
-      });
+      const onState = ({ state }: { state: string }) =>
+        log(`  ${((Date.now() - began) / 1000).toFixed(1).padStart(5)}s  ${state}`);
+      let executionArn: string;
+      if (run.via === 'cli') {
+        log(`\n▶ ${label}, started like fsx-transfer start`);
+        executionArn = (await startTransfer(getSfn(), stateMachineArn, request)).executionArn;
+      } else if (run.via === 's3-event') {
+        const mapping = findMapping(config, request.mapping);
+        const { bucket, prefix } = parseS3Uri(mapping.s3Uri);
+        log(`\n▶ ${label}: new input uploaded to s3://${bucket}/${prefix}, staged with no other action`);
+        await uploadInput(bucket, prefix, mapping.name);
+        log(
+          `  uploaded ${(INPUT[mapping.name] ?? []).length} files; S3 events -> rule -> queue -> s3-event-trigger`,
+        );
+        executionArn = await eventRun(stateMachineArn, mapping.name);
+      } else {
+        log(
+          `\n▶ ${label}: the model run is done; its pipeline asks for the export with a signed POST /transfers`,
+        );
+        const api = transfersApi(cloud.apiUrl, {
+          region: cloud.region,
+          credentials: {
+            accessKeyId: cloud.env.AWS_ACCESS_KEY_ID!,
+            secretAccessKey: cloud.env.AWS_SECRET_ACCESS_KEY!,
+          },
+        });
+        const { trigger: _trigger, ...body } = request;
+        const response = await api.post('/transfers', body, { 'idempotency-key': `demo-${request.subPath}` });
+        if (response.status !== 202)
+          throw new CliError(`POST /transfers answered ${response.status}: ${JSON.stringify(response.body)}`);
+        log(`  ${response.status} Accepted, Location: ${response.headers.location}`);
+        executionArn = response.body.links.execution;
+      }
+      const described = await followTransfer(getSfn(), executionArn, { intervalMs: 100, onState });
       const summary = described.output ? (JSON.parse(described.output) as TransferSummary) : undefined;
       const mapping = findMapping(config, request.mapping);
       const fs = fileSystemFor(config, mapping);
@@ -259,6 +324,7 @@ export async function runDemo(options: {
       const result: DemoRun = {
         mapping: request.mapping,
         direction: request.direction,
+        trigger: run.via,
         method: summary?.method ?? run.method,
         status: described.status ?? 'UNKNOWN',
         files: summary?.files ?? 0,
@@ -274,7 +340,9 @@ export async function runDemo(options: {
     const outcome: DemoResult = { runs: results, leakedInstances };
     if (options.json) printJson(outcome);
     else {
-      note(`\n${table(results, ['mapping', 'direction', 'method', 'status', 'files', 'bytes', 'verified'])}`);
+      note(
+        `\n${table(results, ['mapping', 'direction', 'trigger', 'method', 'status', 'files', 'bytes', 'verified'])}`,
+      );
       note(`transfer instances left running: ${leakedInstances}`);
     }
     const ok = results.every((run) => run.status === 'SUCCEEDED' && run.verified) && leakedInstances === 0;
@@ -290,7 +358,7 @@ export function registerDemoCommand(program: Command): void {
   program
     .command('demo')
     .description(
-      'run the end-to-end demo on an in-process local cloud: stage-in and export by DRA and by EC2',
+      'run the end-to-end demo on an in-process local cloud: stage-in and export by DRA and by EC2, started by the CLI, by S3 events and through the transfers API',
     )
     .option('--method <method>', 'dra, ec2 or both', 'both')
     .option('--time-scale <factor>', 'speed of simulated AWS delays (1 = real time)', Number, 0.01)
