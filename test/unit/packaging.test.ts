@@ -381,3 +381,156 @@ describe('npm run package', () => {
     }
   });
 });
+
+describe('npm run package: the triggers', () => {
+  const resource = (id: string) => {
+    const found = resources[id];
+    if (!found) throw new Error(`no resource ${id} in the template`);
+    return found;
+  };
+  const roleOf = (functionKey: string) =>
+    resource(`${lambdaLogicalId(functionKey).replace('LambdaFunction', '')}IamRoleLambdaExecution`);
+  const actionsOn = (functionKey: string) =>
+    statementsOf(roleOf(functionKey)).flatMap((s) =>
+      [s.Action].flat().map((action) => `${action} ${[s.Resource].flat().map(text).join(',')}`),
+    );
+
+  it('has the transfers table: on demand, encrypted, with point-in-time recovery and TTL', () => {
+    const table = resource('TransfersTable').Properties;
+
+    expect(table.BillingMode).toBe('PAY_PER_REQUEST');
+    expect(table.SSESpecification).toEqual({ SSEEnabled: true });
+    expect(table.PointInTimeRecoverySpecification).toEqual({ PointInTimeRecoveryEnabled: true });
+    expect(table.TimeToLiveSpecification).toEqual({ AttributeName: 'expiresAt', Enabled: true });
+    expect(table.GlobalSecondaryIndexes.map((index: { IndexName: string }) => index.IndexName)).toEqual([
+      'gsi1',
+    ]);
+  });
+
+  it('has the S3 event queue (encrypted, redriven to an encrypted DLQ after 3 receives) fed only by the S3 rule', () => {
+    const queue = resource('S3EventsQueue').Properties;
+    const dlq = resource('S3EventsDeadLetterQueue').Properties;
+    const policy = resource('S3EventsQueuePolicy').Properties.PolicyDocument.Statement;
+
+    expect(queue.SqsManagedSseEnabled).toBe(true);
+    expect(dlq.SqsManagedSseEnabled).toBe(true);
+    expect(queue.RedrivePolicy).toEqual({
+      deadLetterTargetArn: { 'Fn::GetAtt': ['S3EventsDeadLetterQueue', 'Arn'] },
+      maxReceiveCount: 3,
+    });
+    expect(queue.VisibilityTimeout).toBeGreaterThanOrEqual(6 * 60);
+    expect(policy).toEqual([
+      expect.objectContaining({
+        Principal: { Service: 'events.amazonaws.com' },
+        Action: 'sqs:SendMessage',
+        Condition: { ArnEquals: { 'aws:SourceArn': { 'Fn::GetAtt': ['S3EventsRule', 'Arn'] } } },
+      }),
+    ]);
+  });
+
+  it("has the S3 event rule on the demo config's autoStage prefix, targeting the queue", () => {
+    const rule = resource('S3EventsRule').Properties;
+
+    expect(rule.State).toBe('ENABLED');
+    expect(rule.EventPattern).toEqual({
+      source: ['aws.s3'],
+      'detail-type': ['Object Created', 'Object Deleted'],
+      detail: { bucket: { name: ['demo'] }, object: { key: [{ prefix: 'blended-tropomi/' }] } },
+    });
+    expect(rule.Targets).toEqual([
+      { Id: 's3-events-queue', Arn: { 'Fn::GetAtt': ['S3EventsQueue', 'Arn'] } },
+    ]);
+  });
+
+  it('feeds s3-event-trigger from the queue in batches with partial batch responses', () => {
+    const [[, mapping]] = ofType('AWS::Lambda::EventSourceMapping') as [[string, Resource]];
+
+    expect(mapping.Properties).toMatchObject({
+      EventSourceArn: { 'Fn::GetAtt': ['S3EventsQueue', 'Arn'] },
+      FunctionResponseTypes: ['ReportBatchItemFailures'],
+      BatchSize: 100,
+      MaximumBatchingWindowInSeconds: 5,
+    });
+    expect(actionsOn('s3-event-trigger')).toContain('sqs:ReceiveMessage ${S3EventsQueue.Arn}');
+  });
+
+  it('serves every API route with AWS_IAM authorization', () => {
+    const routes = ofType('AWS::ApiGatewayV2::Route').map(([, route]) => route.Properties);
+
+    expect(routes.map((route) => route.RouteKey).sort()).toEqual([
+      'DELETE /transfers/{id}',
+      'GET /transfers',
+      'GET /transfers/{id}',
+      'POST /transfers',
+    ]);
+    expect(routes.every((route) => route.AuthorizationType === 'AWS_IAM')).toBe(true);
+  });
+
+  it('starts the transfer state machine on the config schedules with a schedule-triggered request', () => {
+    const schedules = ofType('AWS::Events::Rule').filter(([, rule]) =>
+      rule.Properties.Targets?.some(
+        (target: { Arn: unknown }) => text(target.Arn) === '${TransferStateMachine}',
+      ),
+    );
+
+    expect(
+      schedules.map(([, rule]) => [
+        rule.Properties.ScheduleExpression,
+        JSON.parse(rule.Properties.Targets[0].Input),
+      ]),
+    ).toEqual([['cron(30 3 * * ? *)', { mapping: 'output', direction: 'export', trigger: 'schedule' }]]);
+  });
+
+  it('gives each trigger function only the table and state machine actions it uses', () => {
+    const table = '${TransfersTable.Arn}';
+    const executions =
+      'arn:${AWS::Partition}:states:${AWS::Region}:${AWS::AccountId}:execution:fsx-transfer-dev-transfer:*';
+    const dynamo = (key: string) =>
+      actionsOn(key)
+        .filter((a) => a.startsWith('dynamodb:'))
+        .sort();
+    const states = (key: string) =>
+      actionsOn(key)
+        .filter((a) => a.startsWith('states:'))
+        .sort();
+
+    expect(dynamo('api-list-transfers')).toEqual([`dynamodb:Query ${table}/index/gsi1`]);
+    expect(dynamo('api-get-transfer')).toEqual([`dynamodb:GetItem ${table}`]);
+    expect(dynamo('check-uploads-quiet')).toEqual([`dynamodb:GetItem ${table}`]);
+    expect(states('api-get-transfer')).toEqual([
+      `states:DescribeExecution ${executions}`,
+      `states:GetExecutionHistory ${executions}`,
+    ]);
+    expect(states('api-cancel-transfer')).toContain(`states:StopExecution ${executions}`);
+    expect(states('s3-event-trigger')).toEqual(['states:StartExecution ${TransferStateMachine}']);
+    expect(states('api-start-transfer')).toContain('states:StartExecution ${TransferStateMachine}');
+    expect(states('wait-for-turn')).toEqual(['states:SendTaskSuccess *']);
+    for (const key of [
+      'wait-for-turn',
+      'check-uploads-quiet',
+      'finish-transfer',
+      's3-event-trigger',
+      'api-start-transfer',
+      'api-get-transfer',
+      'api-list-transfers',
+      'api-cancel-transfer',
+    ]) {
+      expect(
+        actionsOn(key).filter((a) => a.startsWith('dynamodb:') && !a.includes(table)),
+        key,
+      ).toEqual([]);
+    }
+  });
+
+  it('lets finish-transfer put only fsx-transfer events, on the default bus', () => {
+    const put = statementsOf(roleOf('finish-transfer')).filter((s) =>
+      [s.Action].flat().includes('events:PutEvents'),
+    );
+
+    expect(put).toHaveLength(1);
+    expect(text(put[0]!.Resource)).toBe(
+      'arn:${AWS::Partition}:events:${AWS::Region}:${AWS::AccountId}:event-bus/default',
+    );
+    expect(put[0]!.Condition).toEqual({ StringEquals: { 'events:source': 'fsx-transfer' } });
+  });
+});
