@@ -1,10 +1,12 @@
 /** Builders for the gate, records and finish tests: WaitForTurn inputs and execution ends. */
-import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
+import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { SFNClient } from '@aws-sdk/client-sfn';
+import { mockClient } from 'aws-sdk-client-mock';
+import { afterAll, beforeAll, beforeEach } from 'vitest';
 import type { TransferRequest } from '../../../shared/config/schema.js';
 import type { FinishDeps } from '../../../shared/transfers/finish.js';
 import { buildTransferPlan } from '../../support/plan.js';
-import type { TestTable } from '../../support/transfers-table.js';
+import { startTestTable, type TestTable } from '../../support/transfers-table.js';
 
 export const STATE_MACHINE_ARN =
   'arn:aws:states:us-east-1:000000000000:stateMachine:fsx-transfer-test-transfer';
@@ -83,4 +85,33 @@ export function executionEnd(
     error: options.error ?? null,
     cause: options.cause ?? null,
   };
+}
+
+/**
+ * One dynalite table per test file, mocked Step Functions and EventBridge clients (PutEvents
+ * succeeds), reset before each test; `mapping()` is a name of its own per test (tests share the table).
+ */
+export function gateTestBed(prefix: string) {
+  const sfnMock = mockClient(SFNClient);
+  const eventsMock = mockClient(EventBridgeClient);
+  const bed = {
+    table: undefined as unknown as TestTable,
+    sfnMock,
+    eventsMock,
+    mapping: () => `${prefix}-${counter}`,
+  };
+  let counter = 0;
+  beforeAll(async () => {
+    bed.table = await startTestTable();
+  });
+  afterAll(async () => {
+    await bed.table.stop();
+  });
+  beforeEach(() => {
+    sfnMock.reset();
+    eventsMock.reset();
+    eventsMock.on(PutEventsCommand).resolves({ FailedEntryCount: 0, Entries: [{ EventId: 'e-1' }] });
+    counter += 1;
+  });
+  return bed;
 }

@@ -1,7 +1,6 @@
-import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
-import { DescribeExecutionCommand, SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
-import { mockClient } from 'aws-sdk-client-mock';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { PutEventsCommand } from '@aws-sdk/client-eventbridge';
+import { DescribeExecutionCommand, StartExecutionCommand } from '@aws-sdk/client-sfn';
+import { describe, expect, it } from 'vitest';
 import {
   COMPLETION_SOURCE,
   FAILED_DETAIL_TYPE,
@@ -12,35 +11,17 @@ import {
 import { claimPendingRun, readGate } from '../../../shared/transfers/gate.js';
 import { getRecord } from '../../../shared/transfers/records.js';
 import { waitForTurn } from '../../../shared/transfers/turns.js';
-import { startTestTable, type TestTable } from '../../support/transfers-table.js';
 import { awsError } from '../ec2/builders.js';
-import { executionArn, executionEnd, finishDeps, turnInput } from './builders.js';
+import { executionArn, executionEnd, finishDeps, gateTestBed, turnInput } from './builders.js';
 
-const sfnMock = mockClient(SFNClient);
-const eventsMock = mockClient(EventBridgeClient);
-let table: TestTable;
-let counter = 0;
-
-beforeAll(async () => {
-  table = await startTestTable();
-});
-afterAll(async () => {
-  await table.stop();
-});
-beforeEach(() => {
-  sfnMock.reset();
-  eventsMock.reset();
-  eventsMock.on(PutEventsCommand).resolves({ FailedEntryCount: 0, Entries: [{ EventId: 'e-1' }] });
-  counter += 1;
-});
-
-const mapping = () => `finish-${counter}`;
+const bed = gateTestBed('finish');
+const { sfnMock, eventsMock, mapping } = bed;
 const putEntries = () =>
   eventsMock.commandCalls(PutEventsCommand).flatMap((call) => call.args[0].input.Entries ?? []);
 
 describe('completion events', () => {
   it('puts Transfer Succeeded with the summary (mapping, direction, method, files, bytes, verified)', async () => {
-    const deps = finishDeps(table);
+    const deps = finishDeps(bed.table);
     await waitForTurn(deps, turnInput('ok', { mapping: mapping() }));
     const summary = {
       transferId: 'ok',
@@ -81,7 +62,7 @@ describe('completion events', () => {
       const id = `bad-${status}`;
 
       await finishTransfer(
-        finishDeps(table),
+        finishDeps(bed.table),
         executionEnd(id, status, {
           request: { mapping: mapping() },
           error: 'CommandFailedError',
@@ -102,7 +83,7 @@ describe('completion events', () => {
   });
 
   it('creates the record of a run that failed before it reached the gate (e.g. in Validate)', async () => {
-    const deps = finishDeps(table);
+    const deps = finishDeps(bed.table);
 
     await finishTransfer(
       deps,
@@ -121,7 +102,7 @@ describe('completion events', () => {
   });
 
   it('puts the event once when the status-change event is delivered twice', async () => {
-    const deps = finishDeps(table);
+    const deps = finishDeps(bed.table);
     const end = executionEnd('twice', 'SUCCEEDED', {
       request: { mapping: mapping() },
       output: { files: 1, bytes: 1 },
@@ -134,7 +115,7 @@ describe('completion events', () => {
   });
 
   it('sends the event on the retry when PutEvents failed the first time', async () => {
-    const deps = finishDeps(table);
+    const deps = finishDeps(bed.table);
     const end = executionEnd('retry', 'FAILED', { request: { mapping: mapping() }, error: 'X' });
     eventsMock
       .on(PutEventsCommand)
@@ -150,7 +131,7 @@ describe('completion events', () => {
 
   it('puts no completion event for a dry run', async () => {
     await finishTransfer(
-      finishDeps(table),
+      finishDeps(bed.table),
       executionEnd('dry', 'SUCCEEDED', {
         request: { mapping: mapping(), dryRun: true },
         output: { files: 0 },
@@ -163,7 +144,7 @@ describe('completion events', () => {
 
 describe('reconcile (every 5 minutes)', () => {
   it('finishes a run that ended without a status-change event and gives the turn to the next', async () => {
-    const deps = finishDeps(table);
+    const deps = finishDeps(bed.table);
     await waitForTurn(deps, turnInput('silent', { mapping: mapping() }));
     await waitForTurn(deps, turnInput('behind', { mapping: mapping() }));
     // Runs of the other tests (one table) are still running.
@@ -186,7 +167,7 @@ describe('reconcile (every 5 minutes)', () => {
   });
 
   it('frees a lease that expired while its execution still runs (the lost-release backstop)', async () => {
-    const deps = finishDeps(table);
+    const deps = finishDeps(bed.table);
     await waitForTurn(deps, turnInput('stuck', { mapping: mapping() }));
     sfnMock.on(DescribeExecutionCommand).resolves({ status: 'RUNNING', name: 'stuck' });
     deps.clock.advance(4 * 3600_000);
@@ -198,7 +179,7 @@ describe('reconcile (every 5 minutes)', () => {
   });
 
   it('starts an S3-event run whose start was lost, once its slot is older than two minutes', async () => {
-    const deps = finishDeps(table);
+    const deps = finishDeps(bed.table);
     const gate = { mapping: mapping(), direction: 'stage-in' as const };
     const request = {
       mapping: gate.mapping,

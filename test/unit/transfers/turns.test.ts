@@ -1,42 +1,21 @@
-import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
-import { SendTaskSuccessCommand, SFNClient } from '@aws-sdk/client-sfn';
+import { SendTaskSuccessCommand } from '@aws-sdk/client-sfn';
 import { PutCommand } from '@aws-sdk/lib-dynamodb';
-import { mockClient } from 'aws-sdk-client-mock';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { finishTransfer } from '../../../shared/transfers/finish.js';
 import { acquireLease, readGate } from '../../../shared/transfers/gate.js';
 import { getRecord } from '../../../shared/transfers/records.js';
 import { grantNext, waitForTurn } from '../../../shared/transfers/turns.js';
-import { startTestTable, type TestTable } from '../../support/transfers-table.js';
 import { awsError } from '../ec2/builders.js';
-import { executionEnd, finishDeps, testClock, turnInput } from './builders.js';
+import { executionEnd, finishDeps, gateTestBed, testClock, turnInput } from './builders.js';
 
-const sfnMock = mockClient(SFNClient);
-const eventsMock = mockClient(EventBridgeClient);
-let table: TestTable;
-let counter = 0;
-
-beforeAll(async () => {
-  table = await startTestTable();
-});
-afterAll(async () => {
-  await table.stop();
-});
-beforeEach(() => {
-  sfnMock.reset();
-  eventsMock.reset();
-  eventsMock.on(PutEventsCommand).resolves({ FailedEntryCount: 0, Entries: [{ EventId: 'e-1' }] });
-  counter += 1;
-});
-
-/** A mapping name of its own per test: tests share one table. */
-const mapping = () => `mapping-${counter}`;
+const bed = gateTestBed('mapping');
+const { sfnMock, mapping } = bed;
 const tokensCompleted = () =>
   sfnMock.commandCalls(SendTaskSuccessCommand).map((call) => call.args[0].input.taskToken);
 
 describe('WaitForTurn', () => {
   it('grants a free gate at once: task completed with a deadline counted from now, record RUNNING', async () => {
-    const deps = finishDeps(table);
+    const deps = finishDeps(bed.table);
     const input = turnInput('run-a', { mapping: mapping() });
 
     const turn = await waitForTurn(deps, input);
@@ -56,7 +35,7 @@ describe('WaitForTurn', () => {
   });
 
   it('queues a second run of the same mapping and direction (QUEUED, waiting for the first), and completes nothing', async () => {
-    const deps = finishDeps(table);
+    const deps = finishDeps(bed.table);
     await waitForTurn(deps, turnInput('first', { mapping: mapping() }));
     sfnMock.resetHistory();
 
@@ -68,7 +47,7 @@ describe('WaitForTurn', () => {
   });
 
   it('lets other mappings and the other direction run at the same time', async () => {
-    const deps = finishDeps(table);
+    const deps = finishDeps(bed.table);
     await waitForTurn(deps, turnInput('in-1', { mapping: mapping() }));
 
     const other = await waitForTurn(deps, turnInput('out-1', { mapping: mapping(), direction: 'export' }));
@@ -78,7 +57,7 @@ describe('WaitForTurn', () => {
   });
 
   it('grants again to the holder when its WaitForTurn is retried', async () => {
-    const deps = finishDeps(table);
+    const deps = finishDeps(bed.table);
     await waitForTurn(deps, turnInput('retried', { mapping: mapping() }));
 
     const again = await waitForTurn(deps, turnInput('retried', { mapping: mapping() }));
@@ -88,7 +67,7 @@ describe('WaitForTurn', () => {
   });
 
   it('never makes a dry run wait or take the gate', async () => {
-    const deps = finishDeps(table);
+    const deps = finishDeps(bed.table);
     await waitForTurn(deps, turnInput('holder', { mapping: mapping() }));
 
     const dry = await waitForTurn(deps, turnInput('dry', { mapping: mapping(), dryRun: true }));
@@ -99,7 +78,7 @@ describe('WaitForTurn', () => {
   });
 
   it('still gets a free gate when the holder released it between the first attempt and the enqueue', async () => {
-    const deps = finishDeps(table);
+    const deps = finishDeps(bed.table);
     const gate = { mapping: mapping(), direction: 'stage-in' as const };
     await waitForTurn(deps, turnInput('leaving', { mapping: gate.mapping }));
     // The holder ends exactly while the newcomer writes its waiter item.
@@ -125,31 +104,26 @@ describe('WaitForTurn', () => {
 describe('the next run gets the turn when the holder ends', () => {
   it('hands the turn to the oldest waiter when the holder succeeds, fails, is aborted or times out', async () => {
     for (const status of ['SUCCEEDED', 'FAILED', 'ABORTED', 'TIMED_OUT'] as const) {
-      counter += 1;
-      const deps = finishDeps(table);
-      await waitForTurn(deps, turnInput(`holder-${status}`, { mapping: mapping() }));
+      const name = `${mapping()}-${status.toLowerCase().replace('_', '-')}`;
+      const deps = finishDeps(bed.table);
+      await waitForTurn(deps, turnInput(`holder-${status}`, { mapping: name }));
       deps.clock.advance(1000);
-      await waitForTurn(deps, turnInput(`older-${status}`, { mapping: mapping() }));
+      await waitForTurn(deps, turnInput(`older-${status}`, { mapping: name }));
       deps.clock.advance(1000);
-      await waitForTurn(deps, turnInput(`newer-${status}`, { mapping: mapping() }));
+      await waitForTurn(deps, turnInput(`newer-${status}`, { mapping: name }));
       sfnMock.resetHistory();
 
-      await finishTransfer(
-        deps,
-        executionEnd(`holder-${status}`, status, { request: { mapping: mapping() } }),
-      );
+      await finishTransfer(deps, executionEnd(`holder-${status}`, status, { request: { mapping: name } }));
 
       expect(tokensCompleted()).toEqual([`token-older-${status}`]);
-      expect((await readGate(deps, { mapping: mapping(), direction: 'stage-in' })).holder).toBe(
-        `older-${status}`,
-      );
+      expect((await readGate(deps, { mapping: name, direction: 'stage-in' })).holder).toBe(`older-${status}`);
       expect(await getRecord(deps, `older-${status}`)).toMatchObject({ status: 'RUNNING' });
       expect(await getRecord(deps, `holder-${status}`)).toMatchObject({ status });
     }
   });
 
   it('drops a waiter that was aborted while queued: it never gets the turn', async () => {
-    const deps = finishDeps(table);
+    const deps = finishDeps(bed.table);
     await waitForTurn(deps, turnInput('holder', { mapping: mapping() }));
     await waitForTurn(deps, turnInput('aborted', { mapping: mapping() }));
     deps.clock.advance(1000);
@@ -164,7 +138,7 @@ describe('the next run gets the turn when the holder ends', () => {
   });
 
   it('skips a waiter whose task is gone (SendTaskSuccess: TaskTimedOut) and frees the gate for the next', async () => {
-    const deps = finishDeps(table);
+    const deps = finishDeps(bed.table);
     await waitForTurn(deps, turnInput('holder', { mapping: mapping() }));
     await waitForTurn(deps, turnInput('gone', { mapping: mapping() }));
     deps.clock.advance(1000);
@@ -178,7 +152,7 @@ describe('the next run gets the turn when the holder ends', () => {
 
   it('lets a run take an expired lease (a lost release never blocks a mapping forever)', async () => {
     const clock = testClock();
-    const deps = finishDeps(table, clock);
+    const deps = finishDeps(bed.table, clock);
     const gate = { mapping: mapping(), direction: 'stage-in' as const };
     await waitForTurn(deps, turnInput('lost', { mapping: gate.mapping }));
 
@@ -199,7 +173,7 @@ describe('the next run gets the turn when the holder ends', () => {
   });
 
   it('grants nothing while the gate is held, and nothing when nobody waits', async () => {
-    const deps = finishDeps(table);
+    const deps = finishDeps(bed.table);
     const gate = { mapping: mapping(), direction: 'stage-in' as const };
     expect(await grantNext(deps, gate)).toBeUndefined();
     await waitForTurn(deps, turnInput('holder', { mapping: gate.mapping }));
