@@ -249,6 +249,8 @@ export class LocalRouter {
   ): void {
     const body = jsonErrorBody(error);
     res.writeHead(error.status, {
+      // Extra headers of an error (SQS's query-compatible `x-amzn-query-error`).
+      ...(error as LocalAwsError & { headers?: Record<string, string> }).headers,
       'content-type': `application/x-amz-json-${jsonVersion}`,
       'content-length': Buffer.byteLength(body),
       'x-amzn-requestid': requestId,
@@ -451,6 +453,8 @@ function prefixSigningName(prefix: string): string {
   if (prefix === 'AmazonSSM') return 'ssm';
   if (prefix === 'AWSStepFunctions') return 'states';
   if (prefix === 'AWSEvents') return 'events';
+  if (prefix === 'AmazonSQS') return 'sqs';
+  if (prefix.startsWith('DynamoDB_')) return 'dynamodb';
   return prefix.toLowerCase();
 }
 
