@@ -19,7 +19,7 @@ import { registerFsxAdmin } from './fsx/admin.js';
 import { FsxEmulator } from './fsx/service.js';
 import { LambdaRegistry } from './lambda.js';
 import { type BucketAttributes, S3Backend, type S3EventRecord } from './s3/service.js';
-import { INTERNAL_HEADER, LocalRouter } from './server.js';
+import { LocalRouter, markInternal } from './server.js';
 import { StepFunctionsEmulator } from './sfn/service.js';
 import { InstanceFilesystems } from './ssm/instance-fs.js';
 import { LOCAL_AL2023_AMI } from './ssm/parameters.js';
@@ -199,21 +199,15 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
 
     // Internal S3 client for the FSx emulator: goes through the router (so object events fire as
     // for any writer) but is marked internal so fault rules never hit it.
-    const internalS3 = new S3Client({
-      endpoint,
-      region,
-      credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
-      forcePathStyle: true,
-      requestChecksumCalculation: 'WHEN_REQUIRED',
-      responseChecksumValidation: 'WHEN_REQUIRED',
-    });
-    internalS3.middlewareStack.add(
-      (next) => async (args) => {
-        const request = args.request as { headers?: Record<string, string> };
-        if (request?.headers) request.headers[INTERNAL_HEADER] = '1';
-        return next(args);
-      },
-      { step: 'build', name: 'localCloudInternalHeader' },
+    const internalS3 = markInternal(
+      new S3Client({
+        endpoint,
+        region,
+        credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
+        forcePathStyle: true,
+        requestChecksumCalculation: 'WHEN_REQUIRED',
+        responseChecksumValidation: 'WHEN_REQUIRED',
+      }),
     );
     stoppers.push(() => internalS3.destroy());
 

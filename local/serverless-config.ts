@@ -557,3 +557,20 @@ export function evaluateCfn(project: ServerlessProject, value: unknown): string 
   }
   return undefined;
 }
+
+/**
+ * Evaluates every CloudFormation value inside a document (`deadLetterTargetArn: !GetAtt Dlq.Arn`);
+ * values that cannot be known locally become undefined.
+ */
+export function evaluateCfnDeep(project: ServerlessProject, value: unknown): unknown {
+  if (Array.isArray(value)) return value.map((item) => evaluateCfnDeep(project, item));
+  if (value && typeof value === 'object') {
+    const keys = Object.keys(value);
+    if (keys.length === 1 && (keys[0] === 'Ref' || keys[0]!.startsWith('Fn::')))
+      return evaluateCfn(project, value);
+    return Object.fromEntries(
+      Object.entries(value).map(([key, item]) => [key, evaluateCfnDeep(project, item)]),
+    );
+  }
+  return value;
+}

@@ -75,6 +75,8 @@ export interface ReceiveInput {
   visibilityTimeout?: number;
   /** Seconds of long polling; default the queue's ReceiveMessageWaitTimeSeconds. */
   waitTimeSeconds?: number;
+  /** Real-time ms (Date.now()) to poll until, instead of waitTimeSeconds (batching windows). */
+  deadline?: number;
   /** Ends a long poll early (with what is there). */
   signal?: AbortSignal;
 }
@@ -158,7 +160,7 @@ export class Queue {
    */
   async receive(input: ReceiveInput): Promise<ReceivedMessage[]> {
     const wait = input.waitTimeSeconds ?? this.settings.ReceiveMessageWaitTimeSeconds;
-    const deadline = Date.now() + this.realMs(wait);
+    const deadline = input.deadline ?? Date.now() + this.realMs(wait);
     for (;;) {
       const taken = this.take(input.maxMessages, input.visibilityTimeout ?? this.settings.VisibilityTimeout);
       if (taken.length > 0 || this.closed || input.signal?.aborted || Date.now() >= deadline) return taken;

@@ -199,12 +199,9 @@ export class SqsEmulator implements JsonService {
       }
       case 'GetQueueAttributes':
         return { Attributes: this.queueAttributes(this.queueFromInput(input), input.AttributeNames) };
-      case 'SetQueueAttributes': {
-        const queue = this.queueFromInput(input);
-        this.applyAttributes(queue, input.Attributes ?? {});
-        queue.lastModifiedTimestamp = Math.floor(this.deps.clock.now().getTime() / 1000);
+      case 'SetQueueAttributes':
+        this.setQueueAttributes(this.queueFromInput(input), input.Attributes ?? {});
         return {};
-      }
       case 'TagQueue':
         Object.assign(this.queueFromInput(input).tags, (input.Tags ?? {}) as Record<string, string>);
         return {};
@@ -374,9 +371,15 @@ export class SqsEmulator implements JsonService {
   }
 
   /**
-   * Applies CreateQueue/SetQueueAttributes attributes after checking them all (nothing changes when
-   * one is invalid).
+   * SetQueueAttributes.
+   * @throws SqsError InvalidAttributeName/Value (nothing changes when one attribute is invalid).
    */
+  setQueueAttributes(queue: Queue, attributes: unknown): void {
+    this.applyAttributes(queue, attributes);
+    queue.lastModifiedTimestamp = Math.floor(this.deps.clock.now().getTime() / 1000);
+  }
+
+  /** Applies attributes after checking them all (nothing changes when one is invalid). */
   private applyAttributes(queue: Queue, attributes: unknown): void {
     if (!attributes || typeof attributes !== 'object') return;
     const settings: Partial<QueueSettings> = {};
