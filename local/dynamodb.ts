@@ -56,6 +56,9 @@ const DROPPED_PROPERTIES = [
 ];
 
 export class DynamoDbServer {
+  /** The router hands it every request with this X-Amz-Target prefix (after fault rules). */
+  readonly targetPrefix = 'DynamoDB_20120810';
+  readonly jsonVersion = '1.0' as const;
   private readonly server: Server;
   private readonly listener: RequestListener;
 

@@ -229,6 +229,11 @@ export class EventBus {
     while (this.inFlight.size > 0) await Promise.allSettled([...this.inFlight]);
   }
 
+  /** True while deliveries are in flight. */
+  get busy(): boolean {
+    return this.inFlight.size > 0;
+  }
+
   close(): void {
     for (const timer of this.timers.splice(0)) clearInterval(timer);
   }
