@@ -7,7 +7,8 @@
  *   `functionResponseType: ReportBatchItemFailures` (a malformed failure list fails the whole batch);
  * - on a function error delete nothing: the messages come back after the queue's visibility
  *   timeout, so the queue's redrive policy moves them to its dead-letter queue in the end.
- * `maximumConcurrency` bounds the batches in flight (default 5, the pollers Lambda starts with);
+ * One poller assembles batches (messages arriving within a batching window share a batch) and
+ * `maximumConcurrency` bounds the invocations in flight (default 5, the batches Lambda starts with);
  * `filterPatterns` drop (delete) messages that match none of them.
  *
  * Rules from the Lambda developer guide ("Using Lambda with Amazon SQS", "Handling errors for an
@@ -71,8 +72,8 @@ export interface SqsEventSourcesDeps {
   log: (message: string) => void;
 }
 
-/** Lambda's pollers: 5 batches at once unless maximumConcurrency says otherwise. */
-const DEFAULT_POLLERS = 5;
+/** Lambda starts with 5 concurrent batches for a queue; maximumConcurrency sets the bound instead. */
+const DEFAULT_CONCURRENCY = 5;
 /** Pollers long-poll with the maximum wait. */
 const POLL_WAIT_SECONDS = 20;
 
@@ -105,7 +106,10 @@ export function validateSpec(spec: SqsEventSourceSpec): void {
 
 export class SqsEventSources {
   private readonly mappings = new Map<string, EventSourceMapping>();
-  private readonly pollers = new Map<string, { abort: AbortController; workers: Promise<void>[] }>();
+  private readonly pollers = new Map<
+    string,
+    { abort: AbortController; poller: Promise<void>; batches: Set<Promise<void>> }
+  >();
   private closed = false;
 
   constructor(private readonly deps: SqsEventSourcesDeps) {}
@@ -192,13 +196,11 @@ export class SqsEventSources {
   private start(mapping: EventSourceMapping): void {
     if (this.closed || this.pollers.has(mapping.uuid)) return;
     const abort = new AbortController();
-    const count = mapping.maximumConcurrency ?? DEFAULT_POLLERS;
-    const workers = Array.from({ length: count }, () =>
-      this.poll(mapping, abort.signal).catch((error) =>
-        this.deps.log(`[sqs] poller of ${mapping.functionName} stopped: ${(error as Error).stack ?? error}`),
-      ),
+    const batches = new Set<Promise<void>>();
+    const poller = this.poll(mapping, abort.signal, batches).catch((error) =>
+      this.deps.log(`[sqs] poller of ${mapping.functionName} stopped: ${(error as Error).stack ?? error}`),
     );
-    this.pollers.set(mapping.uuid, { abort, workers });
+    this.pollers.set(mapping.uuid, { abort, poller, batches });
   }
 
   private async stop(uuid: string): Promise<void> {
@@ -206,10 +208,20 @@ export class SqsEventSources {
     if (!poller) return;
     this.pollers.delete(uuid);
     poller.abort.abort();
-    await Promise.allSettled(poller.workers);
+    await poller.poller;
+    await Promise.allSettled([...poller.batches]);
   }
 
-  private async poll(mapping: EventSourceMapping, signal: AbortSignal): Promise<void> {
+  /**
+   * The mapping's poller: assembles one batch at a time (so messages arriving within a batching
+   * window share a batch) and hands it to an invocation, at most `maximumConcurrency` at once.
+   */
+  private async poll(
+    mapping: EventSourceMapping,
+    signal: AbortSignal,
+    batches: Set<Promise<void>>,
+  ): Promise<void> {
+    const slots = mapping.maximumConcurrency ?? DEFAULT_CONCURRENCY;
     while (!signal.aborted) {
       const queue = this.deps.sqs.queueByArn(mapping.queueArn);
       if (!queue) {
@@ -217,13 +229,20 @@ export class SqsEventSources {
         await this.pause(1000, signal);
         continue;
       }
+      // Receive only with a free invocation slot, so no message waits invisible for capacity.
+      while (batches.size >= slots && !signal.aborted) await Promise.race(batches);
+      if (signal.aborted) break;
       const batch = await this.gather(mapping, queue, signal);
       if (batch.length === 0) continue;
-      try {
-        await this.process(mapping, queue, batch);
-      } finally {
-        mapping.inFlight -= batch.length;
-      }
+      const work = this.process(mapping, queue, batch)
+        .catch((error) =>
+          this.deps.log(`[sqs] batch of ${mapping.functionName}: ${(error as Error).stack ?? error}`),
+        )
+        .finally(() => {
+          mapping.inFlight -= batch.length;
+          batches.delete(work);
+        });
+      batches.add(work);
     }
   }
 
