@@ -117,8 +117,15 @@ export class SqsEventSources {
   /** Adds a mapping (started at once when enabled). @throws Error for invalid settings or an unknown function. */
   add(spec: SqsEventSourceSpec): EventSourceMapping {
     validateSpec(spec);
+    const fn = this.deps.lambdas.find(spec.functionName);
     const functionArn = this.deps.lambdas.arnOf(spec.functionName);
-    if (!functionArn) throw new Error(`ResourceNotFoundException: Function not found: ${spec.functionName}`);
+    if (!fn || !functionArn) throw new Error(`ResourceNotFoundException: Function not found: ${spec.functionName}`);
+    const visibilityTimeout = this.deps.sqs.queueByArn(spec.queueArn)?.settings.VisibilityTimeout;
+    if (visibilityTimeout !== undefined && visibilityTimeout < fn.timeout) {
+      throw new Error(
+        `InvalidParameterValueException: Queue visibility timeout: ${visibilityTimeout} seconds is less than Function timeout: ${fn.timeout} seconds (function ${spec.functionName})`,
+      );
+    }
     const mapping: EventSourceMapping = {
       uuid: randomUUID(),
       functionName: spec.functionName,

@@ -47,10 +47,14 @@ afterEach(async () => {
 });
 
 function consumer(handler: (records: Record[]) => Promise<unknown> = async () => ({})) {
-  lambdas.register('consumer', async (event: { Records: Record[] }) => {
-    batches.push(event.Records);
-    return handler(event.Records);
-  });
+  lambdas.register(
+    'consumer',
+    async (event: { Records: Record[] }) => {
+      batches.push(event.Records);
+      return handler(event.Records);
+    },
+    { timeout: 1 },
+  );
 }
 
 describe('SQS event source mappings', () => {
@@ -113,7 +117,12 @@ describe('SQS event source mappings', () => {
     }));
     send('good');
     send('bad');
-    sources.add({ functionName: 'consumer', queueArn: queue.arn, batchSize: 10, reportBatchItemFailures: true });
+    sources.add({
+      functionName: 'consumer',
+      queueArn: queue.arn,
+      batchSize: 10,
+      reportBatchItemFailures: true,
+    });
 
     await sources.idle();
     const afterFirst = queue.counts();
@@ -176,6 +185,14 @@ describe('batch item failure responses', () => {
 });
 
 describe('mapping settings', () => {
+  it('refuses a queue whose visibility timeout is shorter than the function timeout', () => {
+    lambdas.register('slow-consumer', async () => ({}), { timeout: 10 });
+
+    expect(() => sources.add({ functionName: 'slow-consumer', queueArn: queue.arn })).toThrow(
+      'InvalidParameterValueException: Queue visibility timeout: 5 seconds is less than Function timeout: 10 seconds',
+    );
+  });
+
   it('refuses what CreateEventSourceMapping refuses', () => {
     expect(() => validateSpec({ functionName: 'f', queueArn: 'q', batchSize: 20 })).toThrow(
       /Maximum batch window in seconds must be greater than 0 if maximum batch size is greater than 10/,
