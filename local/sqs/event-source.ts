@@ -119,7 +119,8 @@ export class SqsEventSources {
     validateSpec(spec);
     const fn = this.deps.lambdas.find(spec.functionName);
     const functionArn = this.deps.lambdas.arnOf(spec.functionName);
-    if (!fn || !functionArn) throw new Error(`ResourceNotFoundException: Function not found: ${spec.functionName}`);
+    if (!fn || !functionArn)
+      throw new Error(`ResourceNotFoundException: Function not found: ${spec.functionName}`);
     const visibilityTimeout = this.deps.sqs.queueByArn(spec.queueArn)?.settings.VisibilityTimeout;
     if (visibilityTimeout !== undefined && visibilityTimeout < fn.timeout) {
       throw new Error(

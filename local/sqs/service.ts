@@ -158,6 +158,14 @@ export class SqsEmulator implements JsonService {
 
   constructor(private readonly deps: SqsEmulatorDeps) {}
 
+  /** Fault rules may match `QueueName` whichever way the request names the queue. */
+  faultAttributes(_operation: string, input: Input): Record<string, unknown> {
+    if (typeof input.QueueName === 'string') return {};
+    const name =
+      typeof input.QueueUrl === 'string' ? input.QueueUrl.split('/').filter(Boolean).pop() : undefined;
+    return name ? { QueueName: name } : {};
+  }
+
   async handle(operation: string, input: Input, ctx: RequestContext): Promise<unknown> {
     const senderId = userIdFor((ctx as LocalRequestContext).accessKeyId ?? 'anonymous', this.deps.accountId);
     switch (operation) {

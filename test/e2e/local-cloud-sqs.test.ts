@@ -119,6 +119,7 @@ describe('SQS through the SDK', () => {
       code: 'RequestThrottled',
       status: 403,
       count: 1,
+      match: { QueueName: 'sdk-faults' },
     });
 
     const error = await errorOf(sqs.send(new SendMessageCommand({ QueueUrl, MessageBody: 'x' })));

@@ -8,7 +8,8 @@ import { createHash, createHmac } from 'node:crypto';
 import { SignatureV4 } from '@smithy/signature-v4';
 import { LOCAL_CREDENTIALS } from './local-clients.js';
 
-class NodeSha256 {
+/** SHA-256 / HMAC-SHA-256 from node:crypto in the shape the smithy signer takes. */
+export class NodeSha256 {
   private readonly hash;
   constructor(secret?: string | Uint8Array) {
     this.hash = secret === undefined ? createHash('sha256') : createHmac('sha256', secret);

@@ -3,25 +3,12 @@
  * the SDKs sign them verify; a wrong secret, an unknown key, a stale date, a changed body, path or
  * query, or a missing signature fail with the error AWS answers.
  */
-import { createHash, createHmac } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
 import { SignatureV4 } from '@smithy/signature-v4';
 import { describe, expect, it } from 'vitest';
 import { LocalCredentials } from '../../../local/credentials.js';
 import { type SignedRequest, verifySigV4 } from '../../../local/protocols/sigv4-verify.js';
-
-class NodeSha256 {
-  private readonly hash;
-  constructor(secret?: string | Uint8Array) {
-    this.hash = secret === undefined ? createHash('sha256') : createHmac('sha256', secret);
-  }
-  update(data: string | Uint8Array) {
-    this.hash.update(data);
-  }
-  async digest() {
-    return new Uint8Array(this.hash.digest());
-  }
-}
+import { NodeSha256 } from '../../support/sigv4.js';
 
 const credentials = new LocalCredentials('000000000000');
 const HOST = '127.0.0.1:4566';
