@@ -521,8 +521,8 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
     } finally {
       dynamoClient.destroy();
     }
-    for (const spec of eventSourceSpecs(project, log)) eventSources.add(spec);
     stoppers.push(() => eventSources.close());
+    for (const spec of eventSourceSpecs(project, log)) eventSources.add(spec);
 
     log(`listening on ${endpoint} (data ${dataDir})`);
     return cloud;
