@@ -1,27 +1,38 @@
 /**
- * The local cloud, composed: one router on 127.0.0.1 with S3 (s3rver), FSx, EC2, SSM, STS and
- * Step Functions behind it, the Lambda registry and the event bus that run the project's real
- * handlers, fault injection and a scaled clock. Tests and the demo start it in-process with
+ * The local cloud, composed: one router on 127.0.0.1 with S3 (s3rver), FSx, EC2, SSM, STS, Step
+ * Functions, SQS, DynamoDB (dynalite), EventBridge PutEvents and the project's HTTP API behind it,
+ * the Lambda registry, the event bus and the SQS event source mappings that run the project's
+ * real handlers, fault injection and a scaled clock. Tests and the demo start it in-process with
  * `startLocalCloud`; `fsx-transfer local up` runs it as a server (local/main.ts).
  */
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { S3Client } from '@aws-sdk/client-s3';
+import { deploymentValues } from '../scripts/sls/deployment.js';
 import { loadConfig } from '../shared/config/load.js';
 import type { Config } from '../shared/config/schema.js';
+import { encodeEventKey } from '../shared/triggers/s3-events.js';
 import { ScaledClock } from './clock.js';
+import { LocalCredentials } from './credentials.js';
+import { createTablesFromProject, DynamoDbServer } from './dynamodb.js';
 import { Network } from './ec2/network.js';
 import { Ec2Emulator, type Ec2Timings } from './ec2/service.js';
 import { type BusEvent, EventBus } from './events.js';
+import { EventsApi } from './events-api.js';
 import { type FaultInjector, FaultInjector as Faults, readFaultsFile } from './faults.js';
 import { registerFsxAdmin } from './fsx/admin.js';
 import { FsxEmulator, fileSystemSpecs } from './fsx/service.js';
+import { EXECUTE_API_PREFIX, HttpApi } from './http-api/service.js';
 import { StateStore } from './kit/persistence.js';
 import { LambdaRegistry } from './lambda.js';
 import { type BucketAttributes, S3Backend, type S3EventRecord } from './s3/service.js';
-import { INTERNAL_HEADER, LocalRouter } from './server.js';
+import { LocalRouter, markInternal } from './server.js';
 import { StepFunctionsEmulator } from './sfn/service.js';
+import { SqsEventSources } from './sqs/event-source.js';
+import { createQueuesFromProject, eventSourceSpecs } from './sqs/project.js';
+import { SqsEmulator } from './sqs/service.js';
 import { InstanceFilesystems } from './ssm/instance-fs.js';
 import { LOCAL_AL2023_AMI } from './ssm/parameters.js';
 import { SsmEmulator, type SsmTimings } from './ssm/service.js';
@@ -34,6 +45,10 @@ export const LOCAL_REGION = 'us-east-1';
 export const LOCAL_STAGE = 'local';
 /** The project's Run Command document, registered as `fsx-transfer-<stage>-transfer` (as serverless.yml names it). */
 export const PROJECT_DOCUMENT_FILE = 'ssm/transfer-document.yaml';
+/** The resolver serverless.yml reads `custom.config` from (`${file(./scripts/sls/config.cjs)}`). */
+export const CONFIG_RESOLVER_FILE = 'scripts/sls/config.cjs';
+/** SenderId of the messages EventBridge rules send to SQS targets. */
+export const EVENTBRIDGE_SENDER_ID = 'AIDAIEVENTBRIDGELOCAL';
 
 export interface LocalCloudOptions {
   /** 0 (default) picks a free port. */
@@ -54,6 +69,11 @@ export interface LocalCloudOptions {
   rootDir?: string;
   /** Simulated durations (ms) of EC2 and SSM processes. */
   timings?: Partial<Ec2Timings & SsmTimings>;
+  /**
+   * Values merged over `${self:custom.config.*}` (which the cloud derives from the config with
+   * scripts/sls/deployment.ts, as packaging does): fixtures, or values the derivation lacks.
+   */
+  customConfig?: Record<string, unknown>;
 }
 
 export interface LocalCloud {
@@ -74,12 +94,27 @@ export interface LocalCloud {
   s3: S3Backend;
   sfn: StepFunctionsEmulator;
   lambdas: LambdaRegistry;
+  sqs: SqsEmulator;
+  /** The Lambda event source mappings of functions' `sqs` events. */
+  eventSources: SqsEventSources;
+  dynamodb: DynamoDbServer;
+  eventsApi: EventsApi;
+  httpApi: HttpApi;
+  /** Base URL of the project's HTTP API (`<endpoint>/_aws/execute-api/<apiId>`); also `env.FSX_TRANSFER_API_URL`. */
+  apiUrl: string;
+  /** Access keys the HTTP API verifies signatures against (`test`/`test` by default). */
+  credentials: LocalCredentials;
   router: LocalRouter;
   config?: Config;
   /** Recent events put on the bus (newest last, at most 1000). */
   eventLog: BusEvent[];
   /** Recent log lines of background work. */
   logs: string[];
+  /**
+   * Resolves once event deliveries and SQS event source mappings are quiet: no delivery in flight,
+   * no batch held by a poller, no visible message in a mapped queue.
+   */
+  idle(timeoutMs?: number): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -96,7 +131,8 @@ function s3EventToEventBridge(record: S3EventRecord, accountId: string): LocalEv
       }[record.eventName] ?? 'PutObject')
     : 'DeleteObject';
   const object: Record<string, unknown> = {
-    key: record.s3.object.key,
+    // S3 URL-encodes keys in its events (`a b+c` -> `a+b%2Bc`); consumers decode them.
+    key: encodeEventKey(record.s3.object.key),
     sequencer: record.s3.object.sequencer,
   };
   if (created) {
@@ -130,6 +166,19 @@ function configBuckets(config: Config | undefined): string[] {
     ...(config.defaults.reportPath ? [config.defaults.reportPath] : []),
   ];
   return [...new Set(uris.map((uri) => uri.replace(/^s3:\/\//, '').split('/')[0]!))];
+}
+
+/**
+ * The values serverless.yml's `custom.config` gets from `${file(./scripts/sls/config.cjs)}`:
+ * what packaging derives from the config (scripts/sls/deployment.ts), plus `overrides`.
+ */
+function serverlessFiles(
+  config: Config | undefined,
+  configPath: string | undefined,
+  overrides: Record<string, unknown> | undefined,
+): Record<string, unknown> {
+  if (!config || !configPath) return overrides ? { [CONFIG_RESOLVER_FILE]: overrides } : {};
+  return { [CONFIG_RESOLVER_FILE]: { ...deploymentValues(config, configPath), ...overrides } };
 }
 
 /** Starts the local cloud; resolves once every service answers. */
@@ -176,7 +225,15 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
   const stoppers: (() => Promise<void> | void)[] = [];
   try {
     // Lambdas run in this process and read their clients' endpoints from process.env.
-    const lambdas = new LambdaRegistry({ rootDir, accountId, region, stage: LOCAL_STAGE, environment: env });
+    const lambdas = new LambdaRegistry({
+      rootDir,
+      accountId,
+      region,
+      stage: LOCAL_STAGE,
+      environment: env,
+      serverlessFiles: serverlessFiles(config, configPath, options.customConfig),
+    });
+    const project = lambdas.serverless;
     // `service: lambda, operation: Invoke` fault rules reach the in-process functions too.
     lambdas.useFaults(faults, clock);
     const events = new EventBus({
@@ -188,32 +245,59 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
       schedules: Boolean(options.schedules),
     });
     const eventLog: BusEvent[] = [];
+    /** Puts an event on the bus and in the log of recent events. */
+    const putOnBus = (event: LocalEvent | BusEvent): BusEvent => {
+      const full = events.emit(event);
+      eventLog.push(full);
+      if (eventLog.length > 1000) eventLog.splice(0, eventLog.length - 1000);
+      return full;
+    };
     const emit = (event: LocalEvent) => {
       try {
-        eventLog.push(events.emit(event));
-        if (eventLog.length > 1000) eventLog.splice(0, eventLog.length - 1000);
+        putOnBus(event);
       } catch (error) {
         log(`event bus: ${(error as Error).message}`);
       }
     };
 
+    // SQS: the queues of serverless.yml, and EventBridge rules may target them.
+    const sqs = new SqsEmulator({ clock, accountId, region, endpoint: () => endpoint });
+    stoppers.push(() => sqs.close());
+    createQueuesFromProject(sqs, project, log);
+    events.connectQueues((queueArn, body) => {
+      const queue = sqs.queueByArn(queueArn);
+      if (!queue) throw new Error(`queue ${queueArn} does not exist`);
+      sqs.sendMessage(queue, { MessageBody: body }, EVENTBRIDGE_SENDER_ID);
+    });
+    const eventSources = new SqsEventSources({ sqs, lambdas, clock, region, log });
+    const eventsApi = new EventsApi({ accountId, region, emit: putOnBus });
+    const dynamodb = new DynamoDbServer();
+    const credentials = new LocalCredentials(accountId);
+    const httpApi = new HttpApi({
+      project,
+      lambdas,
+      credentials,
+      faults,
+      clock,
+      accountId,
+      region,
+      endpoint: () => endpoint,
+      log,
+    });
+    env.FSX_TRANSFER_API_URL = httpApi.url;
+    lambdas.setEnvironment({ FSX_TRANSFER_API_URL: httpApi.url });
+
     // Internal S3 client for the FSx emulator: goes through the router (so object events fire as
     // for any writer) but is marked internal so fault rules never hit it.
-    const internalS3 = new S3Client({
-      endpoint,
-      region,
-      credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
-      forcePathStyle: true,
-      requestChecksumCalculation: 'WHEN_REQUIRED',
-      responseChecksumValidation: 'WHEN_REQUIRED',
-    });
-    internalS3.middlewareStack.add(
-      (next) => async (args) => {
-        const request = args.request as { headers?: Record<string, string> };
-        if (request?.headers) request.headers[INTERNAL_HEADER] = '1';
-        return next(args);
-      },
-      { step: 'build', name: 'localCloudInternalHeader' },
+    const internalS3 = markInternal(
+      new S3Client({
+        endpoint,
+        region,
+        credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
+        forcePathStyle: true,
+        requestChecksumCalculation: 'WHEN_REQUIRED',
+        responseChecksumValidation: 'WHEN_REQUIRED',
+      }),
     );
     stoppers.push(() => internalS3.destroy());
 
@@ -313,6 +397,10 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
     router.registerJson(fsx);
     router.registerJson(ssm);
     router.registerJson(sfn);
+    router.registerJson(sqs);
+    router.registerJson(eventsApi);
+    router.registerRawJson(dynamodb);
+    router.registerPath(EXECUTE_API_PREFIX, (req, res, url, ready) => httpApi.handle(req, res, url, ready));
     router.registerQuery(ec2);
     router.registerQuery(sts);
 
@@ -351,10 +439,25 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
       s3,
       sfn,
       lambdas,
+      sqs,
+      eventSources,
+      dynamodb,
+      eventsApi,
+      httpApi,
+      apiUrl: httpApi.url,
+      credentials,
       router,
       config,
       eventLog,
       logs,
+      idle: async (timeoutMs = 30_000) => {
+        const deadline = Date.now() + timeoutMs;
+        for (;;) {
+          await events.idle();
+          await eventSources.idle(Math.max(1, deadline - Date.now()));
+          if (!events.busy && eventSources.isIdle()) return;
+        }
+      },
       stop: async () => {
         router.setReady(false);
         for (const stop of [...stoppers].reverse()) {
@@ -409,6 +512,20 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
     ec2.resume();
     ssm.resume();
     router.setReady();
+
+    // Tables through the DynamoDB API (the router must accept requests), then the pollers of the
+    // functions' sqs events (their handlers call the cloud).
+    const dynamoClient = markInternal(
+      new DynamoDBClient({ endpoint, region, credentials: { accessKeyId: 'test', secretAccessKey: 'test' } }),
+    );
+    try {
+      await createTablesFromProject(dynamoClient, project, log);
+    } finally {
+      dynamoClient.destroy();
+    }
+    stoppers.push(() => eventSources.close());
+    for (const spec of eventSourceSpecs(project, log)) eventSources.add(spec);
+
     log(`listening on ${endpoint} (data ${dataDir})`);
     return cloud;
   } catch (error) {
@@ -459,7 +576,8 @@ function registerAdminRoutes(
       endpoint: cloud.endpoint,
       accountId: cloud.accountId,
       region: cloud.region,
-      services: ['s3', 'fsx', 'ec2', 'ssm', 'sts', 'states'],
+      services: ['s3', 'fsx', 'ec2', 'ssm', 'sts', 'states', 'sqs', 'dynamodb', 'events', 'execute-api'],
+      apiUrl: cloud.apiUrl,
       dataDir: cloud.dataDir,
     }),
   });
@@ -478,6 +596,18 @@ function registerAdminRoutes(
         fileSystems: cloud.fsx.listFileSystems().map((d) => (d as { FileSystemId: string }).FileSystemId),
       },
       states: { stateMachines: cloud.sfn.list() },
+      sqs: { queues: cloud.sqs.list().map((queue) => ({ name: queue.name, ...queue.counts() })) },
+      eventSources: cloud.eventSources
+        .list()
+        .map(({ uuid, functionName, queueArn, enabled, inFlight, stats }) => ({
+          uuid,
+          functionName,
+          queueArn,
+          enabled,
+          inFlight,
+          stats,
+        })),
+      httpApi: { url: cloud.apiUrl, routes: cloud.httpApi.routes.length },
       lambdas: cloud.lambdas.list().map((f) => f.name),
       events: { rules: events.rules.length, recent: cloud.eventLog.length },
       faults: faults.list().length,
@@ -589,6 +719,8 @@ function registerAdminRoutes(
     },
   });
 
+  registerTriggerAdminRoutes(cloud);
+
   router.admin({
     method: 'GET',
     path: '/ec2/instances',
@@ -686,6 +818,113 @@ function registerAdminRoutes(
       });
       deps.store.save('s3', () => s3.allBucketAttributes());
       return { name, ...s3.getBucketAttributes(name) };
+    },
+  });
+}
+
+/** Admin routes of SQS, the event source mappings, the HTTP API and the credentials table. */
+function registerTriggerAdminRoutes(cloud: LocalCloud): void {
+  const { router, sqs, eventSources } = cloud;
+  const queueSummary = (queue: ReturnType<SqsEmulator['list']>[number]) => ({
+    name: queue.name,
+    url: queue.url,
+    arn: queue.arn,
+    ...queue.counts(),
+    ...(queue.redrivePolicy ? { redrivePolicy: queue.redrivePolicy } : {}),
+    /** Queues whose dead-letter queue this is. */
+    deadLetterSourceQueues: sqs
+      .list()
+      .filter((source) => source.redrivePolicy?.deadLetterTargetArn === queue.arn)
+      .map((source) => source.name),
+  });
+  router.admin({
+    method: 'GET',
+    path: '/sqs/queues',
+    description: 'queues with their counts (visible, notVisible, delayed), redrive policy and DLQ sources',
+    handler: () => ({ queues: sqs.list().map(queueSummary) }),
+  });
+  router.admin({
+    method: 'GET',
+    path: /^\/sqs\/queues\/([^/]+)$/,
+    description: 'one queue and its messages (body, attributes, receive count, state)',
+    handler: (request) => {
+      const queue = sqs.queueByName(request.params[0]!);
+      if (!queue) throw new LocalAwsError('NotFound', `no queue ${request.params[0]}`, 404);
+      return {
+        ...queueSummary(queue),
+        messages: queue
+          .list()
+          .map(
+            ({
+              messageId,
+              body,
+              messageAttributes,
+              receiveCount,
+              sentTimestamp,
+              state,
+              deadLetterQueueSourceArn,
+            }) => ({
+              messageId,
+              body,
+              messageAttributes,
+              receiveCount,
+              sentTimestamp,
+              state,
+              ...(deadLetterQueueSourceArn ? { deadLetterQueueSourceArn } : {}),
+            }),
+          ),
+      };
+    },
+  });
+  router.admin({
+    method: 'GET',
+    path: '/sqs/event-source-mappings',
+    description:
+      'event source mappings of sqs events: settings, enabled, messages in flight, stats, last result',
+    handler: () => ({ mappings: eventSources.list() }),
+  });
+  router.admin({
+    method: 'POST',
+    path: /^\/sqs\/event-source-mappings\/([^/]+)$/,
+    description: 'enable or disable a mapping {enabled} (by UUID, function key/name/ARN or queue ARN)',
+    handler: async (request) => {
+      const b = body(request);
+      if (typeof b.enabled !== 'boolean')
+        throw new LocalAwsError('ValidationException', 'enabled (boolean) is required');
+      try {
+        return await eventSources.setEnabled(request.params[0]!, b.enabled);
+      } catch (error) {
+        throw new LocalAwsError('NotFound', (error as Error).message, 404);
+      }
+    },
+  });
+  router.admin({
+    method: 'GET',
+    path: '/http-api',
+    description: 'the HTTP API: base URL, api id, routes and their authorization',
+    handler: () => cloud.httpApi.describe(),
+  });
+  router.admin({
+    method: 'GET',
+    path: '/credentials',
+    description: 'access keys the HTTP API accepts (without secrets)',
+    handler: () => ({ principals: cloud.credentials.list() }),
+  });
+  router.admin({
+    method: 'POST',
+    path: '/credentials',
+    description: 'add an access key {accessKeyId, secretAccessKey, sessionToken?, arn?, userId?, accountId?}',
+    handler: (request) => {
+      const b = body(request);
+      if (typeof b.accessKeyId !== 'string' || typeof b.secretAccessKey !== 'string') {
+        throw new LocalAwsError('ValidationException', 'accessKeyId and secretAccessKey are required');
+      }
+      const {
+        secretAccessKey: _secret,
+        sessionToken: _token,
+        ...principal
+      } = cloud.credentials.add(b as Parameters<LocalCredentials['add']>[0]);
+      return principal;
     },
   });
 }

@@ -5,7 +5,9 @@
  * resources — and can be added from code. `emit(event)` completes the envelope (version, id, time,
  * account, region, resources), matches every enabled rule and delivers the event to the rule's
  * targets asynchronously, like EventBridge invoking a Lambda function asynchronously: a failing
- * target is logged and recorded, never thrown back to the emitter.
+ * target is logged and recorded, never thrown back to the emitter. Targets are Lambda functions,
+ * state machines (StartExecution with the input) and SQS queues (the input, as JSON text, becomes
+ * the message body, as EventBridge sends it).
  *
  * Scheduled rules fire on demand (`fireSchedule`), and `rate(...)` rules also on timers of the
  * scaled clock after `startSchedules()`. Not modelled: custom buses, archives, retries and DLQs of
@@ -55,7 +57,7 @@ export interface BusEvent {
 
 export interface RuleTarget {
   id: string;
-  /** Lambda function ARN or state machine ARN. */
+  /** Lambda function, state machine or SQS queue ARN. */
   arn: string;
   input?: string;
   inputPath?: string;
@@ -89,6 +91,9 @@ export interface Delivery {
 /** Starts a state machine execution for a rule target (wired to the Step Functions emulator). */
 export type StateMachineStarter = (stateMachineArn: string, input: string) => Promise<unknown>;
 
+/** Sends a message to an SQS queue target (wired to the SQS emulator); throws when the queue is unknown. */
+export type QueueSender = (queueArn: string, body: string) => void | Promise<void>;
+
 const MAX_DELIVERIES = 1000;
 
 export class EventBus {
@@ -100,6 +105,7 @@ export class EventBus {
   private readonly inFlight = new Set<Promise<void>>();
   private readonly timers: NodeJS.Timeout[] = [];
   private starter?: StateMachineStarter;
+  private queueSender?: QueueSender;
   private readonly log: (message: string) => void;
 
   constructor(readonly deps: EventBusDeps) {
@@ -113,6 +119,11 @@ export class EventBus {
   /** Lets rules target state machines (call once the Step Functions emulator exists). */
   connectStateMachines(starter: StateMachineStarter): void {
     this.starter = starter;
+  }
+
+  /** Lets rules target SQS queues (call once the SQS emulator exists). */
+  connectQueues(sender: QueueSender): void {
+    this.queueSender = sender;
   }
 
   /** Adds (or replaces, by name) a rule; the pattern is validated like PutRule. */
@@ -218,6 +229,11 @@ export class EventBus {
     while (this.inFlight.size > 0) await Promise.allSettled([...this.inFlight]);
   }
 
+  /** True while deliveries are in flight. */
+  get busy(): boolean {
+    return this.inFlight.size > 0;
+  }
+
   close(): void {
     for (const timer of this.timers.splice(0)) clearInterval(timer);
   }
@@ -256,6 +272,9 @@ export class EventBus {
         if (!this.starter)
           throw new Error('no Step Functions emulator connected (EventBus.connectStateMachines)');
         await this.starter(target.arn, typeof input === 'string' ? input : JSON.stringify(input));
+      } else if (/^arn:aws[\w-]*:sqs:/.test(target.arn)) {
+        if (!this.queueSender) throw new Error('no SQS emulator connected (EventBus.connectQueues)');
+        await this.queueSender(target.arn, typeof input === 'string' ? input : JSON.stringify(input));
       } else {
         await this.deps.lambdas.invoke(target.arn, input);
       }

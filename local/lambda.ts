@@ -49,6 +49,11 @@ export interface LambdaRegistryDeps {
   faults?: LambdaFaults;
   /** Scales fault delays (default: real time). */
   clock?: { scale(ms: number): number };
+  /**
+   * Values of `${file(...)}` variables in serverless.yml (see LoadOptions.files), e.g. the
+   * deployment values `scripts/sls/config.cjs` derives from the config.
+   */
+  serverlessFiles?: Record<string, unknown>;
 }
 
 /** The part of the local cloud's FaultInjector the registry uses. */
@@ -155,6 +160,8 @@ export class LambdaRegistry {
       stage: this.stage,
       region: this.region,
       accountId: this.accountId,
+      files: this.deps.serverlessFiles,
+      endpoint: this.environment.AWS_ENDPOINT_URL,
     });
     this.functions = new Map();
     for (const fn of this.project.functions.values()) {

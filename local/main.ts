@@ -15,7 +15,7 @@ export interface LocalUpOptions {
   configPath?: string;
   timeScale?: number;
   faultsFile?: string;
-  /** Print one JSON object (endpoint, env, admin) instead of the human-readable banner. */
+  /** Print one JSON object (endpoint, apiUrl, env, admin) instead of the human-readable banner. */
   json?: boolean;
   /** Project root (serverless.yml, functions/, statemachines/, ssm/); default this repository. */
   rootDir?: string;
@@ -25,7 +25,7 @@ function banner(cloud: LocalCloud, configPath: string | undefined): string {
   const exports = Object.entries(cloud.env)
     .map(([key, value]) => `export ${key}=${value}`)
     .join('\n  ');
-  return `fsx-transfer local cloud: S3, FSx, EC2, SSM, STS and Step Functions on ${cloud.endpoint}
+  return `fsx-transfer local cloud: S3, FSx, EC2, SSM, STS, Step Functions, SQS, DynamoDB and EventBridge on ${cloud.endpoint}
   data dir: ${cloud.dataDir}
   config:   ${configPath ?? '(none)'}
   account:  ${cloud.accountId}   region: ${cloud.region}   credentials: test / test (any key is accepted)
@@ -36,6 +36,9 @@ Point the SDKs and the project's CLI at it:
 Or the AWS CLI, per command:
   aws --endpoint-url ${cloud.endpoint} fsx describe-file-systems
   aws --endpoint-url ${cloud.endpoint} s3 ls
+
+The transfers API (HTTP API, requests signed with SigV4 for service execute-api):
+  ${cloud.apiUrl}
 
 Admin API (JSON): ${cloud.endpoint}/_local/  (health, state, faults, clock, events, ...)
 Press Ctrl-C to stop.`;
@@ -62,6 +65,7 @@ export async function runLocalUp(options: LocalUpOptions): Promise<void> {
     console.log(
       JSON.stringify({
         endpoint: cloud.endpoint,
+        apiUrl: cloud.apiUrl,
         env: cloud.env,
         dataDir: cloud.dataDir,
         admin: `${cloud.endpoint}/_local/`,

@@ -2,7 +2,10 @@
  * The local cloud's one HTTP endpoint (127.0.0.1, one port). Requests are routed by protocol:
  *
  * - `/_local/...`                 -> the admin JSON API (health, faults, clock, state, emulator hooks)
- * - `X-Amz-Target: <Prefix>.<Op>` -> the JsonService registered for that prefix (FSx, SSM, Step Functions)
+ * - a registered path prefix      -> its handler (the HTTP API under `/_aws/execute-api/`)
+ * - `X-Amz-Target: <Prefix>.<Op>` -> the JsonService registered for that prefix (FSx, SSM, Step
+ *                                    Functions, SQS, EventBridge), or the raw handler registered
+ *                                    for it (DynamoDB: dynalite answers the request itself)
  * - form-encoded `Action=...`     -> a QueryService (EC2, STS), chosen by the SigV4 credential scope's
  *                                    service name, else by which service knows the action
  * - anything else                 -> S3 (s3rver behind a streaming proxy)
@@ -44,6 +47,21 @@ export interface AdminRoute {
   description?: string;
 }
 
+/** A JSON-protocol service that answers the HTTP request itself (dynalite), after fault rules. */
+export interface RawJsonService {
+  readonly targetPrefix: string;
+  readonly jsonVersion: '1.0' | '1.1';
+  handle(req: IncomingMessage, res: ServerResponse, body: Buffer): void | Promise<void>;
+}
+
+/** Answers every request under a path prefix (its own protocol, its own errors). */
+export type PathHandler = (
+  req: IncomingMessage,
+  res: ServerResponse,
+  url: URL,
+  ready: boolean,
+) => Promise<void>;
+
 /** Optional hook: an emulator that adds attributes fault rules can `match` on (e.g. EC2 SubnetId). */
 export interface FaultAttributeSource {
   faultAttributes(operation: string, input: Record<string, unknown>): Record<string, unknown>;
@@ -63,9 +81,26 @@ const MAX_BODY_BYTES = 32 * 1024 * 1024;
 /** Header the local cloud's own internal clients set so fault rules never hit emulator-to-emulator calls. */
 export const INTERNAL_HEADER = 'x-local-cloud-internal';
 
+interface SdkClient {
+  middlewareStack: { add(middleware: never, options: { step: 'build'; name: string }): void };
+}
+
+/** Marks an SDK client's requests as the local cloud's own, so fault rules never hit them. */
+export function markInternal<T extends SdkClient>(client: T): T {
+  const middleware = (next: (args: unknown) => Promise<unknown>) => async (args: { request?: unknown }) => {
+    const request = args.request as { headers?: Record<string, string> };
+    if (request?.headers) request.headers[INTERNAL_HEADER] = '1';
+    return next(args);
+  };
+  client.middlewareStack.add(middleware as never, { step: 'build', name: 'localCloudInternalHeader' });
+  return client;
+}
+
 export class LocalRouter {
   private readonly server: http.Server;
   private readonly jsonServices = new Map<string, JsonService>();
+  private readonly rawJsonServices = new Map<string, RawJsonService>();
+  private readonly pathHandlers: { prefix: string; handler: PathHandler }[] = [];
   private readonly queryServices: QueryService[] = [];
   private readonly adminRoutes: AdminRoute[] = [];
   private s3?: S3Backend;
@@ -92,6 +127,15 @@ export class LocalRouter {
 
   registerJson(service: JsonService): void {
     this.jsonServices.set(service.targetPrefix, service);
+  }
+
+  registerRawJson(service: RawJsonService): void {
+    this.rawJsonServices.set(service.targetPrefix, service);
+  }
+
+  /** Serves every path starting with `prefix` (e.g. `/_aws/execute-api/`) with `handler`. */
+  registerPath(prefix: string, handler: PathHandler): void {
+    this.pathHandlers.push({ prefix, handler });
   }
 
   registerQuery(service: QueryService): void {
@@ -164,6 +208,11 @@ export class LocalRouter {
       await this.handleAdmin(req, res, url);
       return;
     }
+    const path = this.pathHandlers.find((p) => url.pathname.startsWith(p.prefix));
+    if (path) {
+      await path.handler(req, res, url, this.ready);
+      return;
+    }
     const scope = credentialScope(req.headers, url.searchParams);
     const target = req.headers['x-amz-target'];
     const contentType = String(req.headers['content-type'] ?? '');
@@ -183,7 +232,10 @@ export class LocalRouter {
       return sendS3Error(res, req, error, requestId);
     }
 
-    if (typeof target === 'string' && req.method === 'POST') {
+    const raw = typeof target === 'string' ? this.rawJsonServices.get(target.split('.')[0]!) : undefined;
+    if (raw && req.method === 'POST') {
+      await this.handleRawJson(req, res, raw, String(target), scope, requestId);
+    } else if (typeof target === 'string' && req.method === 'POST') {
       await this.handleJson(req, res, target, scope, requestId);
     } else if (looksQuery) {
       await this.handleQuery(req, res, url, scope, requestId);
@@ -207,15 +259,7 @@ export class LocalRouter {
   }
 
   private async readBody(req: IncomingMessage): Promise<string> {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    for await (const chunk of req) {
-      size += (chunk as Buffer).length;
-      if (size > MAX_BODY_BYTES)
-        throw new LocalAwsError('RequestEntityTooLarge', 'Request body too large', 413);
-      chunks.push(chunk as Buffer);
-    }
-    return Buffer.concat(chunks).toString('utf8');
+    return (await readRequestBody(req)).toString('utf8');
   }
 
   private async applyFault(
@@ -249,6 +293,8 @@ export class LocalRouter {
   ): void {
     const body = jsonErrorBody(error);
     res.writeHead(error.status, {
+      // Extra headers of an error (SQS's query-compatible `x-amzn-query-error`).
+      ...(error as LocalAwsError & { headers?: Record<string, string> }).headers,
       'content-type': `application/x-amz-json-${jsonVersion}`,
       'content-length': Buffer.byteLength(body),
       'x-amzn-requestid': requestId,
@@ -304,6 +350,34 @@ export class LocalRouter {
       const awsError = toLocalAwsError(error, (message) => this.log(`${target}: ${message}`));
       this.debugLog(`${target} ${awsError.status} ${awsError.code}`);
       this.sendJsonError(res, awsError, requestId, jsonVersion);
+    }
+  }
+
+  /** A JSON request a raw service answers itself: fault rules first, from the parsed body. */
+  private async handleRawJson(
+    req: IncomingMessage,
+    res: ServerResponse,
+    service: RawJsonService,
+    target: string,
+    scope: ReturnType<typeof credentialScope>,
+    requestId: string,
+  ): Promise<void> {
+    const operation = target.slice(target.indexOf('.') + 1);
+    try {
+      const body = await readRequestBody(req);
+      const input = parseJsonBody(body.toString('utf8')) ?? {};
+      await this.applyFault(
+        scope?.service ?? prefixSigningName(service.targetPrefix),
+        operation,
+        flattenAttributes(input),
+        Boolean(req.headers[INTERNAL_HEADER]),
+      );
+      this.debugLog(`${target} -> ${service.targetPrefix}`);
+      await service.handle(req, res, body);
+    } catch (error) {
+      const awsError = toLocalAwsError(error, (message) => this.log(`${target}: ${message}`));
+      this.debugLog(`${target} ${awsError.status} ${awsError.code}`);
+      this.sendJsonError(res, awsError, requestId, service.jsonVersion);
     }
   }
 
@@ -445,12 +519,26 @@ export class LocalRouter {
   }
 }
 
+/** Reads a request body (at most 32 MiB; more is RequestEntityTooLarge). */
+export async function readRequestBody(req: IncomingMessage, maxBytes = MAX_BODY_BYTES): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req) {
+    size += (chunk as Buffer).length;
+    if (size > maxBytes) throw new LocalAwsError('RequestEntityTooLarge', 'Request body too large', 413);
+    chunks.push(chunk as Buffer);
+  }
+  return Buffer.concat(chunks);
+}
+
 /** Signing name for a JSON target prefix (used when the request carries no SigV4 scope). */
 function prefixSigningName(prefix: string): string {
   if (prefix.startsWith('AWSSimbaAPIService')) return 'fsx';
   if (prefix === 'AmazonSSM') return 'ssm';
   if (prefix === 'AWSStepFunctions') return 'states';
   if (prefix === 'AWSEvents') return 'events';
+  if (prefix === 'AmazonSQS') return 'sqs';
+  if (prefix.startsWith('DynamoDB_')) return 'dynamodb';
   return prefix.toLowerCase();
 }
 

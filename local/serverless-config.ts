@@ -1,9 +1,12 @@
 /**
  * Reads the parts of `serverless.yml` the local cloud needs: functions (handler, timeout, memory,
- * environment, events), state machines (name, definition file, events) and `AWS::Events::Rule`
- * resources. Parsing tolerates CloudFormation tags (`!Ref`, `!GetAtt`, `!Sub` ...) and Serverless
- * variables (`${self:service}`, `${sls:stage}`, `${opt:stage, 'dev'}`, `${env:X, default}`,
- * `${aws:region}`); what cannot be resolved locally stays a CloudFormation object or `undefined`.
+ * environment, events), state machines (name, definition file, events) and the resources it runs
+ * (`AWS::Events::Rule`, `AWS::SQS::Queue`, `AWS::DynamoDB::Table`). Parsing tolerates
+ * CloudFormation tags (`!Ref`, `!GetAtt`, `!Sub` ...) and Serverless variables (`${self:service}`,
+ * `${sls:stage}`, `${opt:stage, 'dev'}`, `${env:X, default}`, `${aws:region}`, and
+ * `${file(<path>)}` / `${file(<path>):<property>}` for the files whose values the caller gives,
+ * such as `scripts/sls/config.cjs`); what cannot be resolved locally stays a CloudFormation object
+ * or `undefined`.
  *
  * Until `serverless.yml` exists, functions are discovered from `functions/<name>/handler.ts`.
  */
@@ -54,6 +57,8 @@ export interface ServerlessProject {
   stateMachines: ServerlessStateMachine[];
   /** `resources.Resources` (CloudFormation), tags converted to `{Ref}` / `{Fn::*}` objects. */
   resources: Record<string, { Type?: string; Properties?: Record<string, unknown> }>;
+  /** The local cloud's endpoint: SQS queue URLs are `<endpoint>/<account>/<name>` (else AWS's form). */
+  endpoint?: string;
   /** The whole parsed document (variables resolved where possible). */
   raw: Record<string, unknown>;
 }
@@ -126,18 +131,38 @@ interface VariableContext {
   region: string;
   accountId: string;
   env: NodeJS.ProcessEnv;
+  files: Record<string, unknown>;
 }
 
 const UNRESOLVED = Symbol('unresolved');
 
-function lookupPath(doc: unknown, path: string): unknown {
+/**
+ * Walks a dotted path; a string met on the way that is a variable (`config: ${file(...)}`) is
+ * resolved first, so `${self:custom.config.region}` reaches into the file's value.
+ */
+function lookupPath(doc: unknown, path: string, ctx?: VariableContext, depth = 0): unknown {
   let current: unknown = doc;
   for (const part of path.split('.')) {
+    if (ctx && typeof current === 'string' && current.includes('${')) {
+      const resolved = resolveString(current, ctx, depth + 1);
+      if (resolved === UNRESOLVED) return UNRESOLVED;
+      current = resolved;
+    }
     if (current === null || typeof current !== 'object') return UNRESOLVED;
     current = (current as Record<string, unknown>)[part];
     if (current === undefined) return UNRESOLVED;
   }
   return current;
+}
+
+/** `file(./scripts/sls/config.cjs):property` -> the caller-given value of that file (or UNRESOLVED). */
+function fileValue(source: string, ctx: VariableContext): unknown {
+  const match = /^file\(\s*([^)]+?)\s*\)(?::(.+))?$/.exec(source);
+  if (!match) return UNRESOLVED;
+  const file = match[1]!.replace(/^['"]|['"]$/g, '').replace(/^\.\//, '');
+  if (!Object.hasOwn(ctx.files, file)) return UNRESOLVED;
+  const value = ctx.files[file];
+  return match[2] ? lookupPath(value, match[2].trim()) : value;
 }
 
 function parseDefault(text: string | undefined, ctx: VariableContext, depth: number): unknown {
@@ -164,8 +189,9 @@ function resolveReference(reference: string, ctx: VariableContext, depth: number
   else if (source === 'aws:accountId') value = ctx.accountId;
   else if (source === 'sls:instanceId') value = 'local';
   else if (source.startsWith('env:')) value = ctx.env[source.slice(4)] ?? UNRESOLVED;
+  else if (source.startsWith('file(')) value = fileValue(source, ctx);
   else if (source.startsWith('self:')) {
-    const found = lookupPath(ctx.doc, source.slice(5));
+    const found = lookupPath(ctx.doc, source.slice(5), ctx, depth);
     value = found === UNRESOLVED ? UNRESOLVED : resolveVariables(found, ctx, depth + 1);
   }
   if (value === UNRESOLVED || value === undefined) return parseDefault(fallback, ctx, depth);
@@ -223,6 +249,11 @@ function resolveVariables(value: unknown, ctx: VariableContext, depth = 0): unkn
   if (value && typeof value === 'object') {
     // CloudFormation objects (`Fn::Sub` strings use ${X} for CloudFormation, not Serverless).
     const keys = Object.keys(value);
+    // Serverless resolves its variables inside Fn::Join lists too (`${sls:stage}` in an ARN part);
+    // Fn::Sub strings keep their ${...}, which are CloudFormation's.
+    if (keys.length === 1 && keys[0] === 'Fn::Join') {
+      return { 'Fn::Join': resolveVariables((value as Record<string, unknown>)['Fn::Join'], ctx, depth + 1) };
+    }
     if (keys.length === 1 && (keys[0] === 'Ref' || keys[0]!.startsWith('Fn::'))) return value;
     return Object.fromEntries(
       Object.entries(value).map(([key, item]) => [key, resolveVariables(item, ctx, depth)]),
@@ -237,6 +268,13 @@ export interface LoadOptions {
   region?: string;
   accountId?: string;
   env?: NodeJS.ProcessEnv;
+  /**
+   * Values of `${file(<path>)}` variables by path relative to the project root (`./` optional),
+   * e.g. `{'scripts/sls/config.cjs': deploymentValues(config, file)}`; other files stay unresolved.
+   */
+  files?: Record<string, unknown>;
+  /** The local cloud's endpoint (SQS queue URLs). */
+  endpoint?: string;
 }
 
 /** Reads `<rootDir>/serverless.yml` (or discovers functions from the folder layout). */
@@ -248,7 +286,14 @@ export function loadServerlessProject(options: LoadOptions): ServerlessProject {
   if (!existsSync(file)) return discoverFromLayout(options.rootDir, stage, region, accountId);
 
   const parsed = (parseCfnYaml(readFileSync(file, 'utf8')) ?? {}) as Record<string, unknown>;
-  const ctx: VariableContext = { doc: parsed, stage, region, accountId, env: options.env ?? process.env };
+  const ctx: VariableContext = {
+    doc: parsed,
+    stage,
+    region,
+    accountId,
+    env: options.env ?? process.env,
+    files: options.files ?? {},
+  };
   const doc = resolveVariables(parsed, ctx) as Record<string, unknown>;
   const service = typeof doc.service === 'string' ? doc.service : SERVICE_NAME;
   const provider = (doc.provider ?? {}) as Record<string, unknown>;
@@ -324,6 +369,7 @@ export function loadServerlessProject(options: LoadOptions): ServerlessProject {
     stateMachines,
     resources,
     raw: doc,
+    endpoint: options.endpoint,
   };
 }
 
@@ -412,6 +458,21 @@ function logicalIdValue(
   const props = resource.Properties ?? {};
   const named = (key: string) => (typeof props[key] === 'string' ? (props[key] as string) : logicalId);
   switch (resource.Type) {
+    case 'AWS::SQS::Queue': {
+      const name = physicalName(project, logicalId, 'QueueName');
+      if (!name) return undefined;
+      if (attribute === 'Ref' || attribute === 'QueueUrl') return sqsQueueUrl(project, name);
+      if (attribute === 'Arn') return `arn:aws:sqs:${project.region}:${project.accountId}:${name}`;
+      return attribute === 'QueueName' ? name : undefined;
+    }
+    case 'AWS::DynamoDB::Table': {
+      const name = physicalName(project, logicalId, 'TableName');
+      if (!name) return undefined;
+      if (attribute === 'Ref') return name;
+      return attribute === 'Arn'
+        ? `arn:aws:dynamodb:${project.region}:${project.accountId}:table/${name}`
+        : undefined;
+    }
     case 'AWS::SSM::Document':
     case 'AWS::SSM::Parameter':
     case 'AWS::Events::Rule':
@@ -437,6 +498,29 @@ function logicalIdValue(
     default:
       return undefined;
   }
+}
+
+/**
+ * The physical name of a resource: its `<nameProperty>` (evaluated), else the name CloudFormation
+ * would generate, made deterministic locally (`<service>-<stage>-<logicalId>`).
+ */
+export function physicalName(
+  project: ServerlessProject,
+  logicalId: string,
+  nameProperty: string,
+): string | undefined {
+  const value = project.resources[logicalId]?.Properties?.[nameProperty];
+  if (value === undefined) return `${project.service}-${project.stage}-${logicalId}`;
+  return evaluateCfn(project, value);
+}
+
+/** A queue's URL: `<endpoint>/<account>/<name>` on the local cloud, AWS's form otherwise. */
+export function sqsQueueUrl(
+  project: Pick<ServerlessProject, 'endpoint' | 'region' | 'accountId'>,
+  name: string,
+) {
+  const base = project.endpoint ?? `https://sqs.${project.region}.amazonaws.com`;
+  return `${base.replace(/\/+$/, '')}/${project.accountId}/${name}`;
 }
 
 /**
@@ -477,4 +561,21 @@ export function evaluateCfn(project: ServerlessProject, value: unknown): string 
     return failed ? undefined : out;
   }
   return undefined;
+}
+
+/**
+ * Evaluates every CloudFormation value inside a document (`deadLetterTargetArn: !GetAtt Dlq.Arn`);
+ * values that cannot be known locally become undefined.
+ */
+export function evaluateCfnDeep(project: ServerlessProject, value: unknown): unknown {
+  if (Array.isArray(value)) return value.map((item) => evaluateCfnDeep(project, item));
+  if (value && typeof value === 'object') {
+    const keys = Object.keys(value);
+    if (keys.length === 1 && (keys[0] === 'Ref' || keys[0]!.startsWith('Fn::')))
+      return evaluateCfn(project, value);
+    return Object.fromEntries(
+      Object.entries(value).map(([key, item]) => [key, evaluateCfnDeep(project, item)]),
+    );
+  }
+  return value;
 }

@@ -8,6 +8,12 @@ import { queryResponse, STS_NAMESPACE } from './protocols/query.js';
 import type { LocalRequestContext } from './server.js';
 import { LocalAwsError, type QueryService, type RequestContext } from './types.js';
 
+/** The IAM user id the local cloud gives an access key (`AIDA...`; the account id for `root`). */
+export function userIdFor(accessKeyId: string, accountId: string): string {
+  if (accessKeyId === 'root') return accountId;
+  return `AIDA${createHash('sha256').update(accessKeyId).digest('hex').slice(0, 17).toUpperCase()}`;
+}
+
 export class StsEmulator implements QueryService {
   readonly signingName = 'sts';
   readonly actions: ReadonlySet<string>;
@@ -32,9 +38,7 @@ export class StsEmulator implements QueryService {
     const accessKeyId = local.accessKeyId || 'anonymous';
     const account = this.deps.accountId;
     const isRoot = accessKeyId === 'root';
-    const userId = isRoot
-      ? account
-      : `AIDA${createHash('sha256').update(accessKeyId).digest('hex').slice(0, 17).toUpperCase()}`;
+    const userId = userIdFor(accessKeyId, account);
     const arn = isRoot ? `arn:aws:iam::${account}:root` : `arn:aws:iam::${account}:user/${accessKeyId}`;
     return queryResponse('GetCallerIdentity', STS_NAMESPACE, local.requestId ?? '', {
       UserId: userId,

@@ -5,7 +5,9 @@ import { parsePort } from '../main.js';
 export function registerLocalCommand(program: Command): void {
   const local = program
     .command('local')
-    .description('the local cloud (S3, FSx, EC2, SSM, STS, Step Functions on one port)');
+    .description(
+      'the local cloud (S3, FSx, EC2, SSM, STS, Step Functions, SQS, DynamoDB, the HTTP API on one port)',
+    );
   local
     .command('up')
     .description('start the local cloud on 127.0.0.1 and keep it running until interrupted (Ctrl-C)')

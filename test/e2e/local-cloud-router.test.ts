@@ -62,7 +62,8 @@ describe('malformed requests get AWS-shaped errors', () => {
     const service = await raw({
       headers: {
         'content-type': 'application/x-amz-json-1.0',
-        'x-amz-target': 'DynamoDB_20120810.ListTables',
+        // A service the local cloud does not run (DynamoDB, an earlier example, now runs).
+        'x-amz-target': 'Kinesis_20131202.ListStreams',
       },
       body: '{}',
     });

@@ -3,10 +3,13 @@
  * in shared/aws/clients.ts (from env vars); tests that want their own clients for an endpoint build
  * them here, so every test talks to the local cloud with the same settings.
  */
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EC2Client } from '@aws-sdk/client-ec2';
+import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { FSxClient } from '@aws-sdk/client-fsx';
 import { S3Client } from '@aws-sdk/client-s3';
 import { SFNClient } from '@aws-sdk/client-sfn';
+import { SQSClient } from '@aws-sdk/client-sqs';
 import { SSMClient } from '@aws-sdk/client-ssm';
 import { STSClient } from '@aws-sdk/client-sts';
 
@@ -44,5 +47,8 @@ export function localClients(endpoint: string, options: LocalClientOptions = {})
     sfn: () => new SFNClient(common),
     ssm: () => new SSMClient(common),
     sts: () => new STSClient(common),
+    sqs: () => new SQSClient(common),
+    dynamodb: () => new DynamoDBClient(common),
+    eventbridge: () => new EventBridgeClient(common),
   };
 }

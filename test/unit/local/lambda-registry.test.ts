@@ -17,7 +17,18 @@ describe('LambdaRegistry', () => {
 
     const list = lambdas.list();
 
-    expect(list.map((fn) => fn.key)).toEqual(['echo', 'fail', 'flaky', 'record-token', 'slow', 'context']);
+    expect(list.map((fn) => fn.key)).toEqual([
+      'echo',
+      'fail',
+      'flaky',
+      'record-token',
+      'slow',
+      'sqs-worker',
+      'api-echo',
+      'api-plain',
+      'api-fail',
+      'context',
+    ]);
     expect(list[0]).toEqual({ key: 'echo', name: 'fixture-local-echo', arn: ARN, timeout: 10 });
     expect(list.find((fn) => fn.key === 'slow')?.timeout).toBe(1);
   });
