@@ -719,6 +719,25 @@ function registerAdminRoutes(
     },
   });
 
+  router.admin({
+    method: 'POST',
+    path: /^\/schedules\/([^/]+)$/,
+    description: 'fire the config schedules of a mapping now (?direction=stage-in|export)',
+    handler: async (request) => {
+      const mapping = request.params[0]!;
+      const direction = request.query.get('direction') ?? undefined;
+      const fired = await events.fireTransferSchedules(mapping, direction);
+      if (fired.length === 0) {
+        throw new LocalAwsError(
+          'NotFound',
+          `mapping ${mapping} has no schedule${direction ? ` for ${direction}` : ''} in the config (mappings[].schedules)`,
+          404,
+        );
+      }
+      return { mapping, fired };
+    },
+  });
+
   registerTriggerAdminRoutes(cloud);
 
   router.admin({

@@ -209,6 +209,24 @@ export class EventBus {
     await Promise.all(chosen.map((rule) => this.fireRule(rule)));
   }
 
+  /**
+   * Fires now the schedules whose target input is a transfer request for `mapping` (and
+   * `direction`, when given): the config's `mappings[].schedules`.
+   * @returns the names of the rules fired (empty when the mapping has no schedule).
+   */
+  async fireTransferSchedules(mapping: string, direction?: string): Promise<string[]> {
+    const chosen = this.rules.filter(
+      (rule) =>
+        rule.schedule &&
+        rule.targets.some((target) => {
+          const input = parseInput(target.input);
+          return input?.mapping === mapping && (!direction || input.direction === direction);
+        }),
+    );
+    await Promise.all(chosen.map((rule) => this.fireRule(rule)));
+    return chosen.map((rule) => rule.name);
+  }
+
   /** Starts timers for enabled `rate(...)` rules on the scaled clock. */
   startSchedules(): void {
     if (this.timers.length > 0) return;
@@ -390,6 +408,17 @@ export class EventBus {
         targets,
       });
     }
+  }
+}
+
+/** A target's constant input as an object, or undefined when it has none or it is not JSON. */
+function parseInput(input: string | undefined): Record<string, unknown> | undefined {
+  if (!input) return undefined;
+  try {
+    const value = JSON.parse(input);
+    return value && typeof value === 'object' ? value : undefined;
+  } catch {
+    return undefined;
   }
 }
 

@@ -1,6 +1,7 @@
 /** `local up`: runs the local cloud as a server until interrupted. */
 import type { Command } from 'commander';
 import { parsePort } from '../main.js';
+import { CliError, note, printJson } from '../output.js';
 
 export function registerLocalCommand(program: Command): void {
   const local = program
@@ -40,4 +41,26 @@ export function registerLocalCommand(program: Command): void {
         });
       },
     );
+
+  local
+    .command('schedule')
+    .description("fire a mapping's config schedules now on a running local cloud (fsx-transfer local up)")
+    .argument('<mapping>', 'mapping name from the config')
+    .option('--direction <direction>', 'only the schedules of this direction (stage-in or export)')
+    .option('--json', 'machine-readable output')
+    .addHelpText(
+      'after',
+      '\nExample:\n  npx fsx-transfer --local 4566 local schedule output --direction export',
+    )
+    .action(async (mapping: string, options: { direction?: string; json?: boolean }) => {
+      const endpoint = process.env.AWS_ENDPOINT_URL ?? 'http://127.0.0.1:4566';
+      const url = new URL(`/_local/schedules/${encodeURIComponent(mapping)}`, endpoint);
+      if (options.direction) url.searchParams.set('direction', options.direction);
+      const response = await fetch(url, { method: 'POST' });
+      const body = (await response.json()) as { fired?: string[]; error?: { message: string } };
+      if (!response.ok)
+        throw new CliError(body.error?.message ?? `the local cloud answered ${response.status}`);
+      if (options.json) printJson(body);
+      else note(`fired ${body.fired?.join(', ')}; follow the run with fsx-transfer status or GET /transfers`);
+    });
 }
