@@ -154,6 +154,23 @@ describe('fsx-transfer against a running local cloud', () => {
     expect(lastJson(status).status).toBe('ABORTED');
   }, 60_000);
 
+  it("local schedule fires a mapping's config schedule: a run with the schedule's request starts", async () => {
+    const before = await sfn.send(new ListExecutionsCommand({ stateMachineArn: await transferArn() }));
+
+    const fired = await cli(['local', 'schedule', 'output', '--direction', 'export', '--json'], env);
+    const missing = await cli(['local', 'schedule', 'extdata', '--json'], env);
+    const after = await sfn.send(new ListExecutionsCommand({ stateMachineArn: await transferArn() }));
+
+    expect(fired.code, fired.stderr).toBe(0);
+    expect(lastJson(fired)).toMatchObject({ mapping: 'output', fired: [expect.any(String)] });
+    const started = after.executions!.filter(
+      (e) => !before.executions!.some((b) => b.executionArn === e.executionArn),
+    );
+    expect(started).toHaveLength(1);
+    expect(missing.code).toBe(2);
+    expect(lastJson(missing).message).toContain('has no schedule');
+  }, 60_000);
+
   it('doctor reports every mapping with what auto resolves to', async () => {
     const doctor = await cli(['doctor', '--json'], env);
 

@@ -64,7 +64,7 @@ describe('the gate, whoever starts the runs', () => {
     world.cloud.faults.add({ service: 'ssm', behavior: 'command-slow', delayMs: 150_000, count: 4 });
     await getS3().send(new PutObjectCommand({ Bucket: BUCKET, Key: 'gated/first.nc', Body: 'first' }));
     const fromApi = await api(world).post('/transfers', { mapping: 'gated', direction: 'stage-in' });
-    await world.cloud.events.fireSchedule('transfer-schedule-1');
+    expect(await world.cloud.events.fireTransferSchedules('gated', 'stage-in')).toHaveLength(1);
     const fromCli = await startFromCli(getSfn(), world.stateMachineArn, {
       mapping: 'gated',
       direction: 'stage-in',

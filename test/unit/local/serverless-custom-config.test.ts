@@ -52,6 +52,29 @@ describe('custom.config from the config file', () => {
     expect(started.map((run) => JSON.parse(run.input))).toEqual(expected.map((schedule) => schedule.input));
   });
 
+  it("fires a mapping's schedules by the mapping named in their input, and nothing for a mapping without one", async () => {
+    const values = deploymentValues(loadConfig(CONFIG_FILE), 'fsx-transfer.config.yaml');
+    const { bus, started } = busFor(REPO, values as unknown as Record<string, unknown>);
+
+    const fired = await bus.fireTransferSchedules('output', 'export');
+    const none = await bus.fireTransferSchedules('extdata');
+    bus.close();
+
+    expect(fired).toHaveLength(1);
+    expect(none).toEqual([]);
+    expect(started.map((run) => JSON.parse(run.input))).toEqual([
+      { mapping: 'output', direction: 'export', trigger: 'schedule' },
+    ]);
+  });
+
+  it('resolves Serverless variables inside Fn::Join, as Serverless does (the ARN the triggers start)', () => {
+    const lambdas = new LambdaRegistry({ rootDir: REPO });
+
+    expect(lambdas.find('s3-event-trigger')?.resolvedEnvironment.TRANSFER_STATE_MACHINE_ARN).toBe(
+      'arn:aws:states:us-east-1:000000000000:stateMachine:fsx-transfer-local-transfer',
+    );
+  });
+
   it('gives a rule its EventPattern and State from custom.config', () => {
     const enabled = busFor(FIXTURE, { s3EventPattern: PATTERN, s3EventsRuleState: 'ENABLED' });
     const disabled = busFor(FIXTURE, { s3EventPattern: PATTERN, s3EventsRuleState: 'DISABLED' });
