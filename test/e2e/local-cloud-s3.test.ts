@@ -218,6 +218,7 @@ describe('S3 through the SDK v3 client', () => {
         (e) =>
           e.source === 'aws.s3' && String((e.detail.object as { key: string }).key).startsWith('events/'),
       );
+      // (keys arrive URL-encoded, as S3 sends them: `a b.txt` is `a+b.txt`)
       return list.length >= 4 ? list : undefined;
     });
 
@@ -227,9 +228,9 @@ describe('S3 through the SDK v3 client', () => {
       e.detail.reason,
     ]);
     expect(summary).toEqual([
-      ['Object Created', 'events/a b.txt', 'PutObject'],
+      ['Object Created', 'events/a+b.txt', 'PutObject'],
       ['Object Created', 'events/c.txt', 'PutObject'],
-      ['Object Deleted', 'events/a b.txt', 'DeleteObject'],
+      ['Object Deleted', 'events/a+b.txt', 'DeleteObject'],
       ['Object Deleted', 'events/c.txt', 'DeleteObject'],
     ]);
     expect(events[0]).toMatchObject({
@@ -308,7 +309,8 @@ describe('S3 through the AWS CLI', () => {
       t.cloud.eventLog.some(
         (e) =>
           e['detail-type'] === 'Object Deleted' &&
-          (e.detail.object as { key: string }).key === 'tree/nested/deeper/file with spaces.nc',
+          // S3 URL-encodes keys in events (a space is `+`).
+          (e.detail.object as { key: string }).key === 'tree/nested/deeper/file+with+spaces.nc',
       ),
     );
   }, 60_000);

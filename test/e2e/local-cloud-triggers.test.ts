@@ -57,7 +57,8 @@ describe('S3 object events -> rule -> queue -> function', () => {
 
     const bodies = workerRecords().map(({ record }) => JSON.parse(record.body));
     const keys = bodies.filter((b) => b.source === 'aws.s3').map((b) => b.detail.object.key);
-    expect(keys).toEqual(['input/day 1/a+b.nc']);
+    // The key as S3 sends it in events: URL-encoded (space -> +, + -> %2B).
+    expect(keys).toEqual(['input/day+1/a%2Bb.nc']);
     const { record } = workerRecords().find(({ record }) => JSON.parse(record.body).source === 'aws.s3')!;
     expect(record).toMatchObject({
       eventSource: 'aws:sqs',
