@@ -140,7 +140,7 @@ describe('fsx-transfer against a running local cloud', () => {
       message: expect.stringMatching(/subPath: .*\.\./),
     });
     expect(lastJson(badMapping).message).toMatch(/mapping: must be 1-40 lowercase letters/);
-    expect(lastJson(badDirection).message).toMatch(/direction: mapping extdata does not allow export/);
+    expect(lastJson(badDirection).message).toMatch(/direction: export is not allowed by mapping extdata/);
     expect(after.executions).toHaveLength(before.executions!.length);
   }, 60_000);
 

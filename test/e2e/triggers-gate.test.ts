@@ -43,6 +43,16 @@ async function expectOneAtATime(executionArns: string[]): Promise<void> {
   }
 }
 
+/** Starts a run once `first` holds its turn (the gate serves runs in the order they reach it). */
+async function startBehind(world: World, first: string, request: Record<string, unknown>): Promise<string> {
+  await eventually(
+    async () => Boolean((await turnWindow(first)).granted),
+    'the first run has its turn',
+    60_000,
+  );
+  return startTransfer(world, request);
+}
+
 const completionOf = (world: World, name: string) =>
   world.cloud.eventLog.find(
     (e) => e.source === 'fsx-transfer' && (e.detail as { transferId?: string }).transferId === name,
@@ -96,7 +106,7 @@ describe('the gate, whoever starts the runs', () => {
   it('runs the next one after the first fails', async () => {
     world.cloud.faults.add({ service: 'ssm', behavior: 'command-exit', exitCode: 2, count: 1 });
     const first = await startTransfer(world, { mapping: 'gated', direction: 'stage-in' });
-    const second = await startTransfer(world, { mapping: 'gated', direction: 'stage-in' });
+    const second = await startBehind(world, first, { mapping: 'gated', direction: 'stage-in' });
 
     const [a, b] = [await waitForExecution(first, 120_000), await waitForExecution(second, 120_000)];
 
@@ -111,7 +121,7 @@ describe('the gate, whoever starts the runs', () => {
   it('runs the next one after the first is aborted', async () => {
     world.cloud.faults.add({ service: 'ssm', behavior: 'command-slow', delayMs: 6_000_000, count: 1 });
     const first = await startTransfer(world, { mapping: 'gated', direction: 'stage-in' });
-    const second = await startTransfer(world, { mapping: 'gated', direction: 'stage-in' });
+    const second = await startBehind(world, first, { mapping: 'gated', direction: 'stage-in' });
     await eventually(
       async () =>
         (await api(world).get(`/transfers/${first.split(':').pop()}`)).body.currentState ===
@@ -148,7 +158,7 @@ describe('the gate when the first run times out', () => {
   it('runs the next one after the first timed out', async () => {
     world.cloud.faults.add({ service: 's3', operation: 'ListObjectsV2', delayMs: 3600_000, count: 1 });
     const first = await startTransfer(world, { mapping: 'blended-tropomi', direction: 'stage-in' });
-    const second = await startTransfer(world, { mapping: 'blended-tropomi', direction: 'stage-in' });
+    const second = await startBehind(world, first, { mapping: 'blended-tropomi', direction: 'stage-in' });
 
     const [a, b] = [await waitForExecution(first, 120_000), await waitForExecution(second, 120_000)];
 
