@@ -79,7 +79,7 @@ describe('S3 object events -> rule -> queue -> function', () => {
       resources: [`arn:aws:s3:::${BUCKET}`],
       detail: {
         bucket: { name: BUCKET },
-        object: { key: 'input/day 1/a+b.nc', size: 4 },
+        object: { key: 'input/day+1/a%2Bb.nc', size: 4 },
         reason: 'PutObject',
       },
     });
