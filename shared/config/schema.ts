@@ -175,18 +175,28 @@ export const ConfigSchema = z
     defaults: DefaultsConfig.default(DefaultsConfig.parse({})),
   })
   .superRefine((config, ctx) => {
-    const ids = new Set<string>();
-    config.fileSystems.forEach((fs, i) => {
-      if (ids.has(fs.id)) {
-        ctx.addIssue({
-          code: 'custom',
-          path: ['fileSystems', i, 'id'],
-          message: `duplicate file system ${fs.id}`,
-        });
-      }
-      ids.add(fs.id);
-    });
-    const names = new Set<string>();
+    /** Reports every repeated value (after its first occurrence) at `<list>[i].<field>`. */
+    const unique = (list: 'fileSystems' | 'mappings', field: string, values: string[], what: string) => {
+      const seen = new Set<string>();
+      values.forEach((value, i) => {
+        if (seen.has(value))
+          ctx.addIssue({ code: 'custom', path: [list, i, field], message: `duplicate ${what} ${value}` });
+        seen.add(value);
+      });
+      return seen;
+    };
+    const ids = unique(
+      'fileSystems',
+      'id',
+      config.fileSystems.map((fs) => fs.id),
+      'file system',
+    );
+    unique(
+      'mappings',
+      'name',
+      config.mappings.map((m) => m.name),
+      'mapping name',
+    );
     const draMappings = new Map<string, number>();
     config.mappings.forEach((mapping, i) => {
       mapping.schedules.forEach((schedule, j) => {
@@ -225,14 +235,6 @@ export const ConfigSchema = z
           });
         }
       }
-      if (names.has(mapping.name)) {
-        ctx.addIssue({
-          code: 'custom',
-          path: ['mappings', i, 'name'],
-          message: `duplicate mapping name ${mapping.name}`,
-        });
-      }
-      names.add(mapping.name);
       if (!ids.has(mapping.fileSystemId)) {
         ctx.addIssue({
           code: 'custom',

@@ -18,9 +18,9 @@ import {
   GATES_PARTITION,
   gateKey,
   gatePk,
-  isConditionFailed,
   type TableDeps,
   waiterKey,
+  whenCondition,
 } from './table.js';
 
 export interface GateId {
@@ -72,33 +72,23 @@ export async function acquireLease(
 ): Promise<boolean> {
   const now = deps.now?.() ?? new Date();
   const expires = epochSeconds(now) + (holder.transferMinutes + LEASE_MARGIN_MINUTES) * 60;
-  try {
-    await deps.db.send(
-      new UpdateCommand({
-        TableName: deps.table,
-        Key: gateKey(id.mapping, id.direction),
-        UpdateExpression:
-          'SET holder = :id, holderExecutionArn = :arn, grantedAt = :at, leaseExpiresAt = :exp, #m = :m, direction = :d, gsi1pk = :g, gsi1sk = :gs',
-        ConditionExpression: 'attribute_not_exists(holder) OR holder = :id OR leaseExpiresAt < :nowEpoch',
-        ExpressionAttributeNames: { '#m': 'mapping' },
-        ExpressionAttributeValues: {
-          ':id': holder.transferId,
-          ':arn': holder.executionArn,
-          ':at': now.toISOString(),
-          ':exp': expires,
-          ':nowEpoch': epochSeconds(now),
-          ':m': id.mapping,
-          ':d': id.direction,
-          ':g': GATES_PARTITION,
-          ':gs': `${id.mapping}#${id.direction}`,
-        },
-      }),
-    );
-    return true;
-  } catch (error) {
-    if (isConditionFailed(error)) return false;
-    throw error;
-  }
+  return conditionalUpdate(deps, id, {
+    UpdateExpression:
+      'SET holder = :id, holderExecutionArn = :arn, grantedAt = :at, leaseExpiresAt = :exp, #m = :m, direction = :d, gsi1pk = :g, gsi1sk = :gs',
+    ConditionExpression: 'attribute_not_exists(holder) OR holder = :id OR leaseExpiresAt < :nowEpoch',
+    ExpressionAttributeNames: { '#m': 'mapping' },
+    ExpressionAttributeValues: {
+      ':id': holder.transferId,
+      ':arn': holder.executionArn,
+      ':at': now.toISOString(),
+      ':exp': expires,
+      ':nowEpoch': epochSeconds(now),
+      ':m': id.mapping,
+      ':d': id.direction,
+      ':g': GATES_PARTITION,
+      ':gs': `${id.mapping}#${id.direction}`,
+    },
+  });
 }
 
 /** Frees the lease if `transferId` holds it. @returns true when it did. */
@@ -242,7 +232,7 @@ export async function listGates(deps: TableDeps): Promise<Gate[]> {
   return gates;
 }
 
-async function conditionalUpdate(
+function conditionalUpdate(
   deps: TableDeps,
   id: GateId,
   update: Pick<
@@ -250,13 +240,9 @@ async function conditionalUpdate(
     'UpdateExpression' | 'ConditionExpression' | 'ExpressionAttributeNames' | 'ExpressionAttributeValues'
   >,
 ): Promise<boolean> {
-  try {
-    await deps.db.send(
+  return whenCondition(() =>
+    deps.db.send(
       new UpdateCommand({ TableName: deps.table, Key: gateKey(id.mapping, id.direction), ...update }),
-    );
-    return true;
-  } catch (error) {
-    if (isConditionFailed(error)) return false;
-    throw error;
-  }
+    ),
+  );
 }

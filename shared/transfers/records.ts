@@ -16,6 +16,7 @@ import {
   recordKey,
   type TableDeps,
   updateExpression,
+  whenCondition,
 } from './table.js';
 
 /** QUEUED: accepted, waiting for its turn; RUNNING: holds the mapping's turn; the rest are final (Step Functions' words). */
@@ -126,17 +127,15 @@ export async function getRecord(deps: TableDeps, id: string): Promise<TransferRe
 
 /** Deletes a record that never got an execution (its start failed), so a retry can create it again. */
 export async function deleteUnstartedRecord(deps: TableDeps, id: string): Promise<void> {
-  try {
-    await deps.db.send(
+  await whenCondition(() =>
+    deps.db.send(
       new DeleteCommand({
         TableName: deps.table,
         Key: recordKey(id),
         ConditionExpression: 'attribute_not_exists(executionArn)',
       }),
-    );
-  } catch (error) {
-    if (!isConditionFailed(error)) throw error;
-  }
+    ),
+  );
 }
 
 /**
@@ -202,8 +201,8 @@ export async function updateRecord(
  * @returns false when it was already marked (another invocation sent it).
  */
 export async function markCompletionEvent(deps: TableDeps, id: string, at: string): Promise<boolean> {
-  try {
-    await deps.db.send(
+  return whenCondition(() =>
+    deps.db.send(
       new UpdateCommand({
         TableName: deps.table,
         Key: recordKey(id),
@@ -211,12 +210,8 @@ export async function markCompletionEvent(deps: TableDeps, id: string, at: strin
         ConditionExpression: 'attribute_exists(pk) AND attribute_not_exists(completionEventAt)',
         ExpressionAttributeValues: { ':at': at },
       }),
-    );
-    return true;
-  } catch (error) {
-    if (isConditionFailed(error)) return false;
-    throw error;
-  }
+    ),
+  );
 }
 
 /** Undoes markCompletionEvent when putting the event failed (the retry sends it). */

@@ -60,6 +60,20 @@ export function isConditionFailed(error: unknown): boolean {
 }
 
 /**
+ * Runs a conditional write.
+ * @returns true when it was written, false when its ConditionExpression did not hold.
+ */
+export async function whenCondition(write: () => Promise<unknown>): Promise<boolean> {
+  try {
+    await write();
+    return true;
+  } catch (error) {
+    if (isConditionFailed(error)) return false;
+    throw error;
+  }
+}
+
+/**
  * Builds an UpdateExpression: `set` members are assigned, `setIfAbsent` only when the attribute
  * does not exist yet (creation fields; skipped where `set` has the attribute), `remove` members
  * are deleted. Names and values go through
