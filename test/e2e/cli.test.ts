@@ -9,7 +9,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
-import { GetExecutionHistoryCommand, ListExecutionsCommand, type SFNClient } from '@aws-sdk/client-sfn';
+import {
+  DescribeExecutionCommand,
+  GetExecutionHistoryCommand,
+  ListExecutionsCommand,
+  type SFNClient,
+} from '@aws-sdk/client-sfn';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type LocalCloud, startLocalCloud } from '../../local/cloud.js';
 import { localClients } from '../support/local-clients.js';
@@ -167,6 +172,14 @@ describe('fsx-transfer against a running local cloud', () => {
       (e) => !before.executions!.some((b) => b.executionArn === e.executionArn),
     );
     expect(started).toHaveLength(1);
+    const described = await sfn.send(
+      new DescribeExecutionCommand({ executionArn: started[0]!.executionArn }),
+    );
+    expect(JSON.parse(described.input!)).toEqual({
+      mapping: 'output',
+      direction: 'export',
+      trigger: 'schedule',
+    });
     expect(missing.code).toBe(2);
     expect(lastJson(missing).message).toContain('has no schedule');
   }, 60_000);
