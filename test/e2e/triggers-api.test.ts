@@ -104,6 +104,8 @@ describe('the transfers API', () => {
     });
     const tree = await s3Tree('output/run-api');
     for (const [path, body] of Object.entries(files)) expect(tree[path]?.sha256).toBe(sha256(body));
+    // The completion event follows the execution's end (the status-change rule runs finish-transfer).
+    await world.cloud.idle();
     const completion = world.cloud.eventLog.find(
       (e) =>
         e.source === 'fsx-transfer' && (e.detail as { transferId?: string }).transferId === response.body.id,
