@@ -44,7 +44,10 @@ let work: string;
 let sqs: SQSClient;
 
 beforeAll(async () => {
-  world = await startWorld({ config: configYaml({ extraMappings: MAPPINGS }) });
+  // A 5-minute quiet period (3 s here): a busy machine's pauses between event batches never split an upload.
+  world = await startWorld({
+    config: configYaml({ extraMappings: MAPPINGS, defaults: '  autoStage:\n    quietSeconds: 300' }),
+  });
   work = mkdtempSync(join(tmpdir(), 'fsx-transfer-e2e-s3-events-'));
   sqs = new SQSClient({
     endpoint: world.cloud.endpoint,
