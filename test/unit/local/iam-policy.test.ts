@@ -285,6 +285,7 @@ describe('IAM evaluation: conditions', () => {
       ),
     ).toThrow(/DateGreaterThan is not supported/);
     expect(() =>
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: an IAM policy variable, not a JS template
       validateStatement(allow({ Action: 's3:GetObject', Resource: 'arn:aws:s3:::home/${aws:username}/*' })),
     ).toThrow(/policy variables/);
     expect(() => validateStatement({ Effect: 'Allow', Resource: '*' } as PolicyStatement)).toThrow(/Action/);
