@@ -3,7 +3,10 @@
  * credential scope and the date (at most 5 minutes from now), find the secret of the access key,
  * then recompute the signature from the received request with `@smithy/signature-v4` (the signer
  * the SDKs use) over exactly the headers the client signed, and compare. Each failure carries the
- * error type and message AWS answers with (the HTTP API sends them as 403 `{"message": ...}`).
+ * error type and message AWS answers with (local/iam/service.ts turns it into each protocol's
+ * error; the HTTP API sends them as 403 `{"message": ...}`). Used for every service of the local
+ * cloud: S3 signs its path as sent (no second encoding), and its streamed bodies are not read
+ * here, so their `x-amz-content-sha256` is taken as signed.
  *
  * Not supported: query-string (presigned) signatures, the `Date` header instead of `X-Amz-Date`,
  * SigV4a.
@@ -37,6 +40,11 @@ export interface VerifyOptions {
   region: string;
   lookup(accessKeyId: string): LocalPrincipal | undefined;
   now?: Date;
+  /**
+   * The body was not read (S3 streams it on): trust its `x-amz-content-sha256` header, which is
+   * part of the signature, instead of hashing it.
+   */
+  bodyNotRead?: boolean;
 }
 
 /** Requests are valid 5 minutes either side of their X-Amz-Date. */
@@ -251,6 +259,7 @@ export async function verifySigV4(request: SignedRequest, options: VerifyOptions
   }
   const contentHash = request.headers['x-amz-content-sha256'];
   if (
+    !options.bodyNotRead &&
     typeof contentHash === 'string' &&
     contentHash !== 'UNSIGNED-PAYLOAD' &&
     contentHash !== createHash('sha256').update(request.body).digest('hex')
@@ -275,6 +284,8 @@ export async function verifySigV4(request: SignedRequest, options: VerifyOptions
     },
     sha256: Sha256,
     applyChecksum: false,
+    // S3 signs the path as sent; every other service signs it URI-encoded once more.
+    uriEscapePath: scopeService !== 's3',
   });
   const host = String(request.headers.host ?? '');
   const signed = await signer.sign(
@@ -285,7 +296,7 @@ export async function verifySigV4(request: SignedRequest, options: VerifyOptions
       path: request.path,
       query: parseQuery(request.query),
       headers,
-      body: request.body.length > 0 ? request.body : undefined,
+      body: !options.bodyNotRead && request.body.length > 0 ? request.body : undefined,
     },
     { signingDate: date, signableHeaders: new Set(signedHeaders) },
   );

@@ -13,6 +13,7 @@ import { randomUUID } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import { join } from 'node:path';
+import { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { XMLParser } from 'fast-xml-parser';
 import { escapeXml } from '../protocols/query.js';
@@ -175,6 +176,16 @@ export function s3Operation(method: string, target: S3Target, headers: IncomingM
       return has('uploadId') ? 'AbortMultipartUpload' : 'DeleteObject';
     default:
       return 'Unknown';
+  }
+}
+
+/** The keys a DeleteObjects body names (none when it cannot be parsed). */
+export function deleteObjectsKeys(xml: string): string[] {
+  try {
+    const parsed = new XMLParser({ parseTagValue: false, isArray: (name) => name === 'Object' }).parse(xml);
+    return (parsed?.Delete?.Object ?? []).map((o: { Key: unknown }) => String(o.Key));
+  } catch {
+    return [];
   }
 }
 
@@ -379,6 +390,8 @@ export class S3Backend {
     target: S3Target,
     operation: string,
     requestId: string,
+    /** The body when the router already read it (DeleteObjects). */
+    readBody?: Buffer,
   ): void {
     const expectedOwner =
       req.headers['x-amz-expected-bucket-owner'] ?? target.query.get('x-amz-expected-bucket-owner');
@@ -395,8 +408,8 @@ export class S3Backend {
       headers[name] = value;
     }
     headers.host = `127.0.0.1:${this.internalPort}`;
-    let body: NodeJS.ReadableStream = req;
-    if (isAwsChunked(req.headers)) {
+    let body: NodeJS.ReadableStream = readBody ? Readable.from([readBody]) : req;
+    if (!readBody && isAwsChunked(req.headers)) {
       const decoded = req.headers['x-amz-decoded-content-length'];
       const encodings = String(req.headers['content-encoding'] ?? '')
         .split(',')
@@ -417,7 +430,8 @@ export class S3Backend {
 
     // DeleteObjects: s3rver emits no events, so keep the (small) request body to report them.
     const deleteBody: Buffer[] | undefined = operation === 'DeleteObjects' ? [] : undefined;
-    if (deleteBody) req.on('data', (chunk: Buffer) => deleteBody.push(chunk));
+    if (deleteBody && readBody) deleteBody.push(readBody);
+    else if (deleteBody) req.on('data', (chunk: Buffer) => deleteBody.push(chunk));
 
     const path = target.forwardQuery ? `${target.rawPath}?${target.forwardQuery}` : target.rawPath;
     const upstream = http.request(
@@ -462,14 +476,7 @@ export class S3Backend {
   }
 
   private reportDeletes(bucket: string, xml: string): void {
-    let keys: string[] = [];
-    try {
-      const parsed = new XMLParser({ parseTagValue: false, isArray: (name) => name === 'Object' }).parse(xml);
-      keys = (parsed?.Delete?.Object ?? []).map((o: { Key: unknown }) => String(o.Key));
-    } catch {
-      return;
-    }
-    for (const key of keys) {
+    for (const key of deleteObjectsKeys(xml)) {
       this.dispatch({
         eventVersion: '2.1',
         eventSource: 'aws:s3',
