@@ -100,8 +100,8 @@ export interface LocalCloudOptions {
   iamWithoutStatements?: string[];
   /**
    * Write this cloud's IAM report (statements used, denials) into `$FSX_TRANSFER_IAM_REPORT_DIR`
-   * when it stops (default: yes, unless statements are left out). Tests that cause denials on
-   * purpose turn it off, so `npm run test:iam` counts only what the product does.
+   * when it stops (default: for this repository's project, unless statements are left out). Tests
+   * that cause denials on purpose turn it off, so `npm run test:iam` counts only what the product does.
    */
   iamReport?: boolean;
 }
@@ -565,8 +565,10 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
         clock.close();
         store.flush();
         // Once nothing runs any more: what this cloud's principals used and were refused.
-        if (options.iamReport !== false && !options.iamWithoutStatements?.length)
-          writeIamReport(iam.report());
+        // Only this project's roles count (not a fixture project's), and not with statements left out.
+        const report =
+          options.iamReport ?? (rootDir === resolve(DEFAULT_ROOT) && !options.iamWithoutStatements?.length);
+        if (report) writeIamReport(iam.report());
       },
     };
 

@@ -92,7 +92,8 @@ export function functionRoleName(project: ServerlessProject, key: string): strin
 function localStatement(project: ServerlessProject, raw: unknown, where: string): PolicyStatement {
   const statement = { ...(raw as Record<string, unknown>) };
   for (const field of ['Resource', 'NotResource'] as const) {
-    if (statement[field] === undefined) continue;
+    // Present but undefined: a value only a config can give (`${self:custom.config.iam.*}`) and none was given.
+    if (!Object.hasOwn(statement, field)) continue;
     const values = [statement[field]].flat(Number.POSITIVE_INFINITY);
     statement[field] = values.map((value) => evaluateCfn(project, value) ?? UNRESOLVED_RESOURCE);
   }
