@@ -537,7 +537,16 @@ export class LocalRouter {
         Boolean(req.headers[INTERNAL_HEADER]),
       );
       this.debugLog(`s3:${operation} ${target.bucket ?? ''}/${target.key ?? ''}`);
-      this.s3.proxy(req, res, target, operation, requestId, body);
+      // Without s3:ListBucket, S3 answers a missing object with AccessDenied, not NoSuchKey.
+      const missing = () => {
+        const refused = this.iam?.authorizeS3(
+          principal,
+          { method: 'GET', bucket: target.bucket, query: new URLSearchParams(), headers: {} },
+          `${operation} (missing object)`,
+        );
+        return refused && accessDeniedError('s3', refused);
+      };
+      this.s3.proxy(req, res, target, operation, requestId, body, missing);
     } catch (error) {
       req.resume();
       sendS3Error(

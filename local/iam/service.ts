@@ -110,6 +110,11 @@ export function accessDeniedError(protocol: IamProtocol, denial: IamDenial): Loc
 /** The error AWS answers a request whose signature fails with, in the request's protocol. */
 export function signatureError(protocol: IamProtocol, failure: SigV4Failure): LocalAwsError {
   const { errorType, message } = failure;
+  if (errorType === 'AccessDeniedException') {
+    return protocol === 'json'
+      ? new LocalAwsError(errorType, message, 400)
+      : new LocalAwsError('AccessDenied', message, 403);
+  }
   if (protocol === 's3') {
     if (errorType === 'MissingAuthenticationTokenException')
       return new LocalAwsError('AccessDenied', 'Access Denied', 403);

@@ -8,8 +8,8 @@
  * cloud: S3 signs its path as sent (no second encoding), and its streamed bodies are not read
  * here, so their `x-amz-content-sha256` is taken as signed.
  *
- * Not supported: query-string (presigned) signatures, the `Date` header instead of `X-Amz-Date`,
- * SigV4a.
+ * Query-string (presigned) signatures are verified the same way, with their expiry
+ * (`X-Amz-Expires`). Not supported: the `Date` header instead of `X-Amz-Date`, SigV4a.
  */
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
@@ -159,6 +159,10 @@ function parseAuthorization(header: string): { fields: Record<string, string> } 
  */
 export async function verifySigV4(request: SignedRequest, options: VerifyOptions): Promise<SigV4Result> {
   const header = request.headers.authorization;
+  const query = parseQuery(request.query);
+  if ((typeof header !== 'string' || header.trim() === '') && typeof query['X-Amz-Signature'] === 'string') {
+    return verifyPresigned(request, query as Record<string, string>, options);
+  }
   if (typeof header !== 'string' || header.trim() === '') {
     return {
       failure: { errorType: 'MissingAuthenticationTokenException', message: 'Missing Authentication Token' },
@@ -305,4 +309,71 @@ export async function verifySigV4(request: SignedRequest, options: VerifyOptions
   const same = expected.length === given.length && timingSafeEqual(Buffer.from(expected), Buffer.from(given));
   if (!same) return { failure: { errorType: 'InvalidSignatureException', message: SIGNATURE_MISMATCH } };
   return { principal };
+}
+
+/** Query parameters a presigned URL adds; the signature covers the request without them. */
+const PRESIGN_PARAMETERS = [
+  'X-Amz-Algorithm',
+  'X-Amz-Credential',
+  'X-Amz-Date',
+  'X-Amz-Expires',
+  'X-Amz-SignedHeaders',
+  'X-Amz-Signature',
+  'X-Amz-Security-Token',
+];
+
+/** A presigned request (S3's `X-Amz-*` query parameters), as S3 verifies it. */
+async function verifyPresigned(
+  request: SignedRequest,
+  query: Record<string, string>,
+  options: VerifyOptions,
+): Promise<SigV4Result> {
+  const denied = (message: string): SigV4Result => ({ failure: { errorType: 'AccessDeniedException', message } });
+  const [accessKeyId = '', , scopeRegion = '', scopeService = ''] = (query['X-Amz-Credential'] ?? '').split('/');
+  const date = parseAmzDate(query['X-Amz-Date'] ?? '');
+  const expires = Number(query['X-Amz-Expires']);
+  if (query['X-Amz-Algorithm'] !== 'AWS4-HMAC-SHA256' || !date || !Number.isInteger(expires)) {
+    return { failure: { errorType: 'IncompleteSignatureException', message: 'Query-string authentication requires the X-Amz-Algorithm, X-Amz-Credential, X-Amz-Date, X-Amz-Expires, X-Amz-SignedHeaders and X-Amz-Signature parameters.' } };
+  }
+  if ((options.now ?? new Date()).getTime() > date.getTime() + expires * 1000) return denied('Request has expired');
+  const principal = options.lookup(accessKeyId);
+  if (!principal || query['X-Amz-Security-Token'] !== principal.sessionToken) {
+    return { failure: { errorType: 'UnrecognizedClientException', message: 'The security token included in the request is invalid.' } };
+  }
+  const signedHeaders = (query['X-Amz-SignedHeaders'] ?? 'host').split(';');
+  const headers: Record<string, string> = {};
+  for (const name of signedHeaders) {
+    const value = request.headers[name];
+    if (value !== undefined) headers[name] = Array.isArray(value) ? value.join(',') : value;
+  }
+  const rest = Object.fromEntries(Object.entries(query).filter(([key]) => !PRESIGN_PARAMETERS.includes(key)));
+  const signer = new SignatureV4({
+    service: scopeService,
+    region: scopeRegion,
+    credentials: { accessKeyId, secretAccessKey: principal.secretAccessKey, sessionToken: principal.sessionToken },
+    sha256: Sha256,
+    uriEscapePath: scopeService !== 's3',
+  });
+  const host = String(request.headers.host ?? '');
+  const presigned = await signer.presign(
+    {
+      method: request.method.toUpperCase(),
+      protocol: 'http:',
+      hostname: host.replace(/:\d+$/, ''),
+      path: request.path,
+      query: rest,
+      // S3 presigned URLs sign no payload.
+      headers: { ...headers, ...(scopeService === 's3' ? { 'x-amz-content-sha256': 'UNSIGNED-PAYLOAD' } : {}) },
+    },
+    {
+      signingDate: date,
+      expiresIn: expires,
+      signableHeaders: new Set(signedHeaders),
+      unsignableHeaders: new Set(['x-amz-content-sha256']),
+    },
+  );
+  const expected = String(presigned.query?.['X-Amz-Signature'] ?? '');
+  const given = query['X-Amz-Signature'] ?? '';
+  const same = expected.length === given.length && timingSafeEqual(Buffer.from(expected), Buffer.from(given));
+  return same ? { principal } : { failure: { errorType: 'InvalidSignatureException', message: SIGNATURE_MISMATCH } };
 }

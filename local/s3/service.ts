@@ -392,6 +392,11 @@ export class S3Backend {
     requestId: string,
     /** The body when the router already read it (DeleteObjects). */
     readBody?: Buffer,
+    /**
+     * Called when the object does not exist: an error to answer instead of NoSuchKey (S3 answers
+     * AccessDenied to a caller that may not list the bucket).
+     */
+    onMissingObject?: () => LocalAwsError | undefined,
   ): void {
     const expectedOwner =
       req.headers['x-amz-expected-bucket-owner'] ?? target.query.get('x-amz-expected-bucket-owner');
@@ -442,6 +447,12 @@ export class S3Backend {
         const bucketRegion = target.bucket ? this.getBucketAttributes(target.bucket).region : undefined;
         if (operation === 'HeadBucket' && bucketRegion) responseHeaders['x-amz-bucket-region'] = bucketRegion;
         const status = upstreamRes.statusCode ?? 500;
+        const refused = status === 404 && target.key ? onMissingObject?.() : undefined;
+        if (refused) {
+          upstreamRes.resume();
+          sendS3Error(res, req, refused, requestId);
+          return;
+        }
         if (operation === 'GetBucketLocation' && status === 200 && target.bucket) {
           upstreamRes.resume();
           const region = bucketRegion === 'us-east-1' ? '' : (bucketRegion ?? '');

@@ -13,7 +13,7 @@ import { SQSClient } from '@aws-sdk/client-sqs';
 import { SSMClient } from '@aws-sdk/client-ssm';
 import { STSClient } from '@aws-sdk/client-sts';
 
-/** The local cloud's default credentials (it accepts any access key). */
+/** The local cloud's administrator (the IAM user `test`): what tests, the CLI and the demo sign with. */
 export const LOCAL_CREDENTIALS = { accessKeyId: 'test', secretAccessKey: 'test' };
 
 export interface LocalClientOptions {
