@@ -19,8 +19,8 @@ export const LOCAL_CREDENTIALS = { accessKeyId: 'test', secretAccessKey: 'test' 
 export interface LocalClientOptions {
   /** Default us-east-1 (the local cloud's default region). */
   region?: string;
-  /** Default the local cloud's `test`/`test`. */
-  credentials?: { accessKeyId: string; secretAccessKey: string };
+  /** Default the local cloud's `test`/`test`; a role session's carry its session token. */
+  credentials?: { accessKeyId: string; secretAccessKey: string; sessionToken?: string };
   /** Default the SDK's (3); 1 = no SDK retries, so an injected fault reaches the test. */
   maxAttempts?: number;
 }
