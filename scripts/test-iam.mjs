@@ -41,7 +41,9 @@ for (const statement of summary.unused) {
   console.log(`iam: unused ${statement.id} (${statement.origin}): ${statement.actions.join(', ')}`);
 }
 for (const denial of summary.denials.slice(0, 20)) {
-  console.log(`iam: denied ${denial.request} for ${denial.principal}: ${denial.action} on ${denial.resource}: ${denial.hint}`);
+  console.log(
+    `iam: denied ${denial.request} for ${denial.principal}: ${denial.action} on ${denial.resource}: ${denial.hint}`,
+  );
 }
 for (const stale of summary.staleExemptions) {
   console.log(`iam: docs/security.md explains ${stale.role} ${stale.actions.join(', ')}, which no role has`);
@@ -50,5 +52,8 @@ if (reports.length === 0) console.log('iam: no local cloud wrote a report');
 console.log(coverage.coverageLine(summary));
 
 const iamFailed =
-  reports.length === 0 || summary.unused.length > 0 || summary.denied > 0 || summary.staleExemptions.length > 0;
+  reports.length === 0 ||
+  summary.unused.length > 0 ||
+  summary.denied > 0 ||
+  summary.staleExemptions.length > 0;
 process.exit(run.status !== 0 ? (run.status ?? 1) : iamFailed ? 1 : 0);

@@ -328,17 +328,33 @@ async function verifyPresigned(
   query: Record<string, string>,
   options: VerifyOptions,
 ): Promise<SigV4Result> {
-  const denied = (message: string): SigV4Result => ({ failure: { errorType: 'AccessDeniedException', message } });
-  const [accessKeyId = '', , scopeRegion = '', scopeService = ''] = (query['X-Amz-Credential'] ?? '').split('/');
+  const denied = (message: string): SigV4Result => ({
+    failure: { errorType: 'AccessDeniedException', message },
+  });
+  const [accessKeyId = '', , scopeRegion = '', scopeService = ''] = (query['X-Amz-Credential'] ?? '').split(
+    '/',
+  );
   const date = parseAmzDate(query['X-Amz-Date'] ?? '');
   const expires = Number(query['X-Amz-Expires']);
   if (query['X-Amz-Algorithm'] !== 'AWS4-HMAC-SHA256' || !date || !Number.isInteger(expires)) {
-    return { failure: { errorType: 'IncompleteSignatureException', message: 'Query-string authentication requires the X-Amz-Algorithm, X-Amz-Credential, X-Amz-Date, X-Amz-Expires, X-Amz-SignedHeaders and X-Amz-Signature parameters.' } };
+    return {
+      failure: {
+        errorType: 'IncompleteSignatureException',
+        message:
+          'Query-string authentication requires the X-Amz-Algorithm, X-Amz-Credential, X-Amz-Date, X-Amz-Expires, X-Amz-SignedHeaders and X-Amz-Signature parameters.',
+      },
+    };
   }
-  if ((options.now ?? new Date()).getTime() > date.getTime() + expires * 1000) return denied('Request has expired');
+  if ((options.now ?? new Date()).getTime() > date.getTime() + expires * 1000)
+    return denied('Request has expired');
   const principal = options.lookup(accessKeyId);
   if (!principal || query['X-Amz-Security-Token'] !== principal.sessionToken) {
-    return { failure: { errorType: 'UnrecognizedClientException', message: 'The security token included in the request is invalid.' } };
+    return {
+      failure: {
+        errorType: 'UnrecognizedClientException',
+        message: 'The security token included in the request is invalid.',
+      },
+    };
   }
   const signedHeaders = (query['X-Amz-SignedHeaders'] ?? 'host').split(';');
   const headers: Record<string, string> = {};
@@ -350,7 +366,11 @@ async function verifyPresigned(
   const signer = new SignatureV4({
     service: scopeService,
     region: scopeRegion,
-    credentials: { accessKeyId, secretAccessKey: principal.secretAccessKey, sessionToken: principal.sessionToken },
+    credentials: {
+      accessKeyId,
+      secretAccessKey: principal.secretAccessKey,
+      sessionToken: principal.sessionToken,
+    },
     sha256: Sha256,
     uriEscapePath: scopeService !== 's3',
   });
@@ -363,7 +383,10 @@ async function verifyPresigned(
       path: request.path,
       query: rest,
       // S3 presigned URLs sign no payload.
-      headers: { ...headers, ...(scopeService === 's3' ? { 'x-amz-content-sha256': 'UNSIGNED-PAYLOAD' } : {}) },
+      headers: {
+        ...headers,
+        ...(scopeService === 's3' ? { 'x-amz-content-sha256': 'UNSIGNED-PAYLOAD' } : {}),
+      },
     },
     {
       signingDate: date,
@@ -375,5 +398,7 @@ async function verifyPresigned(
   const expected = String(presigned.query?.['X-Amz-Signature'] ?? '');
   const given = query['X-Amz-Signature'] ?? '';
   const same = expected.length === given.length && timingSafeEqual(Buffer.from(expected), Buffer.from(given));
-  return same ? { principal } : { failure: { errorType: 'InvalidSignatureException', message: SIGNATURE_MISMATCH } };
+  return same
+    ? { principal }
+    : { failure: { errorType: 'InvalidSignatureException', message: SIGNATURE_MISMATCH } };
 }

@@ -140,14 +140,12 @@ describe('IAM enforced by the local cloud', () => {
     const ssm = await failure(clients.ssm().send(new GetParameterCommand({ Name: '/fsx-transfer/secret' })));
     const s3 = await failure(clients.s3().send(new ListObjectsV2Command({ Bucket: BUCKET })));
     const dynamodb = await failure(
-      clients
-        .dynamodb()
-        .send(
-          new GetItemCommand({
-            TableName: 'fsx-transfer-local-transfers',
-            Key: { pk: { S: 'x' }, sk: { S: 'x' } },
-          }),
-        ),
+      clients.dynamodb().send(
+        new GetItemCommand({
+          TableName: 'fsx-transfer-local-transfers',
+          Key: { pk: { S: 'x' }, sk: { S: 'x' } },
+        }),
+      ),
     );
     const denials = (await (await fetch(`${world.cloud.endpoint}/_local/iam/denials`)).json()) as {
       denials: { action: string; resource: string; principal: string; hint: string }[];
