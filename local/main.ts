@@ -28,7 +28,7 @@ function iamLine(cloud: LocalCloud): string {
   if (cloud.iam.mode === 'off') return 'off: any access key is accepted and every request allowed';
   const what =
     cloud.iam.mode === 'enforce'
-      ? 'enforced: every signature is verified and every request evaluated against its principal\'s policies'
+      ? "enforced: every signature is verified and every request evaluated against its principal's policies"
       : 'warn: signatures and policies are checked, and what would be refused is only logged';
   return `${what}; denials at ${cloud.endpoint}/_local/iam/denials`;
 }

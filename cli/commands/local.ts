@@ -24,7 +24,7 @@ export function registerLocalCommand(program: Command): void {
     .addOption(
       new Option(
         '--iam <mode>',
-        'IAM: enforce (verify every signature, evaluate every request against the principal\'s policies), warn (only log and list denials), off (accept any access key)',
+        "IAM: enforce (verify every signature, evaluate every request against the principal's policies), warn (only log and list denials), off (accept any access key)",
       )
         .choices(['enforce', 'warn', 'off'])
         .default('enforce'),
