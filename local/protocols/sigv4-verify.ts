@@ -153,6 +153,49 @@ function parseAuthorization(header: string): { fields: Record<string, string> } 
   return { fields };
 }
 
+/** A signer with the principal's secret, as the client's SDK built it for this scope. */
+function signerFor(principal: LocalPrincipal, scopeService: string, scopeRegion: string): SignatureV4 {
+  return new SignatureV4({
+    service: scopeService,
+    region: scopeRegion,
+    credentials: {
+      accessKeyId: principal.accessKeyId,
+      secretAccessKey: principal.secretAccessKey,
+      ...(principal.sessionToken ? { sessionToken: principal.sessionToken } : {}),
+    },
+    sha256: Sha256,
+    applyChecksum: false,
+    // S3 signs the path as sent; every other service signs it URI-encoded once more.
+    uriEscapePath: scopeService !== 's3',
+  });
+}
+
+/** The values of the headers the client signed, as received. */
+function signedHeaderValues(request: SignedRequest, names: string[]): Record<string, string> {
+  const headers: Record<string, string> = {};
+  for (const name of names) {
+    const value = request.headers[name];
+    if (value !== undefined) headers[name] = Array.isArray(value) ? value.join(',') : value;
+  }
+  return headers;
+}
+
+/** The request as the signer takes it (hostname without the port; the Host header is signed as sent). */
+function requestToSign(request: SignedRequest, headers: Record<string, string>) {
+  return {
+    method: request.method.toUpperCase(),
+    protocol: 'http:',
+    hostname: String(request.headers.host ?? '').replace(/:\d+$/, ''),
+    path: request.path,
+    headers,
+  };
+}
+
+/** Constant-time comparison of the recomputed and the given signature. */
+function sameSignature(expected: string, given: string): boolean {
+  return expected.length === given.length && timingSafeEqual(Buffer.from(expected), Buffer.from(given));
+}
+
 /**
  * Verifies a request's SigV4 signature.
  * @returns the signing principal, or the failure AWS would answer with.
@@ -273,46 +316,23 @@ export async function verifySigV4(request: SignedRequest, options: VerifyOptions
 
   // Recompute over exactly the headers the client signed (the signer adds X-Amz-Date and the
   // token itself, with the values the client signed).
-  const headers: Record<string, string> = {};
-  for (const name of signedHeaders) {
-    const value = request.headers[name];
-    if (value !== undefined) headers[name] = Array.isArray(value) ? value.join(',') : value;
-  }
-  const signer = new SignatureV4({
-    service: scopeService,
-    region: scopeRegion,
-    credentials: {
-      accessKeyId,
-      secretAccessKey: principal.secretAccessKey,
-      ...(principal.sessionToken ? { sessionToken: principal.sessionToken } : {}),
-    },
-    sha256: Sha256,
-    applyChecksum: false,
-    // S3 signs the path as sent; every other service signs it URI-encoded once more.
-    uriEscapePath: scopeService !== 's3',
-  });
-  const host = String(request.headers.host ?? '');
-  const signed = await signer.sign(
+  const signed = await signerFor(principal, scopeService, scopeRegion).sign(
     {
-      method: request.method.toUpperCase(),
-      protocol: 'http:',
-      hostname: host.replace(/:\d+$/, ''),
-      path: request.path,
+      ...requestToSign(request, signedHeaderValues(request, signedHeaders)),
       query: parseQuery(request.query),
-      headers,
       body: !options.bodyNotRead && request.body.length > 0 ? request.body : undefined,
     },
     { signingDate: date, signableHeaders: new Set(signedHeaders) },
   );
   const expected = /Signature=([0-9a-f]+)/.exec(String(signed.headers.authorization))?.[1] ?? '';
-  const given = fields.Signature!;
-  const same = expected.length === given.length && timingSafeEqual(Buffer.from(expected), Buffer.from(given));
-  if (!same) return { failure: { errorType: 'InvalidSignatureException', message: SIGNATURE_MISMATCH } };
+  if (!sameSignature(expected, fields.Signature!)) {
+    return { failure: { errorType: 'InvalidSignatureException', message: SIGNATURE_MISMATCH } };
+  }
   return { principal };
 }
 
 /** Query parameters a presigned URL adds; the signature covers the request without them. */
-const PRESIGN_PARAMETERS = [
+export const PRESIGN_PARAMETERS = [
   'X-Amz-Algorithm',
   'X-Amz-Credential',
   'X-Amz-Date',
@@ -357,37 +377,12 @@ async function verifyPresigned(
     };
   }
   const signedHeaders = (query['X-Amz-SignedHeaders'] ?? 'host').split(';');
-  const headers: Record<string, string> = {};
-  for (const name of signedHeaders) {
-    const value = request.headers[name];
-    if (value !== undefined) headers[name] = Array.isArray(value) ? value.join(',') : value;
-  }
   const rest = Object.fromEntries(Object.entries(query).filter(([key]) => !PRESIGN_PARAMETERS.includes(key)));
-  const signer = new SignatureV4({
-    service: scopeService,
-    region: scopeRegion,
-    credentials: {
-      accessKeyId,
-      secretAccessKey: principal.secretAccessKey,
-      sessionToken: principal.sessionToken,
-    },
-    sha256: Sha256,
-    uriEscapePath: scopeService !== 's3',
-  });
-  const host = String(request.headers.host ?? '');
-  const presigned = await signer.presign(
-    {
-      method: request.method.toUpperCase(),
-      protocol: 'http:',
-      hostname: host.replace(/:\d+$/, ''),
-      path: request.path,
-      query: rest,
-      // S3 presigned URLs sign no payload.
-      headers: {
-        ...headers,
-        ...(scopeService === 's3' ? { 'x-amz-content-sha256': 'UNSIGNED-PAYLOAD' } : {}),
-      },
-    },
+  const headers = signedHeaderValues(request, signedHeaders);
+  // S3 presigned URLs sign no payload.
+  if (scopeService === 's3') headers['x-amz-content-sha256'] = 'UNSIGNED-PAYLOAD';
+  const presigned = await signerFor(principal, scopeService, scopeRegion).presign(
+    { ...requestToSign(request, headers), query: rest },
     {
       signingDate: date,
       expiresIn: expires,
@@ -395,9 +390,10 @@ async function verifyPresigned(
       unsignableHeaders: new Set(['x-amz-content-sha256']),
     },
   );
-  const expected = String(presigned.query?.['X-Amz-Signature'] ?? '');
-  const given = query['X-Amz-Signature'] ?? '';
-  const same = expected.length === given.length && timingSafeEqual(Buffer.from(expected), Buffer.from(given));
+  const same = sameSignature(
+    String(presigned.query?.['X-Amz-Signature'] ?? ''),
+    query['X-Amz-Signature'] ?? '',
+  );
   return same
     ? { principal }
     : { failure: { errorType: 'InvalidSignatureException', message: SIGNATURE_MISMATCH } };

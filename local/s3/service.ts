@@ -17,6 +17,7 @@ import { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { XMLParser } from 'fast-xml-parser';
 import { escapeXml } from '../protocols/query.js';
+import { PRESIGN_PARAMETERS } from '../protocols/sigv4-verify.js';
 import { LocalAwsError } from '../types.js';
 import { AwsChunkedDecoder, isAwsChunked } from './chunked.js';
 
@@ -50,15 +51,10 @@ export interface S3BackendOptions {
   log?: (message: string) => void;
 }
 
+/** Signing parameters of presigned URLs (SigV4, and SigV2's), never forwarded to s3rver. */
 const SIGNING_QUERY_PARAMS = new Set(
   [
-    'X-Amz-Algorithm',
-    'X-Amz-Credential',
-    'X-Amz-Date',
-    'X-Amz-Expires',
-    'X-Amz-SignedHeaders',
-    'X-Amz-Signature',
-    'X-Amz-Security-Token',
+    ...PRESIGN_PARAMETERS,
     'X-Amz-Content-Sha256',
     'X-Amz-User-Agent',
     'Signature',

@@ -147,10 +147,11 @@ describe('the gate when the first run times out', () => {
   let world: World;
 
   beforeAll(async () => {
-    // 5-minute runs at 0.02: the command may run 3 simulated minutes (3.6 s), as in ec2-timeout.
+    // 10-minute runs at 0.02 (12 s): the first times out on its delayed listing, the second has
+    // time to finish even on a busy machine.
     world = await startWorld({
       timeScale: 0.02,
-      config: configYaml({ defaults: '  timeouts:\n    transferMinutes: 5' }),
+      config: configYaml({ defaults: '  timeouts:\n    transferMinutes: 10' }),
     });
     await putTree('blended-tropomi', { 'input.nc': 'input\n' });
   }, 60_000);
