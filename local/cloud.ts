@@ -10,6 +10,7 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { S3Client } from '@aws-sdk/client-s3';
+import { readStateMachines } from '../scripts/sls/asl.js';
 import { deploymentValues } from '../scripts/sls/deployment.js';
 import { loadConfig } from '../shared/config/load.js';
 import type { Config } from '../shared/config/schema.js';
@@ -26,6 +27,18 @@ import { type FaultInjector, FaultInjector as Faults, readFaultsFile } from './f
 import { registerFsxAdmin } from './fsx/admin.js';
 import { FsxEmulator, fileSystemSpecs } from './fsx/service.js';
 import { EXECUTE_API_PREFIX, HttpApi } from './http-api/service.js';
+import { registerIamAdmin } from './iam/admin.js';
+import { writeIamReport } from './iam/coverage.js';
+import { projectRoles, stateMachineResolverValues } from './iam/roles.js';
+import { type IamMode, LocalIam } from './iam/service.js';
+import {
+  eventSourceAuthorizer,
+  executionIam,
+  functionIdentity,
+  instanceIam,
+  refuseApiInvoke,
+  refuseScheduledStart,
+} from './iam/wiring.js';
 import { StateStore } from './kit/persistence.js';
 import { LambdaRegistry } from './lambda.js';
 import { type BucketAttributes, S3Backend, type S3EventRecord } from './s3/service.js';
@@ -35,7 +48,7 @@ import { SqsEventSources } from './sqs/event-source.js';
 import { createQueuesFromProject, eventSourceSpecs } from './sqs/project.js';
 import { SqsEmulator } from './sqs/service.js';
 import { InstanceFilesystems } from './ssm/instance-fs.js';
-import { LOCAL_AL2023_AMI } from './ssm/parameters.js';
+import { AMAZON_IMAGE_IDS, LOCAL_AL2023_AMI } from './ssm/parameters.js';
 import { SsmEmulator, type SsmTimings } from './ssm/service.js';
 import { writeShims } from './ssm/shims.js';
 import { StsEmulator } from './sts.js';
@@ -48,6 +61,8 @@ export const LOCAL_STAGE = 'local';
 export const PROJECT_DOCUMENT_FILE = 'ssm/transfer-document.yaml';
 /** The resolver serverless.yml reads `custom.config` from (`${file(./scripts/sls/config.cjs)}`). */
 export const CONFIG_RESOLVER_FILE = 'scripts/sls/config.cjs';
+/** The resolver of the state machine definitions and the functions they invoke. */
+export const STATE_MACHINES_RESOLVER_FILE = 'scripts/sls/state-machines.cjs';
 /** SenderId of the messages EventBridge rules send to SQS targets. */
 export const EVENTBRIDGE_SENDER_ID = 'AIDAIEVENTBRIDGELOCAL';
 
@@ -75,6 +90,20 @@ export interface LocalCloudOptions {
    * scripts/sls/deployment.ts, as packaging does): fixtures, or values the derivation lacks.
    */
   customConfig?: Record<string, unknown>;
+  /**
+   * IAM (local/iam): `enforce` (default) verifies every signature and evaluates every request
+   * against the principal's policies, answering as AWS does; `warn` does the same but only logs
+   * and lists what it would refuse; `off` accepts any access key and allows everything.
+   */
+  iam?: IamMode;
+  /** Statement ids (`<role logical id>#<index>`) left out of the roles: a run then fails with access denied. */
+  iamWithoutStatements?: string[];
+  /**
+   * Write this cloud's IAM report (statements used, denials) into `$FSX_TRANSFER_IAM_REPORT_DIR`
+   * when it stops (default: for this repository's project, unless statements are left out). Tests
+   * that cause denials on purpose turn it off, so `npm run test:iam` counts only what the product does.
+   */
+  iamReport?: boolean;
 }
 
 export interface LocalCloud {
@@ -103,14 +132,22 @@ export interface LocalCloud {
   httpApi: HttpApi;
   /** Base URL of the project's HTTP API (`<endpoint>/_aws/execute-api/<apiId>`); also `env.FSX_TRANSFER_API_URL`. */
   apiUrl: string;
-  /** Access keys the HTTP API verifies signatures against (`test`/`test` by default). */
+  /** Access keys signatures are verified against: the administrator `test`/`test` and the project's role sessions. */
   credentials: LocalCredentials;
+  /** Signature verification and IAM evaluation of every request (the mode, the roles, usage and denials). */
+  iam: LocalIam;
   router: LocalRouter;
   config?: Config;
   /** Recent events put on the bus (newest last, at most 1000). */
   eventLog: BusEvent[];
   /** Recent log lines of background work. */
   logs: string[];
+  /**
+   * Deploys the project again with another config file: the functions read it, and the values
+   * serverless.yml derives from it (IAM statements scoped to its file systems, buckets, Lustre
+   * clients ...) are derived again, as `npm run package` and a deploy would.
+   */
+  useConfig(configPath: string): void;
   /**
    * Resolves once event deliveries and SQS event source mappings are quiet: no delivery in flight,
    * no batch held by a poller, no visible message in a mapped queue.
@@ -177,9 +214,14 @@ function serverlessFiles(
   config: Config | undefined,
   configPath: string | undefined,
   overrides: Record<string, unknown> | undefined,
+  stateMachines: Record<string, unknown>,
 ): Record<string, unknown> {
-  if (!config || !configPath) return overrides ? { [CONFIG_RESOLVER_FILE]: overrides } : {};
-  return { [CONFIG_RESOLVER_FILE]: { ...deploymentValues(config, configPath), ...overrides } };
+  // `${file(./scripts/sls/state-machines.cjs):<name>.invokedFunctionArns}` (the state machine roles).
+  const files: Record<string, unknown> = {
+    [STATE_MACHINES_RESOLVER_FILE]: stateMachineResolverValues(stateMachines),
+  };
+  if (!config || !configPath) return overrides ? { ...files, [CONFIG_RESOLVER_FILE]: overrides } : files;
+  return { ...files, [CONFIG_RESOLVER_FILE]: { ...deploymentValues(config, configPath), ...overrides } };
 }
 
 /** Starts the local cloud; resolves once every service answers. */
@@ -226,13 +268,15 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
   const stoppers: (() => Promise<void> | void)[] = [];
   try {
     // Lambdas run in this process and read their clients' endpoints from process.env.
+    const machinesDir = join(rootDir, 'statemachines');
+    const definitions = existsSync(machinesDir) ? readStateMachines(machinesDir) : {};
     const lambdas = new LambdaRegistry({
       rootDir,
       accountId,
       region,
       stage: LOCAL_STAGE,
       environment: env,
-      serverlessFiles: serverlessFiles(config, configPath, options.customConfig),
+      serverlessFiles: serverlessFiles(config, configPath, options.customConfig, definitions),
     });
     const project = lambdas.serverless;
     // `service: lambda, operation: Invoke` fault rules reach the in-process functions too.
@@ -270,7 +314,17 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
       if (!queue) throw new Error(`queue ${queueArn} does not exist`);
       sqs.sendMessage(queue, { MessageBody: body }, EVENTBRIDGE_SENDER_ID);
     });
-    const eventSources = new SqsEventSources({ sqs, lambdas, clock, region, log });
+    // IAM (built once the emulators whose state it reads exist; until then nothing runs).
+    let iam!: LocalIam;
+    const eventSources = new SqsEventSources({
+      sqs,
+      lambdas,
+      clock,
+      region,
+      log,
+      authorize: (functionName, action, queueArn) =>
+        eventSourceAuthorizer(iam, (name) => lambdas.find(name)?.key)(functionName, action, queueArn),
+    });
     const eventsApi = new EventsApi({ accountId, region, emit: putOnBus });
     const dynamodb = new DynamoDbServer();
     const credentials = new LocalCredentials(accountId);
@@ -284,6 +338,7 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
       region,
       endpoint: () => endpoint,
       log,
+      refuseInvoke: (principal, routeArn) => refuseApiInvoke(iam, principal, routeArn),
     });
     env.FSX_TRANSFER_API_URL = httpApi.url;
     lambdas.setEnvironment({ FSX_TRANSFER_API_URL: httpApi.url });
@@ -357,6 +412,32 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
     });
     stoppers.push(() => ec2.close());
 
+    iam = new LocalIam({
+      mode: options.iam ?? 'enforce',
+      accountId,
+      region,
+      credentials,
+      roles: projectRoles(project, definitions),
+      log,
+      withoutStatements: options.iamWithoutStatements,
+      lookup: {
+        instanceTags: (id) => {
+          const instance = ec2.getInstance(id);
+          return instance && Object.fromEntries(instance.tags.map((tag) => [tag.key, tag.value]));
+        },
+        imageOwner: (id) => (AMAZON_IMAGE_IDS.has(id) ? 'amazon' : accountId),
+        defaultSubnetId: () => network.defaultSubnet().subnetId,
+        instanceProfileRoleArn: (profile) => {
+          const name = profile.replace(/^arn:[^:]*:iam::\d*:instance-profile\//, '');
+          const role = iam.projectRoles.instanceProfiles.get(name);
+          return role ? iam.role(role)?.arn : undefined;
+        },
+        associationFileSystem: (id) => fsx.associationFileSystem(id),
+      },
+    });
+    router.setIam(iam);
+    lambdas.useIdentity(functionIdentity(iam));
+
     const instances = new InstanceFilesystems(dataDir);
     const shimDir = writeShims(join(dataDir, 'ssm', 'bin'));
     const mountPoints = [...new Set(['/fsx', ...(config?.fileSystems ?? []).map((fs) => fs.mountPoint)])];
@@ -374,6 +455,7 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
       mountPoints,
       store,
       timings: options.timings,
+      iam: instanceIam(iam),
     });
     stoppers.push(() => ssm.close());
     const sts = new StsEmulator({ accountId });
@@ -388,11 +470,15 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
       substitutions: {},
       stage: LOCAL_STAGE,
       endpoint,
+      iam: executionIam(iam),
     });
     stoppers.push(() => sfn.close());
-    events.connectStateMachines(async (stateMachineArn, input) =>
-      sfn.startExecution({ stateMachineArn, input }),
-    );
+    events.connectStateMachines(async (stateMachineArn, input, rule) => {
+      // A schedule starts its state machine with the schedule's role (serverless-step-functions).
+      const refusal = rule.schedule ? refuseScheduledStart(iam, stateMachineArn) : undefined;
+      if (refusal) throw Object.assign(new Error(refusal), { name: 'AccessDeniedException' });
+      return sfn.startExecution({ stateMachineArn, input });
+    });
     stoppers.push(() => events.close());
 
     router.registerJson(fsx);
@@ -447,10 +533,17 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
       httpApi,
       apiUrl: httpApi.url,
       credentials,
+      iam,
       router,
       config,
       eventLog,
       logs,
+      useConfig: (path) => {
+        const next = resolve(path);
+        lambdas.reload(serverlessFiles(loadConfig(next), next, options.customConfig, definitions));
+        lambdas.setEnvironment({ FSX_TRANSFER_CONFIG: next });
+        iam.setRoles(projectRoles(lambdas.serverless, definitions));
+      },
       idle: async (timeoutMs = 30_000) => {
         const deadline = Date.now() + timeoutMs;
         for (;;) {
@@ -471,10 +564,16 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
         await router.close();
         clock.close();
         store.flush();
+        // Once nothing runs any more: what this cloud's principals used and were refused.
+        // Only this project's roles count (not a fixture project's), and not with statements left out.
+        const report =
+          options.iamReport ?? (rootDir === resolve(DEFAULT_ROOT) && !options.iamWithoutStatements?.length);
+        if (report) writeIamReport(iam.report());
       },
     };
 
     registerAdminRoutes(cloud, { instances, fileSystems, network, store });
+    registerIamAdmin(router, iam);
     registerFsxAdmin(router, fsx);
 
     // The project's Run Command document, under the name serverless.yml gives it.

@@ -1,9 +1,12 @@
 /**
  * The principals the local cloud knows, by access key: what a SigV4 signature is verified against
- * (the HTTP API's `AWS_IAM` routes) and who the caller is (`requestContext.authorizer.iam`).
- * Today there is one, the local default `test`/`test` (an IAM user `test` of the local account);
- * more can be added (e.g. per-principal credentials to test IAM-scoped access).
+ * (every service, and the HTTP API's `AWS_IAM` routes) and who the caller is. The IAM user `test`
+ * (`test`/`test`, an administrator: the CLI, tests and the demo) is always there; local/iam adds a
+ * role session for every principal of the project (each function, each state machine, each
+ * transfer instance), whose policies are its role's. Users added through the admin API are
+ * administrators too.
  */
+import { createHash, randomBytes } from 'node:crypto';
 import { userIdFor } from './sts.js';
 
 export interface LocalPrincipal {
@@ -17,6 +20,8 @@ export interface LocalPrincipal {
   /** `AIDA...` for a user (`AROA...:<session>` for a role session). */
   userId: string;
   principalOrgId?: string;
+  /** For a role session: the logical id of the role whose policies apply (local/iam/roles.ts). */
+  roleId?: string;
 }
 
 export type PrincipalInput = Pick<LocalPrincipal, 'accessKeyId' | 'secretAccessKey'> &
@@ -39,6 +44,23 @@ export class LocalCredentials {
     };
     this.byKey.set(principal.accessKeyId, principal);
     return principal;
+  }
+
+  /**
+   * Temporary credentials of a session of a role (`ASIA...` key, secret and session token, as STS
+   * gives a Lambda function or an instance profile): `arn:aws:sts::<account>:assumed-role/<role>/<session>`.
+   */
+  addRoleSession(role: { logicalId: string; name: string }, sessionName: string): LocalPrincipal {
+    const digest = createHash('sha256').update(`${role.name}/${sessionName}`).digest('hex').toUpperCase();
+    const roleUniqueId = `AROA${createHash('sha256').update(role.name).digest('hex').slice(0, 17).toUpperCase()}`;
+    return this.add({
+      accessKeyId: `ASIA${digest.slice(0, 16)}`,
+      secretAccessKey: randomBytes(30).toString('base64'),
+      sessionToken: randomBytes(60).toString('base64'),
+      arn: `arn:aws:sts::${this.accountId}:assumed-role/${role.name}/${sessionName}`,
+      userId: `${roleUniqueId}:${sessionName}`,
+      roleId: role.logicalId,
+    });
   }
 
   get(accessKeyId: string): LocalPrincipal | undefined {

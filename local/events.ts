@@ -89,7 +89,12 @@ export interface Delivery {
 }
 
 /** Starts a state machine execution for a rule target (wired to the Step Functions emulator). */
-export type StateMachineStarter = (stateMachineArn: string, input: string) => Promise<unknown>;
+/** Starts a state machine for a rule (`rule.schedule` set for scheduled rules, which start it with their role). */
+export type StateMachineStarter = (
+  stateMachineArn: string,
+  input: string,
+  rule: { name: string; schedule?: string },
+) => Promise<unknown>;
 
 /** Sends a message to an SQS queue target (wired to the SQS emulator); throws when the queue is unknown. */
 export type QueueSender = (queueArn: string, body: string) => void | Promise<void>;
@@ -289,7 +294,7 @@ export class EventBus {
       if (target.arn.includes(':states:') && target.arn.includes(':stateMachine:')) {
         if (!this.starter)
           throw new Error('no Step Functions emulator connected (EventBus.connectStateMachines)');
-        await this.starter(target.arn, typeof input === 'string' ? input : JSON.stringify(input));
+        await this.starter(target.arn, typeof input === 'string' ? input : JSON.stringify(input), rule);
       } else if (/^arn:aws[\w-]*:sqs:/.test(target.arn)) {
         if (!this.queueSender) throw new Error('no SQS emulator connected (EventBus.connectQueues)');
         await this.queueSender(target.arn, typeof input === 'string' ? input : JSON.stringify(input));

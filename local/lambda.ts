@@ -54,6 +54,17 @@ export interface LambdaRegistryDeps {
    * deployment values `scripts/sls/config.cjs` derives from the config.
    */
   serverlessFiles?: Record<string, unknown>;
+  /** Who each function runs as (see useIdentity). */
+  identity?: FunctionIdentity;
+}
+
+/**
+ * Who a function runs as: the variables of its role's credentials (over the cloud's own), and
+ * what the Lambda service does with that role at each invocation (write the function's logs).
+ */
+export interface FunctionIdentity {
+  environment(fn: { key: string; name: string }): Record<string, string> | undefined;
+  invoked?(fn: { key: string; name: string }, logStreamName: string): void;
 }
 
 /** The part of the local cloud's FaultInjector the registry uses. */
@@ -152,8 +163,12 @@ export class LambdaRegistry {
     this.reload();
   }
 
-  /** Re-reads serverless.yml (functions registered from code are kept). */
-  reload(): void {
+  /**
+   * Re-reads serverless.yml (functions registered from code are kept), with new values of its
+   * `${file(...)}` variables when given.
+   */
+  reload(serverlessFiles?: Record<string, unknown>): void {
+    if (serverlessFiles) this.deps.serverlessFiles = serverlessFiles;
     const inline = [...this.functions.values()].filter((fn) => fn.inline);
     this.project = loadServerlessProject({
       rootDir: this.rootDir,
@@ -250,8 +265,9 @@ export class LambdaRegistry {
       await this.injectFault(fn);
       const payload = event === undefined ? {} : JSON.parse(JSON.stringify(event));
       // The handler (and its module's first load) sees only this invocation's environment.
+      const identity = this.deps.identity;
       const result = await withInvocationEnvironment(
-        { ...fn.resolvedEnvironment, ...this.environment },
+        { ...fn.resolvedEnvironment, ...this.environment, ...identity?.environment(fn) },
         async () => this.runWithTimeout(fn, requestId, await this.loadHandler(fn), payload),
       );
       const output = result === undefined ? null : JSON.parse(JSON.stringify(result));
@@ -268,6 +284,11 @@ export class LambdaRegistry {
     } finally {
       record.endedAt = new Date();
     }
+  }
+
+  /** Sets who each function runs as (the local cloud: a session of the function's role). */
+  useIdentity(identity: FunctionIdentity): void {
+    this.deps.identity = identity;
   }
 
   /** Lets the local cloud's fault rules reach invocations (see LambdaRegistryDeps.faults). */
@@ -334,6 +355,8 @@ export class LambdaRegistry {
   private runWithTimeout(fn: LocalFunction, requestId: string, handler: LocalHandler, event: unknown) {
     const deadline = Date.now() + fn.timeout * 1000;
     const arn = lambdaArn(this.project, fn.name);
+    const logStreamName = `${new Date().toISOString().slice(0, 10).replace(/-/g, '/')}/[$LATEST]${requestId.replace(/-/g, '')}`;
+    this.deps.identity?.invoked?.(fn, logStreamName);
     const context: Context = {
       callbackWaitsForEmptyEventLoop: true,
       functionName: fn.name,
@@ -342,7 +365,7 @@ export class LambdaRegistry {
       memoryLimitInMB: String(fn.memorySize),
       awsRequestId: requestId,
       logGroupName: `/aws/lambda/${fn.name}`,
-      logStreamName: `${new Date().toISOString().slice(0, 10).replace(/-/g, '/')}/[$LATEST]${requestId.replace(/-/g, '')}`,
+      logStreamName,
       getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()),
       done: () => {},
       fail: () => {},

@@ -7,6 +7,7 @@ import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { DEFAULT_CONFIG_PATH } from '../shared/config/load.js';
 import { type LocalCloud, startLocalCloud } from './cloud.js';
+import type { IamMode } from './iam/service.js';
 
 export interface LocalUpOptions {
   port: number;
@@ -15,10 +16,21 @@ export interface LocalUpOptions {
   configPath?: string;
   timeScale?: number;
   faultsFile?: string;
+  /** IAM mode (default enforce): see LocalCloudOptions.iam. */
+  iam?: IamMode;
   /** Print one JSON object (endpoint, apiUrl, env, admin) instead of the human-readable banner. */
   json?: boolean;
   /** Project root (serverless.yml, functions/, statemachines/, ssm/); default this repository. */
   rootDir?: string;
+}
+
+function iamLine(cloud: LocalCloud): string {
+  if (cloud.iam.mode === 'off') return 'off: any access key is accepted and every request allowed';
+  const what =
+    cloud.iam.mode === 'enforce'
+      ? "enforced: every signature is verified and every request evaluated against its principal's policies"
+      : 'warn: signatures and policies are checked, and what would be refused is only logged';
+  return `${what}; denials at ${cloud.endpoint}/_local/iam/denials`;
 }
 
 function banner(cloud: LocalCloud, configPath: string | undefined): string {
@@ -28,7 +40,8 @@ function banner(cloud: LocalCloud, configPath: string | undefined): string {
   return `fsx-transfer local cloud: S3, FSx, EC2, SSM, STS, Step Functions, SQS, DynamoDB and EventBridge on ${cloud.endpoint}
   data dir: ${cloud.dataDir}
   config:   ${configPath ?? '(none)'}
-  account:  ${cloud.accountId}   region: ${cloud.region}   credentials: test / test (any key is accepted)
+  account:  ${cloud.accountId}   region: ${cloud.region}   credentials: test / test (administrator)
+  IAM:      ${iamLine(cloud)}
 
 Point the SDKs and the project's CLI at it:
   ${exports}
@@ -56,6 +69,7 @@ export async function runLocalUp(options: LocalUpOptions): Promise<void> {
     configPath,
     timeScale: options.timeScale,
     faultsFile: options.faultsFile,
+    iam: options.iam,
     quiet: Boolean(options.json),
     // A long-running cloud behaves like AWS: the deadline sweeper and the command poller run on their schedules.
     schedules: true,

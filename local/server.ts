@@ -10,23 +10,29 @@
  *                                    service name, else by which service knows the action
  * - anything else                 -> S3 (s3rver behind a streaming proxy)
  *
- * Fault rules are applied here, before dispatch. Every failure becomes an AWS-shaped error in the
- * protocol of the request; nothing a client sends can crash the server.
+ * Every AWS request is authenticated (SigV4) and authorized (the principal's IAM policies) here,
+ * before fault rules and dispatch (local/iam/service.ts; `--iam off` skips both). Fault rules are
+ * applied here too. Every failure becomes an AWS-shaped error in the protocol of the request;
+ * nothing a client sends can crash the server.
  */
 import { randomUUID } from 'node:crypto';
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { ScaledClock } from './clock.js';
+import type { LocalPrincipal } from './credentials.js';
 import { type FaultInjector, flattenAttributes } from './faults.js';
+import { accessDeniedError, type IamProtocol, type LocalIam, signatureError } from './iam/service.js';
 import { jsonErrorBody, parseJsonBody, toAwsJson } from './protocols/json.js';
 import { ec2ErrorXml, parseForm, queryErrorXml } from './protocols/query.js';
 import { credentialScope } from './protocols/sigv4.js';
-import { type S3Backend, s3Operation, s3Target, sendS3Error } from './s3/service.js';
+import { deleteObjectsKeys, type S3Backend, s3Operation, s3Target, sendS3Error } from './s3/service.js';
 import { type JsonService, LocalAwsError, type QueryService, type RequestContext } from './types.js';
 
-/** What emulators receive: the agreed RequestContext plus the caller's access key and request id. */
+/** What emulators receive: the agreed RequestContext plus the caller's access key, principal and request id. */
 export interface LocalRequestContext extends RequestContext {
   accessKeyId?: string;
+  /** The verified caller (undefined with `--iam off` for an unknown access key). */
+  principal?: LocalPrincipal;
   requestId: string;
 }
 
@@ -104,6 +110,7 @@ export class LocalRouter {
   private readonly queryServices: QueryService[] = [];
   private readonly adminRoutes: AdminRoute[] = [];
   private s3?: S3Backend;
+  private iam?: LocalIam;
   private ready = false;
   private portValue = 0;
 
@@ -144,6 +151,11 @@ export class LocalRouter {
 
   setS3(backend: S3Backend): void {
     this.s3 = backend;
+  }
+
+  /** Authenticates and authorizes every AWS request from now on. */
+  setIam(iam: LocalIam): void {
+    this.iam = iam;
   }
 
   admin(route: AdminRoute): void {
@@ -248,18 +260,60 @@ export class LocalRouter {
     scope: ReturnType<typeof credentialScope>,
     service: string,
     requestId: string,
+    principal?: LocalPrincipal,
   ): LocalRequestContext {
     return {
       accountId: this.options.accountId,
       region: scope?.region ?? this.options.region,
       service: scope?.service ?? service,
       accessKeyId: scope?.accessKeyId,
+      principal,
       requestId,
     };
   }
 
   private async readBody(req: IncomingMessage): Promise<string> {
     return (await readRequestBody(req)).toString('utf8');
+  }
+
+  /**
+   * The verified signer of a request (SigV4 for `service`).
+   * @throws LocalAwsError: the signature error AWS answers with, in `protocol`.
+   */
+  private async authenticate(
+    req: IncomingMessage,
+    body: Buffer,
+    service: string,
+    protocol: IamProtocol,
+  ): Promise<LocalPrincipal | undefined> {
+    if (!this.iam) return undefined;
+    const url = req.url ?? '/';
+    const q = url.indexOf('?');
+    const result = await this.iam.authenticate(
+      {
+        method: req.method ?? 'GET',
+        path: q === -1 ? url : url.slice(0, q),
+        query: q === -1 ? '' : url.slice(q + 1),
+        headers: req.headers,
+        body,
+      },
+      service,
+      { bodyNotRead: protocol === 's3' },
+    );
+    if (result.failure) throw signatureError(protocol, result.failure);
+    return result.principal;
+  }
+
+  /** Refuses the request as AWS would when the principal's policies do not allow it. */
+  private authorize(
+    principal: LocalPrincipal | undefined,
+    service: string,
+    operation: string,
+    input: Record<string, unknown>,
+    protocol: IamProtocol,
+  ): void {
+    const denial = this.iam?.authorizeRequest(principal, service, operation, input);
+    if (denial) throw accessDeniedError(protocol, denial);
   }
 
   private async applyFault(
@@ -316,11 +370,12 @@ export class LocalRouter {
     const service = this.jsonServices.get(prefix);
     const jsonVersion = service?.jsonVersion ?? '1.1';
     try {
-      const text = await this.readBody(req);
+      const raw = await readRequestBody(req);
       if (!service || !operation) {
         throw new LocalAwsError('UnknownOperationException', `Unknown X-Amz-Target ${target}`);
       }
-      const input = parseJsonBody(text);
+      const principal = await this.authenticate(req, raw, prefixSigningName(prefix), 'json');
+      const input = parseJsonBody(raw.toString('utf8'));
       if (!input) {
         throw new LocalAwsError(
           'SerializationException',
@@ -328,6 +383,7 @@ export class LocalRouter {
         );
       }
       const signingName = scope?.service ?? prefixSigningName(prefix);
+      this.authorize(principal, prefixSigningName(prefix), operation, input, 'json');
       const attrs = flattenAttributes(input);
       const extra = (service as Partial<FaultAttributeSource>).faultAttributes?.(operation, input);
       await this.applyFault(
@@ -336,7 +392,7 @@ export class LocalRouter {
         { ...attrs, ...extra },
         Boolean(req.headers[INTERNAL_HEADER]),
       );
-      const ctx = this.context(scope, signingName, requestId);
+      const ctx = this.context(scope, signingName, requestId, principal);
       const output = await service.handle(operation, input, ctx);
       const body = toAwsJson(output);
       this.debugLog(`${prefix}.${operation} 200`);
@@ -365,7 +421,10 @@ export class LocalRouter {
     const operation = target.slice(target.indexOf('.') + 1);
     try {
       const body = await readRequestBody(req);
+      const signingName = prefixSigningName(service.targetPrefix);
+      const principal = await this.authenticate(req, body, signingName, 'json');
       const input = parseJsonBody(body.toString('utf8')) ?? {};
+      this.authorize(principal, signingName, operation, input, 'json');
       await this.applyFault(
         scope?.service ?? prefixSigningName(service.targetPrefix),
         operation,
@@ -407,16 +466,20 @@ export class LocalRouter {
   ): Promise<void> {
     let service: QueryService | undefined;
     try {
-      const text = req.method === 'POST' ? await this.readBody(req) : '';
-      const params = { ...Object.fromEntries(url.searchParams), ...parseForm(text) };
+      const raw = req.method === 'POST' ? await readRequestBody(req) : Buffer.alloc(0);
+      const params = { ...Object.fromEntries(url.searchParams), ...parseForm(raw.toString('utf8')) };
       const action = params.Action;
       service =
         (scope && this.queryServices.find((s) => s.signingName === scope.service)) ||
         (action ? this.queryServices.find((s) => s.actions.has(action)) : undefined);
+      const signingName = service?.signingName ?? scope?.service ?? 'ec2';
+      const protocol = signingName === 'ec2' ? 'ec2' : 'query';
+      const principal = await this.authenticate(req, raw, signingName, protocol);
       if (!action) throw new LocalAwsError('MissingAction', 'The request must contain the parameter Action.');
       if (!service?.actions.has(action)) {
         throw new LocalAwsError('InvalidAction', `The action ${action} is not valid for this web service.`);
       }
+      this.authorize(principal, service.signingName, action, params, protocol);
       const extra = (service as Partial<FaultAttributeSource>).faultAttributes?.(action, params);
       await this.applyFault(
         service.signingName,
@@ -424,7 +487,11 @@ export class LocalRouter {
         { ...params, ...extra },
         Boolean(req.headers[INTERNAL_HEADER]),
       );
-      const xml = await service.handle(action, params, this.context(scope, service.signingName, requestId));
+      const xml = await service.handle(
+        action,
+        params,
+        this.context(scope, service.signingName, requestId, principal),
+      );
       this.debugLog(`${service.signingName}:${action} 200`);
       res.writeHead(200, {
         'content-type': 'text/xml;charset=UTF-8',
@@ -447,6 +514,22 @@ export class LocalRouter {
     const operation = s3Operation(req.method ?? 'GET', target, req.headers);
     try {
       if (!this.s3) throw new LocalAwsError('ServiceUnavailable', 'S3 is not running', 503);
+      // DeleteObjects names its keys in the (small) body: read it to authorize each key.
+      const body = operation === 'DeleteObjects' ? await readRequestBody(req) : undefined;
+      const principal = await this.authenticate(req, body ?? Buffer.alloc(0), 's3', 's3');
+      const denial = this.iam?.authorizeS3(
+        principal,
+        {
+          method: req.method ?? 'GET',
+          bucket: target.bucket,
+          key: target.key,
+          query: target.query,
+          headers: req.headers,
+          deleteKeys: body ? deleteObjectsKeys(body.toString('utf8')) : undefined,
+        },
+        operation,
+      );
+      if (denial) throw accessDeniedError('s3', denial);
       await this.applyFault(
         's3',
         operation,
@@ -454,7 +537,16 @@ export class LocalRouter {
         Boolean(req.headers[INTERNAL_HEADER]),
       );
       this.debugLog(`s3:${operation} ${target.bucket ?? ''}/${target.key ?? ''}`);
-      this.s3.proxy(req, res, target, operation, requestId);
+      // Without s3:ListBucket, S3 answers a missing object with AccessDenied, not NoSuchKey.
+      const missing = () => {
+        const refused = this.iam?.authorizeS3(
+          principal,
+          { method: 'GET', bucket: target.bucket, query: new URLSearchParams(), headers: {} },
+          `${operation} (missing object)`,
+        );
+        return refused && accessDeniedError('s3', refused);
+      };
+      this.s3.proxy(req, res, target, operation, requestId, body, missing);
     } catch (error) {
       req.resume();
       sendS3Error(

@@ -489,6 +489,14 @@ function logicalIdValue(
         : attribute === 'Arn'
           ? `arn:aws:iam::${project.accountId}:role/${named('RoleName')}`
           : undefined;
+    case 'AWS::Logs::LogGroup': {
+      const name = physicalName(project, logicalId, 'LogGroupName');
+      if (!name) return undefined;
+      // CloudFormation's Arn attribute of a log group ends in `:*`.
+      if (attribute === 'Arn')
+        return `arn:aws:logs:${project.region}:${project.accountId}:log-group:${name}:*`;
+      return attribute === 'Ref' ? name : undefined;
+    }
     case 'AWS::IAM::InstanceProfile':
       return attribute === 'Ref'
         ? named('InstanceProfileName')

@@ -1,6 +1,8 @@
 /**
- * STS (query protocol): GetCallerIdentity. Every access key is accepted and belongs to the local
- * account; the caller is `arn:aws:iam::<account>:user/<access key id>` (`root` for the key `root`).
+ * STS (query protocol): GetCallerIdentity: the verified caller (a role session of a function,
+ * state machine or instance, or the user `test`). With `--iam off` every access key is accepted
+ * and belongs to the local account; the caller is `arn:aws:iam::<account>:user/<access key id>`
+ * (`root` for the key `root`).
  */
 import { createHash } from 'node:crypto';
 import { dispatch, type OperationTable } from './kit/dispatch.js';
@@ -35,6 +37,13 @@ export class StsEmulator implements QueryService {
   }
 
   private getCallerIdentity(local: LocalRequestContext): string {
+    if (local.principal) {
+      return queryResponse('GetCallerIdentity', STS_NAMESPACE, local.requestId ?? '', {
+        UserId: local.principal.userId,
+        Account: local.principal.accountId,
+        Arn: local.principal.arn,
+      });
+    }
     const accessKeyId = local.accessKeyId || 'anonymous';
     const account = this.deps.accountId;
     const isRoot = accessKeyId === 'root';

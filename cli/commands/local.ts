@@ -1,5 +1,5 @@
 /** `local up`: runs the local cloud as a server until interrupted. */
-import type { Command } from 'commander';
+import { type Command, Option } from 'commander';
 import { parsePort } from '../main.js';
 import { CliError, note, printJson } from '../output.js';
 
@@ -21,6 +21,14 @@ export function registerLocalCommand(program: Command): void {
       1,
     )
     .option('--faults <file>', 'fault injection rules (JSON or YAML)')
+    .addOption(
+      new Option(
+        '--iam <mode>',
+        "IAM: enforce (verify every signature, evaluate every request against the principal's policies), warn (only log and list denials), off (accept any access key)",
+      )
+        .choices(['enforce', 'warn', 'off'])
+        .default('enforce'),
+    )
     .option('--json', 'print the endpoint and credentials as JSON')
     .action(
       async (options: {
@@ -28,6 +36,7 @@ export function registerLocalCommand(program: Command): void {
         dataDir: string;
         timeScale: number;
         faults?: string;
+        iam: 'enforce' | 'warn' | 'off';
         json?: boolean;
       }) => {
         const { runLocalUp } = await import('../../local/main.js');
@@ -37,6 +46,7 @@ export function registerLocalCommand(program: Command): void {
           configPath: process.env.FSX_TRANSFER_CONFIG,
           timeScale: options.timeScale,
           faultsFile: options.faults,
+          iam: options.iam,
           json: Boolean(options.json),
         });
       },

@@ -262,6 +262,13 @@ export class FsxEmulator implements JsonService {
     };
   }
 
+  /** The file system of a data repository association (IAM: the association's ARN names it). */
+  associationFileSystem(associationId: string): string | undefined {
+    return Object.values(this.fsx.state.associations).find(
+      (r) => r.description.AssociationId === associationId,
+    )?.description.FileSystemId;
+  }
+
   /** Resolves when no background process (creation, deletion, task, auto-import) is running. */
   whenIdle(): Promise<void> {
     return this.fsx.background.whenIdle();

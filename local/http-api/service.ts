@@ -13,7 +13,7 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { LocalCredentials } from '../credentials.js';
+import type { LocalCredentials, LocalPrincipal } from '../credentials.js';
 import type { FaultInjector } from '../faults.js';
 import type { LambdaRegistry } from '../lambda.js';
 import { verifySigV4 } from '../protocols/sigv4-verify.js';
@@ -38,6 +38,11 @@ export interface HttpApiDeps {
   region: string;
   endpoint: () => string;
   log: (message: string) => void;
+  /**
+   * AWS's refusal message when the caller's policies do not allow `execute-api:Invoke` on the
+   * route's ARN (local/iam); every signed caller may invoke when absent.
+   */
+  refuseInvoke?: (principal: LocalPrincipal, routeArn: string) => string | undefined;
 }
 
 /** A deterministic API id (10 lowercase letters and digits, like API Gateway's) from the API's name. */
@@ -137,6 +142,10 @@ export class HttpApi {
         );
       }
       principal = verified.principal;
+      const routeArn = `arn:aws:execute-api:${this.deps.region}:${this.deps.accountId}:${apiId}/$default/${method}${rawPath}`;
+      const refusal = this.deps.refuseInvoke?.(verified.principal, routeArn);
+      if (refusal)
+        return jsonResponse(403, { Message: refusal }, { 'x-amzn-errortype': 'AccessDeniedException' });
     }
 
     const fault = this.deps.faults.check('execute-api', 'Invoke', {

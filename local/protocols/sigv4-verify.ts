@@ -3,10 +3,13 @@
  * credential scope and the date (at most 5 minutes from now), find the secret of the access key,
  * then recompute the signature from the received request with `@smithy/signature-v4` (the signer
  * the SDKs use) over exactly the headers the client signed, and compare. Each failure carries the
- * error type and message AWS answers with (the HTTP API sends them as 403 `{"message": ...}`).
+ * error type and message AWS answers with (local/iam/service.ts turns it into each protocol's
+ * error; the HTTP API sends them as 403 `{"message": ...}`). Used for every service of the local
+ * cloud: S3 signs its path as sent (no second encoding), and its streamed bodies are not read
+ * here, so their `x-amz-content-sha256` is taken as signed.
  *
- * Not supported: query-string (presigned) signatures, the `Date` header instead of `X-Amz-Date`,
- * SigV4a.
+ * Query-string (presigned) signatures are verified the same way, with their expiry
+ * (`X-Amz-Expires`). Not supported: the `Date` header instead of `X-Amz-Date`, SigV4a.
  */
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
@@ -37,6 +40,11 @@ export interface VerifyOptions {
   region: string;
   lookup(accessKeyId: string): LocalPrincipal | undefined;
   now?: Date;
+  /**
+   * The body was not read (S3 streams it on): trust its `x-amz-content-sha256` header, which is
+   * part of the signature, instead of hashing it.
+   */
+  bodyNotRead?: boolean;
 }
 
 /** Requests are valid 5 minutes either side of their X-Amz-Date. */
@@ -145,12 +153,59 @@ function parseAuthorization(header: string): { fields: Record<string, string> } 
   return { fields };
 }
 
+/** A signer with the principal's secret, as the client's SDK built it for this scope. */
+function signerFor(principal: LocalPrincipal, scopeService: string, scopeRegion: string): SignatureV4 {
+  return new SignatureV4({
+    service: scopeService,
+    region: scopeRegion,
+    credentials: {
+      accessKeyId: principal.accessKeyId,
+      secretAccessKey: principal.secretAccessKey,
+      ...(principal.sessionToken ? { sessionToken: principal.sessionToken } : {}),
+    },
+    sha256: Sha256,
+    applyChecksum: false,
+    // S3 signs the path as sent; every other service signs it URI-encoded once more.
+    uriEscapePath: scopeService !== 's3',
+  });
+}
+
+/** The values of the headers the client signed, as received. */
+function signedHeaderValues(request: SignedRequest, names: string[]): Record<string, string> {
+  const headers: Record<string, string> = {};
+  for (const name of names) {
+    const value = request.headers[name];
+    if (value !== undefined) headers[name] = Array.isArray(value) ? value.join(',') : value;
+  }
+  return headers;
+}
+
+/** The request as the signer takes it (hostname without the port; the Host header is signed as sent). */
+function requestToSign(request: SignedRequest, headers: Record<string, string>) {
+  return {
+    method: request.method.toUpperCase(),
+    protocol: 'http:',
+    hostname: String(request.headers.host ?? '').replace(/:\d+$/, ''),
+    path: request.path,
+    headers,
+  };
+}
+
+/** Constant-time comparison of the recomputed and the given signature. */
+function sameSignature(expected: string, given: string): boolean {
+  return expected.length === given.length && timingSafeEqual(Buffer.from(expected), Buffer.from(given));
+}
+
 /**
  * Verifies a request's SigV4 signature.
  * @returns the signing principal, or the failure AWS would answer with.
  */
 export async function verifySigV4(request: SignedRequest, options: VerifyOptions): Promise<SigV4Result> {
   const header = request.headers.authorization;
+  const query = parseQuery(request.query);
+  if ((typeof header !== 'string' || header.trim() === '') && typeof query['X-Amz-Signature'] === 'string') {
+    return verifyPresigned(request, query as Record<string, string>, options);
+  }
   if (typeof header !== 'string' || header.trim() === '') {
     return {
       failure: { errorType: 'MissingAuthenticationTokenException', message: 'Missing Authentication Token' },
@@ -251,6 +306,7 @@ export async function verifySigV4(request: SignedRequest, options: VerifyOptions
   }
   const contentHash = request.headers['x-amz-content-sha256'];
   if (
+    !options.bodyNotRead &&
     typeof contentHash === 'string' &&
     contentHash !== 'UNSIGNED-PAYLOAD' &&
     contentHash !== createHash('sha256').update(request.body).digest('hex')
@@ -260,38 +316,85 @@ export async function verifySigV4(request: SignedRequest, options: VerifyOptions
 
   // Recompute over exactly the headers the client signed (the signer adds X-Amz-Date and the
   // token itself, with the values the client signed).
-  const headers: Record<string, string> = {};
-  for (const name of signedHeaders) {
-    const value = request.headers[name];
-    if (value !== undefined) headers[name] = Array.isArray(value) ? value.join(',') : value;
-  }
-  const signer = new SignatureV4({
-    service: scopeService,
-    region: scopeRegion,
-    credentials: {
-      accessKeyId,
-      secretAccessKey: principal.secretAccessKey,
-      ...(principal.sessionToken ? { sessionToken: principal.sessionToken } : {}),
-    },
-    sha256: Sha256,
-    applyChecksum: false,
-  });
-  const host = String(request.headers.host ?? '');
-  const signed = await signer.sign(
+  const signed = await signerFor(principal, scopeService, scopeRegion).sign(
     {
-      method: request.method.toUpperCase(),
-      protocol: 'http:',
-      hostname: host.replace(/:\d+$/, ''),
-      path: request.path,
+      ...requestToSign(request, signedHeaderValues(request, signedHeaders)),
       query: parseQuery(request.query),
-      headers,
-      body: request.body.length > 0 ? request.body : undefined,
+      body: !options.bodyNotRead && request.body.length > 0 ? request.body : undefined,
     },
     { signingDate: date, signableHeaders: new Set(signedHeaders) },
   );
   const expected = /Signature=([0-9a-f]+)/.exec(String(signed.headers.authorization))?.[1] ?? '';
-  const given = fields.Signature!;
-  const same = expected.length === given.length && timingSafeEqual(Buffer.from(expected), Buffer.from(given));
-  if (!same) return { failure: { errorType: 'InvalidSignatureException', message: SIGNATURE_MISMATCH } };
+  if (!sameSignature(expected, fields.Signature!)) {
+    return { failure: { errorType: 'InvalidSignatureException', message: SIGNATURE_MISMATCH } };
+  }
   return { principal };
+}
+
+/** Query parameters a presigned URL adds; the signature covers the request without them. */
+export const PRESIGN_PARAMETERS = [
+  'X-Amz-Algorithm',
+  'X-Amz-Credential',
+  'X-Amz-Date',
+  'X-Amz-Expires',
+  'X-Amz-SignedHeaders',
+  'X-Amz-Signature',
+  'X-Amz-Security-Token',
+];
+
+/** A presigned request (S3's `X-Amz-*` query parameters), as S3 verifies it. */
+async function verifyPresigned(
+  request: SignedRequest,
+  query: Record<string, string>,
+  options: VerifyOptions,
+): Promise<SigV4Result> {
+  const denied = (message: string): SigV4Result => ({
+    failure: { errorType: 'AccessDeniedException', message },
+  });
+  const [accessKeyId = '', , scopeRegion = '', scopeService = ''] = (query['X-Amz-Credential'] ?? '').split(
+    '/',
+  );
+  const date = parseAmzDate(query['X-Amz-Date'] ?? '');
+  const expires = Number(query['X-Amz-Expires']);
+  if (query['X-Amz-Algorithm'] !== 'AWS4-HMAC-SHA256' || !date || !Number.isInteger(expires)) {
+    return {
+      failure: {
+        errorType: 'IncompleteSignatureException',
+        message:
+          'Query-string authentication requires the X-Amz-Algorithm, X-Amz-Credential, X-Amz-Date, X-Amz-Expires, X-Amz-SignedHeaders and X-Amz-Signature parameters.',
+      },
+    };
+  }
+  if ((options.now ?? new Date()).getTime() > date.getTime() + expires * 1000)
+    return denied('Request has expired');
+  const principal = options.lookup(accessKeyId);
+  if (!principal || query['X-Amz-Security-Token'] !== principal.sessionToken) {
+    return {
+      failure: {
+        errorType: 'UnrecognizedClientException',
+        message: 'The security token included in the request is invalid.',
+      },
+    };
+  }
+  const signedHeaders = (query['X-Amz-SignedHeaders'] ?? 'host').split(';');
+  const rest = Object.fromEntries(Object.entries(query).filter(([key]) => !PRESIGN_PARAMETERS.includes(key)));
+  const headers = signedHeaderValues(request, signedHeaders);
+  // S3 presigned URLs sign no payload.
+  if (scopeService === 's3') headers['x-amz-content-sha256'] = 'UNSIGNED-PAYLOAD';
+  const presigned = await signerFor(principal, scopeService, scopeRegion).presign(
+    { ...requestToSign(request, headers), query: rest },
+    {
+      signingDate: date,
+      expiresIn: expires,
+      signableHeaders: new Set(signedHeaders),
+      unsignableHeaders: new Set(['x-amz-content-sha256']),
+    },
+  );
+  const same = sameSignature(
+    String(presigned.query?.['X-Amz-Signature'] ?? ''),
+    query['X-Amz-Signature'] ?? '',
+  );
+  return same
+    ? { principal }
+    : { failure: { errorType: 'InvalidSignatureException', message: SIGNATURE_MISMATCH } };
 }

@@ -13,9 +13,11 @@ import { randomUUID } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import { join } from 'node:path';
+import { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { XMLParser } from 'fast-xml-parser';
 import { escapeXml } from '../protocols/query.js';
+import { PRESIGN_PARAMETERS } from '../protocols/sigv4-verify.js';
 import { LocalAwsError } from '../types.js';
 import { AwsChunkedDecoder, isAwsChunked } from './chunked.js';
 
@@ -49,15 +51,10 @@ export interface S3BackendOptions {
   log?: (message: string) => void;
 }
 
+/** Signing parameters of presigned URLs (SigV4, and SigV2's), never forwarded to s3rver. */
 const SIGNING_QUERY_PARAMS = new Set(
   [
-    'X-Amz-Algorithm',
-    'X-Amz-Credential',
-    'X-Amz-Date',
-    'X-Amz-Expires',
-    'X-Amz-SignedHeaders',
-    'X-Amz-Signature',
-    'X-Amz-Security-Token',
+    ...PRESIGN_PARAMETERS,
     'X-Amz-Content-Sha256',
     'X-Amz-User-Agent',
     'Signature',
@@ -175,6 +172,16 @@ export function s3Operation(method: string, target: S3Target, headers: IncomingM
       return has('uploadId') ? 'AbortMultipartUpload' : 'DeleteObject';
     default:
       return 'Unknown';
+  }
+}
+
+/** The keys a DeleteObjects body names (none when it cannot be parsed). */
+export function deleteObjectsKeys(xml: string): string[] {
+  try {
+    const parsed = new XMLParser({ parseTagValue: false, isArray: (name) => name === 'Object' }).parse(xml);
+    return (parsed?.Delete?.Object ?? []).map((o: { Key: unknown }) => String(o.Key));
+  } catch {
+    return [];
   }
 }
 
@@ -379,6 +386,13 @@ export class S3Backend {
     target: S3Target,
     operation: string,
     requestId: string,
+    /** The body when the router already read it (DeleteObjects). */
+    readBody?: Buffer,
+    /**
+     * Called when the object does not exist: an error to answer instead of NoSuchKey (S3 answers
+     * AccessDenied to a caller that may not list the bucket).
+     */
+    onMissingObject?: () => LocalAwsError | undefined,
   ): void {
     const expectedOwner =
       req.headers['x-amz-expected-bucket-owner'] ?? target.query.get('x-amz-expected-bucket-owner');
@@ -395,8 +409,8 @@ export class S3Backend {
       headers[name] = value;
     }
     headers.host = `127.0.0.1:${this.internalPort}`;
-    let body: NodeJS.ReadableStream = req;
-    if (isAwsChunked(req.headers)) {
+    let body: NodeJS.ReadableStream = readBody ? Readable.from([readBody]) : req;
+    if (!readBody && isAwsChunked(req.headers)) {
       const decoded = req.headers['x-amz-decoded-content-length'];
       const encodings = String(req.headers['content-encoding'] ?? '')
         .split(',')
@@ -417,7 +431,8 @@ export class S3Backend {
 
     // DeleteObjects: s3rver emits no events, so keep the (small) request body to report them.
     const deleteBody: Buffer[] | undefined = operation === 'DeleteObjects' ? [] : undefined;
-    if (deleteBody) req.on('data', (chunk: Buffer) => deleteBody.push(chunk));
+    if (deleteBody && readBody) deleteBody.push(readBody);
+    else if (deleteBody) req.on('data', (chunk: Buffer) => deleteBody.push(chunk));
 
     const path = target.forwardQuery ? `${target.rawPath}?${target.forwardQuery}` : target.rawPath;
     const upstream = http.request(
@@ -428,6 +443,12 @@ export class S3Backend {
         const bucketRegion = target.bucket ? this.getBucketAttributes(target.bucket).region : undefined;
         if (operation === 'HeadBucket' && bucketRegion) responseHeaders['x-amz-bucket-region'] = bucketRegion;
         const status = upstreamRes.statusCode ?? 500;
+        const refused = status === 404 && target.key ? onMissingObject?.() : undefined;
+        if (refused) {
+          upstreamRes.resume();
+          sendS3Error(res, req, refused, requestId);
+          return;
+        }
         if (operation === 'GetBucketLocation' && status === 200 && target.bucket) {
           upstreamRes.resume();
           const region = bucketRegion === 'us-east-1' ? '' : (bucketRegion ?? '');
@@ -462,14 +483,7 @@ export class S3Backend {
   }
 
   private reportDeletes(bucket: string, xml: string): void {
-    let keys: string[] = [];
-    try {
-      const parsed = new XMLParser({ parseTagValue: false, isArray: (name) => name === 'Object' }).parse(xml);
-      keys = (parsed?.Delete?.Object ?? []).map((o: { Key: unknown }) => String(o.Key));
-    } catch {
-      return;
-    }
-    for (const key of keys) {
+    for (const key of deleteObjectsKeys(xml)) {
       this.dispatch({
         eventVersion: '2.1',
         eventSource: 'aws:s3',

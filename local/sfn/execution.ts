@@ -13,18 +13,30 @@ import { LambdaFunctionError, type LambdaRegistry, LambdaServiceError } from '..
 import type { Clock, LocalEvent } from '../types.js';
 import { interpreterCopy, type PreparedDefinition, type StateInfo, type TaskResource } from './definition.js';
 import { data, History } from './history.js';
-import type { SdkIntegration } from './sdk-integration.js';
+import type { SdkCredentials, SdkIntegration } from './sdk-integration.js';
 import type { PendingTask, TaskTokens } from './tokens.js';
 
 export type ExecutionStatus = 'RUNNING' | 'SUCCEEDED' | 'FAILED' | 'TIMED_OUT' | 'ABORTED';
 
 /** What an execution needs from the emulator. */
+/**
+ * IAM for what a state machine does with its role: invoke functions (checked here) and call AWS
+ * SDK integrations (signed with the role's credentials, so the local cloud checks them).
+ */
+export interface ExecutionIam {
+  /** A refusal message (AWS's) when the state machine's role may not invoke the function. */
+  refuseInvoke(stateMachineName: string, functionArn: string): string | undefined;
+  /** The credentials of the state machine's role, for SDK integrations. */
+  credentials(stateMachineName: string): SdkCredentials | undefined;
+}
+
 export interface ExecutionRuntime {
   clock: Clock;
   region: string;
   accountId: string;
   lambdas: LambdaRegistry;
   sdk: SdkIntegration;
+  iam?: ExecutionIam;
   tokens: TaskTokens;
   emit: (event: LocalEvent) => void;
   /** `arn:aws:states:::states:startExecution` (a child execution). */
@@ -559,10 +571,26 @@ export class Execution {
     }
   }
 
+  /** Fails like Step Functions when the state machine's role may not invoke the function. */
+  private authorizeInvoke(target: string): void {
+    const fn = this.runtime.lambdas.find(target);
+    if (!fn) return;
+    const qualifier = /:function:[^:]+:([^:]+)$/.exec(target)?.[1] ?? /^[^:]+:([^:]+)$/.exec(target)?.[1];
+    const arn = `${this.runtime.lambdas.arnOf(fn.key)}${qualifier ? `:${qualifier}` : ''}`;
+    const refusal = this.runtime.iam?.refuseInvoke(this.stateMachine.name, arn);
+    if (refusal) {
+      throw new TaskError(
+        'Lambda.AWSLambdaException',
+        `${refusal} (Service: AWSLambda; Status Code: 403; Error Code: AccessDeniedException; Request ID: ${randomUUID()}; Proxy: null)`,
+      );
+    }
+  }
+
   private async callResource(resource: TaskResource, input: unknown): Promise<unknown> {
     const params = (input ?? {}) as Record<string, unknown>;
     switch (resource.kind) {
       case 'lambda-arn':
+        this.authorizeInvoke(resource.arn);
         return this.runtime.lambdas.invoke(resource.arn, input);
       case 'lambda-invoke': {
         const functionName = params.FunctionName;
@@ -574,6 +602,7 @@ export class Execution {
         }
         const target =
           typeof params.Qualifier === 'string' ? `${functionName}:${params.Qualifier}` : functionName;
+        this.authorizeInvoke(target);
         const payload =
           typeof params.Payload === 'string' ? JSON.parse(params.Payload) : (params.Payload ?? {});
         const requestId = randomUUID();
@@ -586,7 +615,12 @@ export class Execution {
         return invokeResponse(200, result, requestId);
       }
       case 'aws-sdk':
-        return this.runtime.sdk.call(resource.service, resource.action, input);
+        return this.runtime.sdk.call(
+          resource.service,
+          resource.action,
+          input,
+          this.runtime.iam?.credentials(this.stateMachine.name),
+        );
       case 'events-put': {
         const entries = Array.isArray(params.Entries) ? (params.Entries as Record<string, unknown>[]) : [];
         const ids: { EventId: string }[] = [];

@@ -72,6 +72,15 @@ interface ServiceModule {
   serviceException?: ServiceExceptionClass;
 }
 
+/** Who an SDK integration signs as (the state machine's role); the local administrator when absent. */
+export interface SdkCredentials {
+  accessKeyId: string;
+  secretAccessKey: string;
+  sessionToken?: string;
+}
+
+const ADMIN: SdkCredentials = { accessKeyId: 'test', secretAccessKey: 'test' };
+
 export interface SdkIntegrationOptions {
   region: string;
   /** The local cloud's endpoint; undefined means not known yet (the call then fails). */
@@ -88,9 +97,14 @@ export class SdkIntegration {
    * @returns the result with PascalCase member names, timestamps as ISO strings.
    * @throws SdkTaskError named `<Service>.<Error>Exception`.
    */
-  async call(service: string, action: string, parameters: unknown): Promise<unknown> {
+  async call(
+    service: string,
+    action: string,
+    parameters: unknown,
+    credentials: SdkCredentials = ADMIN,
+  ): Promise<unknown> {
     const svc = pascalService(service);
-    const loaded = await this.load(service);
+    const loaded = await this.load(service, credentials);
     const commandName = `${action.charAt(0).toUpperCase()}${action.slice(1)}Command`;
     const Command = loaded.module[commandName] as
       | (new (
@@ -157,17 +171,19 @@ export class SdkIntegration {
     return new SdkTaskError(name, cause);
   }
 
-  private load(service: string): Promise<ServiceModule> {
-    let loading = this.services.get(service);
+  /** One client per service and signer. */
+  private load(service: string, credentials: SdkCredentials): Promise<ServiceModule> {
+    const key = `${service} ${credentials.accessKeyId}`;
+    let loading = this.services.get(key);
     if (!loading) {
-      loading = this.create(service);
-      this.services.set(service, loading);
-      loading.catch(() => this.services.delete(service));
+      loading = this.create(service, credentials);
+      this.services.set(key, loading);
+      loading.catch(() => this.services.delete(key));
     }
     return loading;
   }
 
-  private async create(service: string): Promise<ServiceModule> {
+  private async create(service: string, credentials: SdkCredentials): Promise<ServiceModule> {
     const endpoint = this.options.endpoint();
     if (!endpoint) {
       throw new SdkTaskError(
@@ -187,7 +203,7 @@ export class SdkIntegration {
     const client = new Client({
       region: this.options.region,
       endpoint,
-      credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
+      credentials,
       // Step Functions does not retry SDK calls; the state's Retry does.
       maxAttempts: 1,
       ...(service === 's3'

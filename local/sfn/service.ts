@@ -30,7 +30,7 @@ import {
   type RequestContext,
 } from '../types.js';
 import { DefinitionError, type PreparedDefinition, prepareDefinition } from './definition.js';
-import { Execution, type ExecutionRuntime } from './execution.js';
+import { Execution, type ExecutionIam, type ExecutionRuntime } from './execution.js';
 import type { HistoryEvent } from './history.js';
 import { SdkIntegration, sdkPackageInstalled } from './sdk-integration.js';
 import { TaskTokens } from './tokens.js';
@@ -48,6 +48,8 @@ export interface StepFunctionsEmulatorDeps {
   stage?: string;
   /** The local cloud's endpoint for aws-sdk tasks (default: AWS_ENDPOINT_URL at call time; see setEndpoint). */
   endpoint?: string;
+  /** What each state machine's role may do (local/iam); everything when absent. */
+  iam?: ExecutionIam & { roleArn(stateMachineName: string): string | undefined };
 }
 
 interface StateMachineRecord {
@@ -143,6 +145,7 @@ export class StepFunctionsEmulator implements JsonService {
       accountId: deps.accountId,
       lambdas: deps.lambdas,
       sdk: this.sdk,
+      iam: deps.iam,
       tokens: this.tokens,
       emit: (event) => deps.emit(event),
       startExecution: (arn, input, name) => {
@@ -258,7 +261,7 @@ export class StepFunctionsEmulator implements JsonService {
           ? stateMachineNameFor({ ...project, stage }, key)
           : `${project.service}-${stage}-${key}`;
         this.register(name, JSON.stringify(definition), {
-          roleArn: `arn:aws:iam::${this.deps.accountId}:role/${name}-role`,
+          roleArn: this.deps.iam?.roleArn(name) ?? `arn:aws:iam::${this.deps.accountId}:role/${name}-role`,
           type: 'STANDARD',
           file: where,
         });

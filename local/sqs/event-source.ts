@@ -70,6 +70,12 @@ export interface SqsEventSourcesDeps {
   clock: Clock;
   region: string;
   log: (message: string) => void;
+  /**
+   * Whether the function's role allows `sqs:<action>` on the queue: the Lambda service reads the
+   * queue's attributes when the mapping is created, then receives and deletes with that role.
+   * Everything is allowed when absent.
+   */
+  authorize?: (functionName: string, action: string, queueArn: string) => boolean;
 }
 
 /** Lambda starts with 5 concurrent batches for a queue; maximumConcurrency sets the bound instead. */
@@ -125,6 +131,11 @@ export class SqsEventSources {
     if (visibilityTimeout !== undefined && visibilityTimeout < fn.timeout) {
       throw new Error(
         `InvalidParameterValueException: Queue visibility timeout: ${visibilityTimeout} seconds is less than Function timeout: ${fn.timeout} seconds (function ${spec.functionName})`,
+      );
+    }
+    if (this.deps.authorize && !this.deps.authorize(fn.name, 'GetQueueAttributes', spec.queueArn)) {
+      throw new Error(
+        `InvalidParameterValueException: The provided execution role does not have permissions to call GetQueueAttributes on SQS (function ${spec.functionName})`,
       );
     }
     const mapping: EventSourceMapping = {
@@ -240,6 +251,11 @@ export class SqsEventSources {
       // Receive only with a free invocation slot, so no message waits invisible for capacity.
       while (batches.size >= slots && !signal.aborted) await Promise.race(batches);
       if (signal.aborted) break;
+      if (!this.allowed(mapping, 'ReceiveMessage')) {
+        // The role may not receive: Lambda keeps the mapping and retries (the denial is logged).
+        await this.pause(5000, signal);
+        continue;
+      }
       const batch = await this.gather(mapping, queue, signal);
       if (batch.length === 0) continue;
       const work = this.process(mapping, queue, batch)
@@ -263,6 +279,11 @@ export class SqsEventSources {
         resolve();
       });
     });
+  }
+
+  private allowed(mapping: EventSourceMapping, action: string): boolean {
+    const fn = this.deps.lambdas.find(mapping.functionArn);
+    return !this.deps.authorize || !fn || this.deps.authorize(fn.name, action, mapping.queueArn);
   }
 
   /** One batch: the first receive long-polls; then more until batchSize or the batching window ends. */
@@ -289,7 +310,7 @@ export class SqsEventSources {
         mapping.filterPatterns!.some((p) => matchesPattern(p, filterView(record))),
       );
       for (const record of records) {
-        if (delivered.includes(record)) continue;
+        if (delivered.includes(record) || !this.allowed(mapping, 'DeleteMessage')) continue;
         queue.delete(record.receiptHandle);
         mapping.stats.filteredOut++;
       }
@@ -322,8 +343,11 @@ export class SqsEventSources {
       mapping.lastError = 'the response is not a valid batchItemFailures list: the whole batch is retried';
       return;
     }
+    // Without sqs:DeleteMessage the processed messages come back after the visibility timeout.
+    const mayDelete =
+      delivered.some((record) => !failed.has(record.messageId)) && this.allowed(mapping, 'DeleteMessage');
     for (const record of delivered) {
-      if (failed.has(record.messageId)) continue;
+      if (failed.has(record.messageId) || !mayDelete) continue;
       queue.delete(record.receiptHandle);
       mapping.stats.deleted++;
     }

@@ -90,11 +90,7 @@ export class Agents {
     const id = instance.instanceId;
     if (instance.state === 'running' && !this.records.has(id) && !this.timers.has(id)) {
       if (this.deps.faults.behavior('agent-never-online', faultAttributesFor(instance))) return;
-      const timer = this.deps.clock.setTimer(() => {
-        this.timers.delete(id);
-        if (this.deps.ec2.getInstance(id)?.state === 'running') this.registerNow(id);
-      }, this.timings.agentRegisterMs);
-      this.timers.set(id, timer);
+      this.scheduleRegistration(id);
       return;
     }
     if (
@@ -106,6 +102,31 @@ export class Agents {
       this.timers.delete(id);
     }
     if (instance.state === 'terminated') this.records.delete(id);
+  }
+
+  /**
+   * The agent registers (ssm:UpdateInstanceInformation with the instance's role) a while after
+   * the instance runs; refused, it tries again after the same while, and the instance never shows
+   * Online until its role allows it.
+   */
+  private scheduleRegistration(id: string): void {
+    const timer = this.deps.clock.setTimer(() => {
+      this.timers.delete(id);
+      const instance = this.deps.ec2.getInstance(id);
+      if (instance?.state !== 'running') return;
+      const arn = `arn:aws:ec2:${this.deps.region}:${this.deps.accountId}:instance/${id}`;
+      const check = {
+        action: 'ssm:UpdateInstanceInformation',
+        resource: arn,
+        context: { 'ec2:SourceInstanceARN': arn },
+      };
+      if (!this.deps.iam || this.deps.iam.allows(instance, [check], 'ssm:UpdateInstanceInformation')) {
+        this.registerNow(id);
+      } else {
+        this.scheduleRegistration(id);
+      }
+    }, this.timings.agentRegisterMs);
+    this.timers.set(id, timer);
   }
 
   /** Schedules agent registration for restored running instances without an agent. */

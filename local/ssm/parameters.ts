@@ -30,6 +30,9 @@ const PUBLIC_PARAMETERS: Record<string, string> = {
   '/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-6.1-arm64': LOCAL_AL2023_ARM_AMI,
 };
 
+/** The images behind Amazon's public AMI parameters: owned by `amazon` (the `ec2:Owner` condition key). */
+export const AMAZON_IMAGE_IDS: ReadonlySet<string> = new Set(Object.values(PUBLIC_PARAMETERS));
+
 const MAX_VALUE = { Standard: 4096, Advanced: 8192 } as const;
 
 /** The `Names` of GetParameters/DeleteParameters: 1 to 10 of them. */

@@ -201,6 +201,7 @@ export class RunCommand {
       if (!TERMINAL.has(invocation.status)) this.records.finishCancelled(command, invocation);
       return;
     }
+    if (!(await this.receive(command, invocation, deliveryDeadline))) return;
     invocation.startedAt = new Date().toISOString();
     this.records.setInvocationStatus(command, invocation, 'InProgress', 'InProgress');
 
@@ -252,6 +253,77 @@ export class RunCommand {
     else if (statuses.includes('Failed'))
       this.records.setInvocationStatus(command, invocation, 'Failed', 'Failed');
     else this.records.setInvocationStatus(command, invocation, 'Success', 'Success');
+  }
+
+  /**
+   * The agent receives the command with its instance's role: through the Message Gateway Service
+   * (ssmmessages, agent 3.3.40.0 and later), else through the Message Delivery Service
+   * (ec2messages). With neither allowed the command stays undelivered until DeliveryTimedOut.
+   * @returns false when the invocation ended undelivered.
+   */
+  private async receive(
+    command: CommandRecord,
+    invocation: InvocationRecord,
+    deadline: number,
+  ): Promise<boolean> {
+    const iam = this.deps.iam;
+    const instance = this.deps.ec2.getInstance(invocation.instanceId);
+    if (!iam || !instance) return true;
+    const arn = `arn:aws:ec2:${this.deps.region}:${this.deps.accountId}:instance/${instance.instanceId}`;
+    const context = { 'ec2:SourceInstanceARN': arn };
+    const channel = (actions: string[]) => actions.map((action) => ({ action, resource: '*', context }));
+    for (;;) {
+      if (
+        iam.allows(
+          instance,
+          channel(['ssmmessages:CreateControlChannel', 'ssmmessages:OpenControlChannel']),
+          'Run Command delivery (ssmmessages)',
+        )
+      )
+        return true;
+      if (
+        iam.allows(
+          instance,
+          channel(['ec2messages:GetMessages', 'ec2messages:AcknowledgeMessage', 'ec2messages:SendReply']),
+          'Run Command delivery (ec2messages)',
+        )
+      )
+        return true;
+      if (TERMINAL.has(invocation.status) || invocation.status === 'Cancelling') return false;
+      if (Date.now() >= deadline) {
+        for (const plugin of invocation.plugins) {
+          plugin.status = 'TimedOut';
+          plugin.statusDetails = 'DeliveryTimedOut';
+        }
+        this.records.setInvocationStatus(command, invocation, 'TimedOut', 'DeliveryTimedOut');
+        return false;
+      }
+      await this.deps.clock.sleep(this.timings.retryMs);
+    }
+  }
+
+  /**
+   * The agent sends a step's output to CloudWatch Logs with the instance's role when the command
+   * asks for it; refused, the output is only in GetCommandInvocation (the command's result stands).
+   */
+  private publishOutput(command: CommandRecord, invocation: InvocationRecord, step: string): void {
+    const group = command.cloudWatchOutputConfig.CloudWatchLogGroupName;
+    const instance = this.deps.ec2.getInstance(invocation.instanceId);
+    if (!command.cloudWatchOutputConfig.CloudWatchOutputEnabled || !group || !instance || !this.deps.iam)
+      return;
+    const logs = `arn:aws:logs:${this.deps.region}:${this.deps.accountId}:log-group:${group}`;
+    const stream = `${logs}:log-stream:${command.commandId}/${invocation.instanceId}/${step}/stdout`;
+    this.deps.iam.allows(
+      instance,
+      [
+        { action: 'logs:DescribeLogGroups', resource: '*' },
+        // CloudWatch Logs evaluates log-group actions against the group's ARN with `:*`.
+        { action: 'logs:DescribeLogStreams', resource: `${logs}:*` },
+        { action: 'logs:CreateLogStream', resource: stream },
+        { action: 'logs:PutLogEvents', resource: stream },
+      ],
+      'Run Command output to CloudWatch Logs',
+    );
   }
 
   private preconditionHolds(step: CommandStep): boolean {
@@ -334,12 +406,16 @@ export class RunCommand {
         continue;
       env[key] = value;
     }
+    const instance = this.deps.ec2.getInstance(instanceId);
     Object.assign(env, {
       PATH: `${this.deps.shimDir}:${process.env.PATH ?? '/usr/bin:/bin'}`,
       HOME: fsView.home(instanceId),
       AWS_ENDPOINT_URL: endpoint,
-      AWS_ACCESS_KEY_ID: 'test',
-      AWS_SECRET_ACCESS_KEY: 'test',
+      // The instance profile role's credentials (what the CLI gets from IMDS on the instance).
+      ...((instance && this.deps.iam?.credentials(instance)) ?? {
+        AWS_ACCESS_KEY_ID: 'test',
+        AWS_SECRET_ACCESS_KEY: 'test',
+      }),
       AWS_REGION: this.deps.region,
       AWS_DEFAULT_REGION: this.deps.region,
       AWS_SSM_INSTANCE_ID: instanceId,
@@ -353,6 +429,7 @@ export class RunCommand {
     this.running.set(invocationKey(invocation.commandId, invocation.instanceId), step$);
     const result = await step$.result;
     this.running.delete(invocationKey(invocation.commandId, invocation.instanceId));
+    this.publishOutput(command, invocation, step.name);
     const unmap = (text: string) => text.split(instanceRoot).join('');
     plugin.stdout = unmap(result.stdout).slice(0, STDOUT_LIMIT);
     plugin.stderr = unmap(result.stderr).slice(0, STDERR_LIMIT);

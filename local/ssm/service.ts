@@ -61,6 +61,25 @@ export interface SsmEmulatorDeps {
   mountPoints: string[];
   store?: StateStore;
   timings?: Partial<SsmTimings>;
+  /** What each instance's role lets its agent and its commands do (local/iam); everything when absent. */
+  iam?: InstanceIam;
+}
+
+/**
+ * The IAM of an instance: its agent calls SSM, Run Command delivery and CloudWatch Logs with the
+ * instance profile's role, and the commands it runs get that role's credentials (as from IMDS).
+ * Instances without one of the project's instance profiles (a configured Lustre client, instances
+ * launched by hand) run as the local administrator.
+ */
+export interface InstanceIam {
+  /** Whether the instance's role allows every check (a refusal is logged as a denial). */
+  allows(
+    instance: InstanceRecord,
+    checks: { action: string; resource: string; context?: Record<string, string> }[],
+    request: string,
+  ): boolean;
+  /** The variables the instance's commands sign with (undefined: the local administrator's). */
+  credentials(instance: InstanceRecord): Record<string, string> | undefined;
 }
 
 interface SsmState {

@@ -123,7 +123,8 @@ export async function startTransferRoute(
     { executionArn },
     { mapping: request.mapping, direction: request.direction, trigger: 'api', request },
   );
-  const view = record ? viewOf(id, record, undefined) : await getTransfer(deps, id);
+  // The record as just written (UpdateItem returns it): a run this young has no history to read.
+  const view = viewOf(id, record, undefined);
   return {
     statusCode: 202,
     headers: { location: view.links.self },

@@ -3,7 +3,11 @@
  * reuses it for the life of the process (a Lambda container, the CLI, the local cloud).
  *
  * Endpoints come from the standard `AWS_ENDPOINT_URL` and `AWS_ENDPOINT_URL_<SERVICE>` variables,
- * so the same code runs on AWS and against the local cloud.
+ * so the same code runs on AWS and against the local cloud. A client is cached per value of the
+ * variables it is built from (endpoint, region, credentials, attempts): on AWS these never change
+ * in a container, so there is one client per service; the local cloud runs every function in one
+ * process, each with its own role's credentials in its environment (local/lambda-env.ts), and
+ * each then gets clients that sign as its role.
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EC2Client } from '@aws-sdk/client-ec2';
@@ -33,14 +37,39 @@ function commonConfig(service: ServiceKey) {
   };
 }
 
-const cache = new Map<ServiceKey, unknown>();
+/** The variables a client of `service` is built from, as one cache key. */
+function clientKey(service: ServiceKey): string {
+  const env = process.env;
+  return [
+    service,
+    env[`AWS_ENDPOINT_URL_${service}`],
+    env.AWS_ENDPOINT_URL,
+    env.AWS_REGION,
+    env.AWS_DEFAULT_REGION,
+    env.AWS_PROFILE,
+    env.AWS_ACCESS_KEY_ID,
+    env.AWS_SECRET_ACCESS_KEY,
+    env.AWS_SESSION_TOKEN,
+    env.FSX_TRANSFER_MAX_ATTEMPTS,
+  ].join('\n');
+}
 
-function memo<T>(key: ServiceKey, build: () => T): T {
+/** At most this many clients are kept (the local cloud: a few per function); the oldest is dropped first. */
+const MAX_CLIENTS = 256;
+const cache = new Map<string, unknown>();
+
+function memo<T>(service: ServiceKey, build: () => T): T {
+  const key = clientKey(service);
   let client = cache.get(key) as T | undefined;
-  if (!client) {
+  if (client) {
+    // Most recently used last, so the oldest is the first entry.
+    cache.delete(key);
+  } else {
     client = build();
-    cache.set(key, client);
+    // Dropped, not destroyed: a request of the dropped client may still be in flight.
+    if (cache.size >= MAX_CLIENTS) cache.delete(cache.keys().next().value as string);
   }
+  cache.set(key, client);
   return client;
 }
 
@@ -79,7 +108,7 @@ export const getDynamoDb = (): DynamoDBDocumentClient =>
     }),
   );
 
-/** Forget every client, so the next getter call picks up changed environment variables (tests, local cloud). */
+/** Destroys every cached client (tests and the demo release their connections). */
 export function resetClients(): void {
   for (const client of cache.values()) (client as { destroy?: () => void }).destroy?.();
   cache.clear();

@@ -6,7 +6,6 @@
  */
 import type { EC2Client } from '@aws-sdk/client-ec2';
 import type { S3Client } from '@aws-sdk/client-s3';
-import type { SFNClient } from '@aws-sdk/client-sfn';
 import type { SSMClient } from '@aws-sdk/client-ssm';
 import { z } from 'zod';
 import { InvalidRequestError } from '../errors.js';
@@ -18,7 +17,12 @@ import {
   listingUriFor,
   type TransferCommandParameters,
 } from '../ssm/document.js';
-import { reportCommandToTask, storeTaskToken, type TaskTokenRecord } from '../ssm/task-tokens.js';
+import {
+  type ReportDeps,
+  reportCommandToTask,
+  storeTaskToken,
+  type TaskTokenRecord,
+} from '../ssm/task-tokens.js';
 import type { BranchResult } from '../verify/compare.js';
 import { type LaunchedInstance, launchTransferInstance } from './launch.js';
 import { currentStage } from './tags.js';
@@ -159,7 +163,7 @@ export async function launchInstanceStep(
  * @returns what was done; Step Functions waits for SendTaskSuccess/Failure regardless.
  */
 export async function sendCommandStep(
-  deps: { ssm: SSMClient; sfn: SFNClient; now?: () => Date },
+  deps: ReportDeps,
   input: z.infer<typeof SendCommandInput>,
   settings: Ec2Settings = ec2Settings(),
 ): Promise<{ commandId: string; sent: boolean; reported: string }> {
@@ -179,8 +183,8 @@ export async function sendCommandStep(
     listingUri: listingUriFor(plan, instance.instanceId),
     ...(input.executionArn ? { executionArn: input.executionArn } : {}),
   };
-  await storeTaskToken(deps.ssm, settings.stage, record);
-  const reported = await reportCommandToTask(deps, { stage: settings.stage, commandId, record });
+  await storeTaskToken(deps, record);
+  const reported = await reportCommandToTask(deps, { commandId, record });
   return { commandId, sent, reported };
 }
 

@@ -6,10 +6,8 @@
  * still-running command gets a heartbeat, so the state's HeartbeatSeconds only fires when this
  * whole mechanism is down, and the state machine then falls back to polling).
  */
-import type { SFNClient } from '@aws-sdk/client-sfn';
-import type { SSMClient } from '@aws-sdk/client-ssm';
 import { z } from 'zod';
-import { listTaskTokens, type ReportOutcome, reportCommandToTask } from './task-tokens.js';
+import { listTaskTokens, type ReportDeps, type ReportOutcome, reportCommandToTask } from './task-tokens.js';
 
 export const CommandStatusEvent = z.looseObject({
   source: z.literal('aws.ssm'),
@@ -42,9 +40,9 @@ export interface CallbackResult {
  * @throws TransientAwsError on throttling (the asynchronous invocation is retried).
  */
 export async function handleCommandCallback(
-  deps: { ssm: SSMClient; sfn: SFNClient },
+  deps: ReportDeps,
   event: CommandCallbackEvent,
-  settings: { stage: string; documentName: string },
+  settings: { documentName: string },
 ): Promise<CallbackResult> {
   if (event.source === 'aws.ssm') {
     const detail = (event as z.infer<typeof CommandStatusEvent>).detail;
@@ -52,14 +50,13 @@ export async function handleCommandCallback(
     if (detail['document-name'] && detail['document-name'] !== settings.documentName) {
       return { trigger: 'status-change', reports: [{ commandId, outcome: 'no-token' }] };
     }
-    const outcome = await reportCommandToTask(deps, { stage: settings.stage, commandId, heartbeat: true });
+    const outcome = await reportCommandToTask(deps, { commandId, heartbeat: true });
     return { trigger: 'status-change', reports: [{ commandId, outcome }] };
   }
   const reports: CallbackResult['reports'] = [];
-  for (const record of await listTaskTokens(deps.ssm, settings.stage)) {
+  for (const record of await listTaskTokens(deps)) {
     try {
       const outcome = await reportCommandToTask(deps, {
-        stage: settings.stage,
         commandId: record.commandId,
         heartbeat: true,
         record,

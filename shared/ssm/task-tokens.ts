@@ -1,9 +1,11 @@
 /**
- * Task tokens of `.waitForTaskToken` states that wait for a transfer command, kept in Parameter
- * Store under `/fsx-transfer/<stage>/tokens/<commandId>` (SecureString: a token lets its holder
- * complete the state). The command callback (SSM status event), the scheduled poller and the
- * sender itself all complete the task through `reportCommandToTask`, so whichever sees the end of
- * the command first reports it and the others find nothing left to do.
+ * Task tokens of `.waitForTaskToken` states that wait for a transfer command, kept in the transfers
+ * table (item `TOKENS` / `TOKEN#<commandId>`, see shared/transfers/table.ts): a token lets its
+ * holder complete the state, and the transfer instance's role cannot read the table (unlike
+ * Parameter Store, which the SSM agent's usual managed policy opens to every instance). The command
+ * callback (SSM status event), the scheduled poller and the sender itself all complete the task
+ * through `reportCommandToTask`, so whichever sees the end of the command first reports it and the
+ * others find nothing left to do.
  */
 import {
   SendTaskFailureCommand,
@@ -11,15 +13,17 @@ import {
   SendTaskSuccessCommand,
   type SFNClient,
 } from '@aws-sdk/client-sfn';
-import {
-  DeleteParameterCommand,
-  GetParameterCommand,
-  PutParameterCommand,
-  paginateGetParametersByPath,
-  type SSMClient,
-} from '@aws-sdk/client-ssm';
+import type { SSMClient } from '@aws-sdk/client-ssm';
+import { DeleteCommand, GetCommand, PutCommand, paginateQuery } from '@aws-sdk/lib-dynamodb';
 import { rethrowTransient } from '../aws/transient.js';
 import { awsErrorName } from '../errors.js';
+import {
+  epochSeconds,
+  type TableDeps,
+  TOKEN_TTL_DAYS,
+  TOKENS_PARTITION,
+  tokenKey,
+} from '../transfers/table.js';
 import { commandResult, getInvocation, invocationError, invocationOutcome } from './commands.js';
 
 export interface TaskTokenRecord {
@@ -31,24 +35,14 @@ export interface TaskTokenRecord {
   executionArn?: string;
 }
 
-export function tokenPath(stage: string): string {
-  return `/fsx-transfer/${stage}/tokens`;
-}
-
-export function tokenParameterName(stage: string, commandId: string): string {
-  return `${tokenPath(stage)}/${commandId}`;
-}
-
 /** Stores the token of the state waiting for `record.commandId` (overwrites: a retried state has a new token). */
-export async function storeTaskToken(ssm: SSMClient, stage: string, record: TaskTokenRecord): Promise<void> {
+export async function storeTaskToken(store: TableDeps, record: TaskTokenRecord): Promise<void> {
+  const now = store.now?.() ?? new Date();
   try {
-    await ssm.send(
-      new PutParameterCommand({
-        Name: tokenParameterName(stage, record.commandId),
-        Value: JSON.stringify(record),
-        Type: 'SecureString',
-        Overwrite: true,
-        Description: 'fsx-transfer: task token waiting for this transfer command',
+    await store.db.send(
+      new PutCommand({
+        TableName: store.table,
+        Item: { ...tokenKey(record.commandId), record, expiresAt: epochSeconds(now, TOKEN_TTL_DAYS) },
       }),
     );
   } catch (error) {
@@ -58,47 +52,53 @@ export async function storeTaskToken(ssm: SSMClient, stage: string, record: Task
 
 /** The stored record for a command, or undefined when none is stored (not ours, or already reported). */
 export async function readTaskToken(
-  ssm: SSMClient,
-  stage: string,
+  store: TableDeps,
   commandId: string,
 ): Promise<TaskTokenRecord | undefined> {
   try {
-    const out = await ssm.send(
-      new GetParameterCommand({ Name: tokenParameterName(stage, commandId), WithDecryption: true }),
+    const out = await store.db.send(
+      new GetCommand({ TableName: store.table, Key: tokenKey(commandId), ConsistentRead: true }),
     );
-    return out.Parameter?.Value ? (JSON.parse(out.Parameter.Value) as TaskTokenRecord) : undefined;
+    return out.Item?.record as TaskTokenRecord | undefined;
   } catch (error) {
-    if (awsErrorName(error) === 'ParameterNotFound') return undefined;
     rethrowTransient(error, `reading the task token for command ${commandId}`);
   }
 }
 
-export async function deleteTaskToken(ssm: SSMClient, stage: string, commandId: string): Promise<void> {
+export async function deleteTaskToken(store: TableDeps, commandId: string): Promise<void> {
   try {
-    await ssm.send(new DeleteParameterCommand({ Name: tokenParameterName(stage, commandId) }));
+    await store.db.send(new DeleteCommand({ TableName: store.table, Key: tokenKey(commandId) }));
   } catch (error) {
-    if (awsErrorName(error) === 'ParameterNotFound') return;
     rethrowTransient(error, `deleting the task token for command ${commandId}`);
   }
 }
 
-/** Every stored token record of the stage (for the scheduled poller). */
-export async function listTaskTokens(ssm: SSMClient, stage: string): Promise<TaskTokenRecord[]> {
+/** Every stored token record (for the scheduled poller). */
+export async function listTaskTokens(store: TableDeps): Promise<TaskTokenRecord[]> {
   const records: TaskTokenRecord[] = [];
   try {
-    const pages = paginateGetParametersByPath(
-      { client: ssm },
-      { Path: tokenPath(stage), Recursive: false, WithDecryption: true },
+    const pages = paginateQuery(
+      { client: store.db },
+      {
+        TableName: store.table,
+        KeyConditionExpression: 'pk = :pk',
+        ExpressionAttributeValues: { ':pk': TOKENS_PARTITION },
+        ConsistentRead: true,
+      },
     );
     for await (const page of pages) {
-      for (const parameter of page.Parameters ?? []) {
-        if (parameter.Value) records.push(JSON.parse(parameter.Value) as TaskTokenRecord);
-      }
+      for (const item of page.Items ?? []) if (item.record) records.push(item.record as TaskTokenRecord);
     }
   } catch (error) {
     rethrowTransient(error, 'listing stored task tokens');
   }
   return records;
+}
+
+/** What reporting a command needs: SSM, Step Functions and the table holding the tokens. */
+export interface ReportDeps extends TableDeps {
+  ssm: SSMClient;
+  sfn: SFNClient;
 }
 
 /** Step Functions errors meaning the waiting task no longer exists (execution ended, stopped, timed out). */
@@ -115,10 +115,10 @@ export type ReportOutcome = 'no-token' | 'running' | 'heartbeat' | 'succeeded' |
  * @throws TransientAwsError on throttling (the event source retries).
  */
 export async function reportCommandToTask(
-  deps: { ssm: SSMClient; sfn: SFNClient },
-  input: { stage: string; commandId: string; heartbeat?: boolean; record?: TaskTokenRecord },
+  deps: ReportDeps,
+  input: { commandId: string; heartbeat?: boolean; record?: TaskTokenRecord },
 ): Promise<ReportOutcome> {
-  const record = input.record ?? (await readTaskToken(deps.ssm, input.stage, input.commandId));
+  const record = input.record ?? (await readTaskToken(deps, input.commandId));
   if (!record) return 'no-token';
   const invocation = await getInvocation(deps.ssm, record.commandId, record.instanceId);
   const outcome = invocationOutcome(invocation);
@@ -148,9 +148,9 @@ export async function reportCommandToTask(
   } catch (error) {
     if (!TASK_GONE.has(awsErrorName(error) ?? ''))
       rethrowTransient(error, 'reporting the command to Step Functions');
-    await deleteTaskToken(deps.ssm, input.stage, record.commandId);
+    await deleteTaskToken(deps, record.commandId);
     return 'task-gone';
   }
-  await deleteTaskToken(deps.ssm, input.stage, record.commandId);
+  await deleteTaskToken(deps, record.commandId);
   return outcome === 'success' ? 'succeeded' : 'failed';
 }

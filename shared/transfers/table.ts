@@ -9,9 +9,11 @@
  * | waiter            | `GATE#<mapping>#<direction>`  | `WAIT#<id>`     | -                              |
  * | seen S3 event     | `EVENT#<event id>`            | `EVENT`         | -                              |
  * | event counters    | `STATS#EVENTS`                | `<day>[#<mapping>]` | -                          |
+ * | task token        | `TOKENS`                      | `TOKEN#<commandId>` | -                          |
  *
- * `expiresAt` (epoch seconds) is the table's TTL attribute: records and seen events expire; gates
- * and waiters never carry it.
+ * `expiresAt` (epoch seconds) is the table's TTL attribute: records, seen events and task tokens
+ * expire; gates and waiters never carry it. Task tokens (shared/ssm/task-tokens.ts) live here
+ * because the transfer instance's role cannot read this table.
  */
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { Direction } from '../config/schema.js';
@@ -45,10 +47,14 @@ export const waiterKey = (mapping: string, direction: Direction, id: string) => 
   sk: `WAIT#${id}`,
 });
 export const eventKey = (eventId: string) => ({ pk: `EVENT#${eventId}`, sk: 'EVENT' });
+export const TOKENS_PARTITION = 'TOKENS';
+export const tokenKey = (commandId: string) => ({ pk: TOKENS_PARTITION, sk: `TOKEN#${commandId}` });
 
 /** Records are kept 90 days, seen S3 events 7 (SQS keeps messages at most 14). */
 export const RECORD_TTL_DAYS = 90;
 export const EVENT_TTL_DAYS = 7;
+/** A Run Command invocation runs at most 30 days (TimeoutSeconds 2592000): no token outlives that. */
+export const TOKEN_TTL_DAYS = 30;
 
 export function epochSeconds(date: Date, plusDays = 0): number {
   return Math.floor(date.getTime() / 1000) + plusDays * 86_400;

@@ -72,14 +72,15 @@ export function draConfig(fileSystems: FileSystemYaml[], mappings: MappingYaml[]
 let configs = 0;
 
 /**
- * Points the Lambdas at a new config file (getConfig() caches by path, so a new path is re-read).
- * The FSx emulator declared its file systems at start; create others with `world.cloud.fsx`.
+ * Deploys the project with a new config file (getConfig() caches by path, so a new path is
+ * re-read; the IAM statements scoped to the config follow it). The FSx emulator declared its file
+ * systems at start; create others with `world.cloud.fsx`.
  */
 export function useConfig(world: World, yaml: string): string {
   configs++;
   const path = join(world.dataDir, `config-${configs}.yaml`);
   writeFileSync(path, yaml);
-  world.cloud.lambdas.setEnvironment({ FSX_TRANSFER_CONFIG: path });
+  world.cloud.useConfig(path);
   return path;
 }
 

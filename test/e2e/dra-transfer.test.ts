@@ -190,6 +190,22 @@ describe('DRA export', () => {
     expect(head.ContentLength).toBe(7);
   });
 
+  it('fails a stage-in whose import task reports failed files (report.csv), naming them', async () => {
+    await putObjects({ 'reports/in/ok.nc': 'fine', 'reports/in/broken.nc': 'cannot import' });
+    world.cloud.fsx.setFaults({
+      taskFileFailures: [
+        { match: 'broken', errorCode: 'S3AccessDenied', types: ['IMPORT_METADATA_FROM_REPOSITORY'] },
+      ],
+    });
+
+    const run = await runTransfer(world, { mapping: 'reports', direction: 'stage-in' });
+
+    expect(run.status).toBe('FAILED');
+    expect(run.error).toBe('DataRepositoryTaskFailedError');
+    expect(run.cause).toContain('reports/in/broken.nc (S3AccessDenied)');
+    expect(run.cause).toContain('report.csv');
+  });
+
   it('fails the run when the completion report lists failed files, naming them and the count', async () => {
     writeOnFsx({
       'reports/ok.nc': 'fine',

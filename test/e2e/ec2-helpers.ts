@@ -16,7 +16,7 @@ import {
   ListStateMachinesCommand,
   StartExecutionCommand,
 } from '@aws-sdk/client-sfn';
-import { type LocalCloud, startLocalCloud } from '../../local/cloud.js';
+import { type LocalCloud, type LocalCloudOptions, startLocalCloud } from '../../local/cloud.js';
 import { getEc2, getS3, getSfn, resetClients } from '../../shared/aws/clients.js';
 
 export const FS_ID = 'fs-00000000000000001';
@@ -61,7 +61,14 @@ export interface World {
  * Starts a local cloud for one test file, with its own config, and points this process's SDK
  * clients (and the in-process Lambda handlers) at it.
  */
-export async function startWorld(options: { config?: string; timeScale?: number } = {}): Promise<World> {
+export async function startWorld(
+  options: {
+    config?: string;
+    timeScale?: number;
+    /** IAM settings of the cloud (default: enforced, with this project's roles). */
+    iam?: Pick<LocalCloudOptions, 'iam' | 'iamWithoutStatements' | 'iamReport'>;
+  } = {},
+): Promise<World> {
   const dataDir = mkdtempSync(join(tmpdir(), 'fsx-transfer-e2e-ec2-'));
   const configPath = join(dataDir, 'fsx-transfer.config.yaml');
   writeFileSync(configPath, options.config ?? configYaml());
@@ -71,6 +78,7 @@ export async function startWorld(options: { config?: string; timeScale?: number 
     configPath,
     timeScale: options.timeScale ?? 0.01,
     quiet: true,
+    ...options.iam,
   });
   Object.assign(process.env, cloud.env);
   resetClients();

@@ -18,6 +18,7 @@ import {
 import { GetCallerIdentityCommand } from '@aws-sdk/client-sts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { localClients } from '../support/local-clients.js';
+import { rawRequest } from '../support/signed-fetch.js';
 import {
   AMI,
   errorOf,
@@ -53,6 +54,7 @@ async function stateOf(instanceId: string): Promise<string | undefined> {
 describe('STS', () => {
   it('answers GetCallerIdentity with the local account and the caller ARN (SDK and CLI)', async () => {
     const sdk = await t.sts.send(new GetCallerIdentityCommand({}));
+    t.cloud.credentials.add({ accessKeyId: 'alice', secretAccessKey: 'x' });
     const other = localClients(t.cloud.endpoint, {
       credentials: { accessKeyId: 'alice', secretAccessKey: 'x' },
     }).sts();
@@ -288,12 +290,12 @@ describe('EC2 instances', () => {
   });
 
   it('refuses a launch without MinCount with MissingParameter (raw query request)', async () => {
-    const res = await fetch(t.cloud.endpoint, {
-      method: 'POST',
+    const res = await rawRequest(t.cloud.endpoint, {
       headers: { 'content-type': 'application/x-www-form-urlencoded' },
       body: `Action=RunInstances&Version=2016-11-15&ImageId=${AMI}&MaxCount=1`,
+      service: 'ec2',
     });
-    const xml = await res.text();
+    const xml = res.text;
 
     expect(res.status).toBe(400);
     expect(xml).toContain('<Response><Errors><Error><Code>MissingParameter</Code>');

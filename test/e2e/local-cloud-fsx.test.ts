@@ -23,6 +23,7 @@ import { CreateBucketCommand, GetObjectCommand, PutObjectCommand, type S3Client 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type LocalCloud, startLocalCloud } from '../../local/cloud.js';
 import { localClients } from '../support/local-clients.js';
+import { rawRequest } from '../support/signed-fetch.js';
 
 const run = promisify(execFile);
 const SEED_BUCKET = 'dzhang-imi-gchp-test';
@@ -306,16 +307,16 @@ describe('FSx through the SDK', () => {
 
   it('answers malformed requests with AWS-shaped errors', async () => {
     const post = (target: string, body: string) =>
-      fetch(cloud.endpoint, {
-        method: 'POST',
+      rawRequest(cloud.endpoint, {
         headers: {
           'content-type': 'application/x-amz-json-1.1',
           'x-amz-target': `AWSSimbaAPIService_v20180301.${target}`,
         },
         body,
-      }).then(async (r) => ({
+        service: 'fsx',
+      }).then((r) => ({
         status: r.status,
-        body: (await r.json()) as { __type: string; message?: string },
+        body: JSON.parse(r.text) as { __type: string; message?: string },
       }));
 
     const wrongType = await post('DescribeFileSystems', '{"FileSystemIds": "fs-0123456789abcdef0"}');

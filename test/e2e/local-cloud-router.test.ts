@@ -12,6 +12,7 @@ import { DescribeDocumentCommand, GetParameterCommand, PutParameterCommand } fro
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startLocalCloud } from '../../local/cloud.js';
 import { localClients } from '../support/local-clients.js';
+import { type RawRequest, rawRequest } from '../support/signed-fetch.js';
 import {
   CONFIG_YAML,
   errorOf,
@@ -31,18 +32,9 @@ afterAll(async () => {
   await t?.stop();
 });
 
-async function raw(init: {
-  path?: string;
-  method?: string;
-  headers?: Record<string, string>;
-  body?: string;
-}) {
-  const res = await fetch(`${t.cloud.endpoint}${init.path ?? '/'}`, {
-    method: init.method ?? 'POST',
-    headers: init.headers,
-    body: init.body,
-  });
-  return { status: res.status, headers: res.headers, text: await res.text() };
+/** A raw request, signed for `service` with the local administrator's credentials (unsigned without). */
+function raw(init: RawRequest) {
+  return rawRequest(t.cloud.endpoint, init);
 }
 
 describe('malformed requests get AWS-shaped errors', () => {
@@ -50,6 +42,7 @@ describe('malformed requests get AWS-shaped errors', () => {
     const res = await raw({
       headers: { 'content-type': 'application/x-amz-json-1.1', 'x-amz-target': 'AmazonSSM.GetParameter' },
       body: '{"Name": ',
+      service: 'ssm',
     });
 
     expect(res.status).toBe(400);
@@ -66,10 +59,12 @@ describe('malformed requests get AWS-shaped errors', () => {
         'x-amz-target': 'Kinesis_20131202.ListStreams',
       },
       body: '{}',
+      service: 'kinesis',
     });
     const operation = await raw({
       headers: { 'content-type': 'application/x-amz-json-1.1', 'x-amz-target': 'AmazonSSM.NoSuchThing' },
       body: '{}',
+      service: 'ssm',
     });
 
     expect(JSON.parse(service.text).__type).toBe('UnknownOperationException');
@@ -81,6 +76,7 @@ describe('malformed requests get AWS-shaped errors', () => {
     const missing = await raw({
       headers: { 'content-type': 'application/x-amz-json-1.1', 'x-amz-target': 'AmazonSSM.GetParameter' },
       body: '{}',
+      service: 'ssm',
     });
     const cli = await t.aws(['ssm', 'get-parameter', '--name', '/does/not/exist']);
 
@@ -92,22 +88,24 @@ describe('malformed requests get AWS-shaped errors', () => {
   });
 
   it('answers unknown and missing query actions in the service error shape (EC2 and STS)', async () => {
-    const ec2Scope =
-      'AWS4-HMAC-SHA256 Credential=test/20250101/us-east-1/ec2/aws4_request, SignedHeaders=host, Signature=x';
-    const stsScope =
-      'AWS4-HMAC-SHA256 Credential=test/20250101/us-east-1/sts/aws4_request, SignedHeaders=host, Signature=x';
     const form = { 'content-type': 'application/x-www-form-urlencoded' };
 
     const unknownEc2 = await raw({
-      headers: { ...form, authorization: ec2Scope },
+      headers: form,
       body: 'Action=LaunchRockets&Version=2016-11-15',
+      service: 'ec2',
     });
     const unknownSts = await raw({
-      headers: { ...form, authorization: stsScope },
+      headers: form,
       body: 'Action=AssumeEverything&Version=2011-06-15',
+      service: 'sts',
     });
-    const missing = await raw({ headers: form, body: 'Version=2016-11-15' });
-    const byActionName = await raw({ headers: form, body: 'Action=GetCallerIdentity&Version=2011-06-15' });
+    const missing = await raw({ headers: form, body: 'Version=2016-11-15', service: 'ec2' });
+    const byActionName = await raw({
+      headers: form,
+      body: 'Action=GetCallerIdentity&Version=2011-06-15',
+      service: 'sts',
+    });
 
     expect(unknownEc2.status).toBe(400);
     expect(unknownEc2.text).toContain('<Response><Errors><Error><Code>InvalidAction</Code>');
@@ -119,7 +117,7 @@ describe('malformed requests get AWS-shaped errors', () => {
   });
 
   it('routes everything else to S3 (S3 error XML for a missing bucket)', async () => {
-    const res = await raw({ method: 'GET', path: '/no-such-bucket-anywhere/key' });
+    const res = await raw({ method: 'GET', path: '/no-such-bucket-anywhere/key', service: 's3' });
 
     expect(res.status).toBe(404);
     expect(res.text).toContain('<Code>NoSuchBucket</Code>');

@@ -22,6 +22,7 @@ import {
   UploadPartCommand,
 } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { presignedGetUrl } from '../support/signed-fetch.js';
 import { errorOf, startTestCloud, type TestCloud, waitFor } from './local-cloud-helpers.js';
 
 let t: TestCloud;
@@ -167,15 +168,25 @@ describe('S3 through the SDK v3 client', () => {
     expect(noBucket.name).toBe('NoSuchBucket');
   });
 
-  it('ignores presigned-URL signing parameters (requests are forwarded unsigned)', async () => {
+  it('serves presigned URLs, and refuses tampered or expired ones', async () => {
     await t.s3.send(new PutObjectCommand({ Bucket: 'conformance', Key: 'presigned.txt', Body: 'signed' }));
-    const query =
-      'X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=test%2F20250101%2Fus-east-1%2Fs3%2Faws4_request&X-Amz-Date=20250101T000000Z&X-Amz-Expires=900&X-Amz-SignedHeaders=host&X-Amz-Signature=abc';
+    const url = await presignedGetUrl(t.cloud.endpoint, 'conformance', 'presigned.txt');
+    const expired = await presignedGetUrl(t.cloud.endpoint, 'conformance', 'presigned.txt', {
+      expiresIn: 60,
+      signingDate: new Date(Date.now() - 120_000),
+    });
 
-    const res = await fetch(`${t.cloud.endpoint}/conformance/presigned.txt?${query}`);
+    const res = await fetch(url);
+    const tampered = await fetch(url.replace(/X-Amz-Signature=[0-9a-f]{4}/, 'X-Amz-Signature=0000'));
+    const late = await fetch(expired);
 
     expect(res.status).toBe(200);
     expect(await res.text()).toBe('signed');
+    expect([tampered.status, await tampered.text()]).toEqual([
+      403,
+      expect.stringContaining('<Code>SignatureDoesNotMatch</Code>'),
+    ]);
+    expect([late.status, await late.text()]).toEqual([403, expect.stringContaining('Request has expired')]);
   });
 
   it('refuses a request whose ExpectedBucketOwner is another account (AccessDenied)', async () => {

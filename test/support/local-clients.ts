@@ -13,14 +13,14 @@ import { SQSClient } from '@aws-sdk/client-sqs';
 import { SSMClient } from '@aws-sdk/client-ssm';
 import { STSClient } from '@aws-sdk/client-sts';
 
-/** The local cloud's default credentials (it accepts any access key). */
+/** The local cloud's administrator (the IAM user `test`): what tests, the CLI and the demo sign with. */
 export const LOCAL_CREDENTIALS = { accessKeyId: 'test', secretAccessKey: 'test' };
 
 export interface LocalClientOptions {
   /** Default us-east-1 (the local cloud's default region). */
   region?: string;
-  /** Default the local cloud's `test`/`test`. */
-  credentials?: { accessKeyId: string; secretAccessKey: string };
+  /** Default the local cloud's `test`/`test`; a role session's carry its session token. */
+  credentials?: { accessKeyId: string; secretAccessKey: string; sessionToken?: string };
   /** Default the SDK's (3); 1 = no SDK retries, so an injected fault reaches the test. */
   maxAttempts?: number;
 }

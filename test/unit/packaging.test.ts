@@ -11,7 +11,11 @@ import { join, relative } from 'node:path';
 import { promisify } from 'node:util';
 import aslValidator from 'asl-validator';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { projectRoles, stateMachineResolverValues } from '../../local/iam/roles.js';
+import { evaluateCfn, evaluateCfnDeep, loadServerlessProject } from '../../local/serverless-config.js';
 import { lambdaLogicalId, readStateMachines } from '../../scripts/sls/asl.js';
+import { deploymentValues } from '../../scripts/sls/deployment.js';
+import { loadConfig } from '../../shared/config/load.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 /** Not copied: dependencies (linked instead), VCS data and build or run outputs. */
@@ -135,6 +139,15 @@ const NO_RESOURCE_TYPES = new Set([
   'logs:PutResourcePolicy',
   'logs:DescribeResourcePolicies',
   'logs:DescribeLogGroups',
+  // The transfer instance's SSM agent: Run Command delivery (MGS, and MDS as its fallback).
+  'ssmmessages:CreateControlChannel',
+  'ssmmessages:OpenControlChannel',
+  'ec2messages:AcknowledgeMessage',
+  'ec2messages:DeleteMessage',
+  'ec2messages:FailMessage',
+  'ec2messages:GetEndpoint',
+  'ec2messages:GetMessages',
+  'ec2messages:SendReply',
 ]);
 
 describe('npm run package', () => {
@@ -361,12 +374,68 @@ describe('npm run package', () => {
     expect(resources.filter((r) => !r.endsWith('/fsx-transfer-reports/*'))).toEqual([]);
   });
 
-  it('attaches no managed policy to function roles', () => {
-    const managed = ofType('AWS::IAM::Role')
-      .filter(([roleId]) => roleId.endsWith('IamRoleLambdaExecution'))
-      .filter(([, role]) => (role.Properties.ManagedPolicyArns ?? []).length > 0);
+  it('attaches no managed policy to any role (the transfer instance has the agent actions it needs instead)', () => {
+    const managed = ofType('AWS::IAM::Role').filter(
+      ([, role]) => (role.Properties.ManagedPolicyArns ?? []).length > 0,
+    );
 
     expect(managed.map(([roleId]) => roleId)).toEqual([]);
+  });
+
+  it('gives the transfer instance no SSM parameter and no DynamoDB access (task tokens stay out of its reach)', () => {
+    const actions = statementsOf(resources.TransferInstanceRole!).flatMap((s) => [s.Action].flat());
+
+    expect(actions.filter((action) => /^ssm:(Get|Put|Delete)Parameter|^dynamodb:/.test(action))).toEqual([]);
+    expect(actions).toContain('ssm:UpdateInstanceInformation');
+  });
+
+  it('has, role by role and statement by statement, the roles the local cloud enforces (local/iam/roles.ts)', () => {
+    const config = loadConfig(join(ROOT, 'fsx-transfer.config.yaml'));
+    const project = loadServerlessProject({
+      rootDir: ROOT,
+      stage: 'dev',
+      region: config.region,
+      files: {
+        'scripts/sls/config.cjs': deploymentValues(config, 'fsx-transfer.config.yaml'),
+        'scripts/sls/state-machines.cjs': stateMachineResolverValues(stateMachines),
+      },
+    });
+    const local = projectRoles(project, stateMachines);
+    const normalized = (statement: Record<string, unknown>) =>
+      JSON.stringify({
+        Effect: statement.Effect,
+        Action: [statement.Action].flat().sort(),
+        Resource: [statement.Resource]
+          .flat(Number.POSITIVE_INFINITY)
+          .map((value) => evaluateCfn(project, value))
+          .sort(),
+        Condition: evaluateCfnDeep(project, statement.Condition),
+      });
+    const packaged = Object.fromEntries(
+      ofType('AWS::IAM::Role').map(([roleId, role]) => [
+        roleId,
+        {
+          name: evaluateCfn(project, role.Properties.RoleName),
+          statements: statementsOf(role)
+            .map((s) => normalized(s as never))
+            .sort(),
+        },
+      ]),
+    );
+    const enforced = Object.fromEntries(
+      local.roles.map((role) => [
+        role.logicalId,
+        {
+          name:
+            role.logicalId.endsWith('IamRoleLambdaExecution') || role.logicalId === 'TransferInstanceRole'
+              ? role.name
+              : undefined,
+          statements: role.statements.map((s) => normalized(s.statement as never)).sort(),
+        },
+      ]),
+    );
+
+    expect(enforced).toEqual(packaged);
   });
 
   it('gives every state machine a role with explicit statements and no wildcard actions', () => {

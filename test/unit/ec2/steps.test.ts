@@ -8,18 +8,23 @@ import { SendTaskSuccessCommand, SFNClient } from '@aws-sdk/client-sfn';
 import {
   GetCommandInvocationCommand,
   GetParameterCommand,
-  GetParametersByPathCommand,
   ListCommandsCommand,
-  PutParameterCommand,
   SendCommandCommand,
   SSMClient,
 } from '@aws-sdk/client-ssm';
 import { mockClient } from 'aws-sdk-client-mock';
-import { beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { cleanupExecution, sweepOverdueInstances } from '../../../shared/ec2/cleanup.js';
 import { ec2Settings, launchInstanceStep, sendCommandStep } from '../../../shared/ec2/steps.js';
 import { InvalidRequestError } from '../../../shared/errors.js';
 import { handleCommandCallback } from '../../../shared/ssm/callback.js';
+import {
+  deleteTaskToken,
+  listTaskTokens,
+  readTaskToken,
+  storeTaskToken,
+} from '../../../shared/ssm/task-tokens.js';
+import { startTestTable, type TestTable } from '../../support/transfers-table.js';
 import { buildPlan, EXECUTION_ARN, INSTANCE_ID, NOW } from './builders.js';
 
 const ec2Mock = mockClient(EC2Client);
@@ -27,8 +32,20 @@ const ssmMock = mockClient(SSMClient);
 const sfnMock = mockClient(SFNClient);
 const SETTINGS = ec2Settings({ FSX_TRANSFER_STAGE: 'dev' });
 const COMMAND_ID = '11111111-2222-3333-4444-555555555555';
+let table: TestTable;
+/** SSM and Step Functions (mocked) and the transfers table (dynalite) that holds task tokens. */
+const deps = () => ({ ssm: new SSMClient({}), sfn: new SFNClient({}), db: table.db, table: table.table });
 
-beforeEach(() => {
+beforeAll(async () => {
+  table = await startTestTable();
+});
+
+afterAll(async () => {
+  await table.stop();
+});
+
+beforeEach(async () => {
+  for (const record of await listTaskTokens(deps())) await deleteTaskToken(deps(), record.commandId);
   ec2Mock.reset();
   ssmMock.reset();
   sfnMock.reset();
@@ -73,7 +90,7 @@ describe('sendCommandStep', () => {
     ssmMock.on(GetCommandInvocationCommand).resolves({ Status: 'Success', ResponseCode: 0 });
 
     const result = await sendCommandStep(
-      { ssm: new SSMClient({}), sfn: new SFNClient({}), now: () => NOW },
+      { ...deps(), now: () => NOW },
       {
         plan: buildPlan(),
         instance: { instanceId: INSTANCE_ID, deadline: buildPlan().deadline },
@@ -89,22 +106,15 @@ describe('sendCommandStep', () => {
       Comment: 'fsx-transfer extdata-stage-in-1 sync',
       CloudWatchOutputConfig: { CloudWatchLogGroupName: '/fsx-transfer/dev/transfer-commands' },
     });
-    expect(ssmMock.commandCalls(PutParameterCommand)[0]?.args[0].input.Name).toBe(
-      `/fsx-transfer/dev/tokens/${COMMAND_ID}`,
-    );
+    // Reported at once, so the stored token is gone again.
+    expect(await readTaskToken(deps(), COMMAND_ID)).toBeUndefined();
     expect(sfnMock.commandCalls(SendTaskSuccessCommand)[0]?.args[0].input.taskToken).toBe('token-1');
   });
 });
 
 describe('handleCommandCallback', () => {
-  const deps = () => ({ ssm: new SSMClient({}), sfn: new SFNClient({}) });
-
   it('reports the command of a status-change event of the transfer document', async () => {
-    ssmMock.on(GetParameterCommand).resolves({
-      Parameter: {
-        Value: JSON.stringify({ taskToken: 't', commandId: COMMAND_ID, instanceId: INSTANCE_ID }),
-      },
-    });
+    await storeTaskToken(deps(), { taskToken: 't', commandId: COMMAND_ID, instanceId: INSTANCE_ID });
     ssmMock.on(GetCommandInvocationCommand).resolves({ Status: 'Success', ResponseCode: 0 });
 
     const result = await handleCommandCallback(
@@ -145,10 +155,9 @@ describe('handleCommandCallback', () => {
   });
 
   it('on schedule, reports every stored command and keeps going past one that fails', async () => {
-    const record = (id: string) => ({
-      Value: JSON.stringify({ taskToken: `t-${id}`, commandId: id, instanceId: INSTANCE_ID }),
-    });
-    ssmMock.on(GetParametersByPathCommand).resolves({ Parameters: [record('broken'), record(COMMAND_ID)] });
+    for (const id of ['broken', COMMAND_ID]) {
+      await storeTaskToken(deps(), { taskToken: `t-${id}`, commandId: id, instanceId: INSTANCE_ID });
+    }
     ssmMock
       .on(GetCommandInvocationCommand, { CommandId: 'broken' })
       .rejects(Object.assign(new Error('denied'), { name: 'AccessDeniedException' }))
@@ -161,10 +170,10 @@ describe('handleCommandCallback', () => {
       SETTINGS,
     );
 
-    expect(result.reports.map((r) => r.outcome)).toEqual(['error', 'heartbeat']);
-    expect(ssmMock.commandCalls(GetParametersByPathCommand)[0]?.args[0].input.Path).toBe(
-      '/fsx-transfer/dev/tokens',
-    );
+    expect(result.reports.map((r) => [r.commandId, r.outcome])).toEqual([
+      [COMMAND_ID, 'heartbeat'],
+      ['broken', 'error'],
+    ]);
   });
 });
 

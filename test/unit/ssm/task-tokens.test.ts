@@ -4,22 +4,20 @@ import {
   SendTaskSuccessCommand,
   SFNClient,
 } from '@aws-sdk/client-sfn';
-import {
-  DeleteParameterCommand,
-  GetCommandInvocationCommand,
-  GetParameterCommand,
-  PutParameterCommand,
-  SSMClient,
-} from '@aws-sdk/client-ssm';
+import { GetCommandInvocationCommand, SSMClient } from '@aws-sdk/client-ssm';
+import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
-import { beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import {
+  deleteTaskToken,
+  listTaskTokens,
   readTaskToken,
   reportCommandToTask,
   storeTaskToken,
   type TaskTokenRecord,
-  tokenParameterName,
 } from '../../../shared/ssm/task-tokens.js';
+import { tokenKey } from '../../../shared/transfers/table.js';
+import { startTestTable, type TestTable } from '../../support/transfers-table.js';
 import { awsError, INSTANCE_ID } from '../ec2/builders.js';
 
 const ssmMock = mockClient(SSMClient);
@@ -31,31 +29,50 @@ const RECORD: TaskTokenRecord = {
   instanceId: INSTANCE_ID,
   listingUri: 's3://bucket/.fsx-transfer/listings/t/i.list',
 };
-const deps = () => ({ ssm: new SSMClient({}), sfn: new SFNClient({}) });
+const NOW = new Date('2026-11-30T10:00:00.000Z');
+let table: TestTable;
+const deps = () => ({
+  ssm: new SSMClient({}),
+  sfn: new SFNClient({}),
+  db: table.db,
+  table: table.table,
+  now: () => NOW,
+});
+const stored = () => readTaskToken(deps(), COMMAND_ID);
 
-beforeEach(() => {
+beforeAll(async () => {
+  table = await startTestTable();
+});
+
+afterAll(async () => {
+  await table.stop();
+});
+
+beforeEach(async () => {
   ssmMock.reset();
   sfnMock.reset();
-  ssmMock.on(GetParameterCommand).resolves({ Parameter: { Value: JSON.stringify(RECORD) } });
+  for (const record of await listTaskTokens(deps())) await deleteTaskToken(deps(), record.commandId);
+  await storeTaskToken(deps(), RECORD);
 });
 
 describe('task token storage', () => {
-  it('stores the token as a SecureString under the stage and command id', async () => {
-    await storeTaskToken(new SSMClient({}), 'dev', RECORD);
+  it('keeps the token in the transfers table under the command id, expiring after 30 days', async () => {
+    const item = await table.db.send(new GetCommand({ TableName: table.table, Key: tokenKey(COMMAND_ID) }));
 
-    expect(ssmMock.commandCalls(PutParameterCommand)[0]?.args[0].input).toMatchObject({
-      Name: `/fsx-transfer/dev/tokens/${COMMAND_ID}`,
-      Type: 'SecureString',
-      Overwrite: true,
-      Value: JSON.stringify(RECORD),
+    expect(item.Item).toEqual({
+      pk: 'TOKENS',
+      sk: `TOKEN#${COMMAND_ID}`,
+      record: RECORD,
+      expiresAt: Math.floor(NOW.getTime() / 1000) + 30 * 86_400,
     });
-    expect(tokenParameterName('dev', COMMAND_ID)).toBe(`/fsx-transfer/dev/tokens/${COMMAND_ID}`);
+    expect(await stored()).toEqual(RECORD);
   });
 
-  it('reads nothing for a command that is not ours', async () => {
-    ssmMock.on(GetParameterCommand).rejects(awsError('ParameterNotFound'));
+  it('reads nothing for a command that is not ours, and lists every stored token', async () => {
+    await storeTaskToken(deps(), { ...RECORD, commandId: 'other', taskToken: 'token-other' });
 
-    expect(await readTaskToken(new SSMClient({}), 'dev', COMMAND_ID)).toBeUndefined();
+    expect(await readTaskToken(deps(), 'unknown')).toBeUndefined();
+    expect((await listTaskTokens(deps())).map((r) => r.commandId).sort()).toEqual([COMMAND_ID, 'other']);
   });
 });
 
@@ -65,7 +82,7 @@ describe('reportCommandToTask', () => {
       .on(GetCommandInvocationCommand)
       .resolves({ Status: 'Success', ResponseCode: 0, StandardOutputContent: 'ok' });
 
-    const outcome = await reportCommandToTask(deps(), { stage: 'dev', commandId: COMMAND_ID });
+    const outcome = await reportCommandToTask(deps(), { commandId: COMMAND_ID });
 
     expect(outcome).toBe('succeeded');
     const input = sfnMock.commandCalls(SendTaskSuccessCommand)[0]?.args[0].input;
@@ -76,9 +93,7 @@ describe('reportCommandToTask', () => {
       status: 'Success',
       listingUri: RECORD.listingUri,
     });
-    expect(ssmMock.commandCalls(DeleteParameterCommand)[0]?.args[0].input.Name).toBe(
-      `/fsx-transfer/dev/tokens/${COMMAND_ID}`,
-    );
+    expect(await stored()).toBeUndefined();
   });
 
   it('fails the waiting state with CommandFailedError and the last errors', async () => {
@@ -89,7 +104,7 @@ describe('reportCommandToTask', () => {
       StandardErrorContent: 'fatal error: NoSuchBucket',
     });
 
-    expect(await reportCommandToTask(deps(), { stage: 'dev', commandId: COMMAND_ID })).toBe('failed');
+    expect(await reportCommandToTask(deps(), { commandId: COMMAND_ID })).toBe('failed');
 
     const input = sfnMock.commandCalls(SendTaskFailureCommand)[0]?.args[0].input;
     expect(input?.error).toBe('CommandFailedError');
@@ -101,7 +116,7 @@ describe('reportCommandToTask', () => {
       .on(GetCommandInvocationCommand)
       .resolves({ Status: 'TimedOut', StatusDetails: 'Execution Timed Out' });
 
-    await reportCommandToTask(deps(), { stage: 'dev', commandId: COMMAND_ID });
+    await reportCommandToTask(deps(), { commandId: COMMAND_ID });
 
     expect(sfnMock.commandCalls(SendTaskFailureCommand)[0]?.args[0].input.error).toBe('CommandTimedOutError');
   });
@@ -109,24 +124,22 @@ describe('reportCommandToTask', () => {
   it('sends a heartbeat for a running command when asked, and keeps the token', async () => {
     ssmMock.on(GetCommandInvocationCommand).resolves({ Status: 'InProgress' });
 
-    expect(await reportCommandToTask(deps(), { stage: 'dev', commandId: COMMAND_ID, heartbeat: true })).toBe(
-      'heartbeat',
-    );
+    expect(await reportCommandToTask(deps(), { commandId: COMMAND_ID, heartbeat: true })).toBe('heartbeat');
     expect(sfnMock.commandCalls(SendTaskHeartbeatCommand)).toHaveLength(1);
-    expect(ssmMock.commandCalls(DeleteParameterCommand)).toHaveLength(0);
+    expect(await stored()).toEqual(RECORD);
   });
 
   it('leaves a running command alone without heartbeat', async () => {
     ssmMock.on(GetCommandInvocationCommand).resolves({ Status: 'InProgress' });
 
-    expect(await reportCommandToTask(deps(), { stage: 'dev', commandId: COMMAND_ID })).toBe('running');
+    expect(await reportCommandToTask(deps(), { commandId: COMMAND_ID })).toBe('running');
     expect(sfnMock.calls()).toHaveLength(0);
   });
 
   it('ignores commands without a stored token', async () => {
-    ssmMock.on(GetParameterCommand).rejects(awsError('ParameterNotFound'));
+    await deleteTaskToken(deps(), COMMAND_ID);
 
-    expect(await reportCommandToTask(deps(), { stage: 'dev', commandId: COMMAND_ID })).toBe('no-token');
+    expect(await reportCommandToTask(deps(), { commandId: COMMAND_ID })).toBe('no-token');
     expect(sfnMock.calls()).toHaveLength(0);
   });
 
@@ -134,7 +147,7 @@ describe('reportCommandToTask', () => {
     ssmMock.on(GetCommandInvocationCommand).resolves({ Status: 'Success', ResponseCode: 0 });
     sfnMock.on(SendTaskSuccessCommand).rejects(awsError('TaskTimedOut'));
 
-    expect(await reportCommandToTask(deps(), { stage: 'dev', commandId: COMMAND_ID })).toBe('task-gone');
-    expect(ssmMock.commandCalls(DeleteParameterCommand)).toHaveLength(1);
+    expect(await reportCommandToTask(deps(), { commandId: COMMAND_ID })).toBe('task-gone');
+    expect(await stored()).toBeUndefined();
   });
 });
