@@ -388,6 +388,7 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
       substitutions: {},
       stage: LOCAL_STAGE,
       endpoint,
+      faults,
     });
     stoppers.push(() => sfn.close());
     events.connectStateMachines(async (stateMachineArn, input) =>

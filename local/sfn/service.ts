@@ -18,6 +18,7 @@ import { randomUUID } from 'node:crypto';
 import { existsSync, readdirSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { functionKeyOf, readStateMachine, substitute } from '../../scripts/sls/asl.js';
+import type { FaultInjector } from '../faults.js';
 import { dispatch, type OperationTable, unknownOperation } from '../kit/dispatch.js';
 import { pageOf, pageTokens, type TokenScope } from '../kit/next-token.js';
 import type { LambdaRegistry } from '../lambda.js';
@@ -48,6 +49,8 @@ export interface StepFunctionsEmulatorDeps {
   stage?: string;
   /** The local cloud's endpoint for aws-sdk tasks (default: AWS_ENDPOINT_URL at call time; see setEndpoint). */
   endpoint?: string;
+  /** Behavioural faults: `execution-timeout` (match `name`, `stateMachineArn`, `stateMachineName`). */
+  faults?: Pick<FaultInjector, 'behavior'>;
 }
 
 interface StateMachineRecord {
@@ -447,7 +450,12 @@ export class StepFunctionsEmulator implements JsonService {
     const execution = new Execution(this.runtime, machine, name, text);
     this.executions.set(execution.arn, execution);
     machine.executions.push(execution);
-    execution.start();
+    const timeout = this.deps.faults?.behavior('execution-timeout', {
+      name,
+      stateMachineArn: machine.arn,
+      stateMachineName: machine.name,
+    });
+    execution.start(timeout?.delayMs === undefined ? {} : { timeoutSeconds: timeout.delayMs / 1000 });
     return execution;
   }
 
