@@ -16,7 +16,12 @@ import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import { LocalAwsError } from './types.js';
 
-export const FAULT_BEHAVIORS = ['agent-never-online', 'command-exit', 'command-slow', 'execution-timeout'] as const;
+export const FAULT_BEHAVIORS = [
+  'agent-never-online',
+  'command-exit',
+  'command-slow',
+  'execution-timeout',
+] as const;
 export type FaultBehavior = (typeof FAULT_BEHAVIORS)[number];
 
 /** The services whose emulators consult each behaviour (a rule of another service never fires). */
