@@ -84,6 +84,8 @@ export interface ScenarioContext {
   request: TransferRequest;
   /** Starts the request as a run (CLI-style), returning its execution ARN. */
   start(request?: TransferRequest): Promise<string>;
+  /** Locations the scenario itself wrote while the fault was active (an upload that triggers a run). */
+  written: string[];
 }
 
 export interface Scenario {
@@ -94,8 +96,12 @@ export interface Scenario {
   what: string;
   expect: Expected;
   request: TransferRequest;
-  /** Sets the fault up (fault rules, FSx faults, the scene). */
+  /** Sets the scene before the fault (data, associations); `before` is taken after it. */
+  setup?(ctx: ScenarioContext): Promise<void> | void;
+  /** Injects the fault (fault rules, FSx faults, replaced functions). */
   inject(ctx: ScenarioContext): Promise<void> | void;
+  /** False when the run's trigger adds its own data (S3 events): no new source file is put first. */
+  freshSourceFile?: boolean;
   /** Runs the transfer while the fault is active (default: start the request, wait for its end). */
   act?(ctx: ScenarioContext): Promise<Outcome>;
   /** Clears the fault after the run, doing what the documented recovery does (default: remove every rule). */
@@ -394,26 +400,34 @@ export async function runScenario(world: FaultWorld, scenario: Scenario, meta: S
     world,
     request,
     start: (req = request) => startTransfer(world, req),
+    written: [],
   };
-  await freshSourceFile(world, request);
-  await scenario.inject(ctx);
+  if (scenario.freshSourceFile !== false) await freshSourceFile(world, request);
+  await scenario.setup?.(ctx);
   await world.cloud.idle();
+  // Taken before the fault is injected: the harness's own calls are never faulted.
   const before = await snapshot(world);
 
+  await scenario.inject(ctx);
   const outcome = scenario.act
     ? await scenario.act(ctx)
     : await outcomeOf(await ctx.start(), scenario.timeoutMs ?? 60_000);
-  const afterFault = await snapshot(world);
   if (scenario.clear) await scenario.clear(ctx);
   world.cloud.faults.clear();
   world.cloud.fsx.setFaults({});
+  const afterFault = await snapshot(world);
 
   const settled = await settle(world);
   const second = await outcomeOf(await ctx.start(), 90_000);
   await settle(world);
   const after = await snapshot(world);
 
-  const outside = outsideChanges(before, after, inScope(world.config, request));
+  const scope = inScope(world.config, request);
+  const outside = outsideChanges(
+    before,
+    after,
+    (location) => scope(location) || ctx.written.includes(location),
+  );
   const missingAfterFault =
     outcome.status === 'SUCCEEDED' ? missingAtDestination(afterFault, world.config, request) : [];
   const missingAfterSecond = missingAtDestination(after, world.config, request);

@@ -219,14 +219,12 @@ export const DRA_SCENARIOS: Scenario[] = [
     what: 'one file of the import task fails',
     expect: 'DataRepositoryTaskFailedError',
     request: firstRun('new-import-partial'),
-    inject: async (ctx) => {
-      await putObjects({ 'new-import-partial/fine.nc': 'imports fine' }, BUCKET);
-      fsxFaults({
-        taskFileFailures: [
-          { match: '/scenario-/', errorCode: 'S3Error', types: ['IMPORT_METADATA_FROM_REPOSITORY'] },
-        ],
-      })(ctx);
-    },
+    setup: () => putObjects({ 'new-import-partial/fine.nc': 'imports fine' }, BUCKET),
+    inject: fsxFaults({
+      taskFileFailures: [
+        { match: '/scenario-/', errorCode: 'S3Error', types: ['IMPORT_METADATA_FROM_REPOSITORY'] },
+      ],
+    }),
   },
   {
     state: 'StartExportTask',
