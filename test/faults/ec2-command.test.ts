@@ -13,9 +13,9 @@ vi.hoisted(() => {
 let world: FaultWorld;
 
 beforeAll(async () => {
-  // 0.01: a transfer command (the real AWS CLI, a few real seconds) stays well inside the
-  // 15-minute heartbeat (9 s here).
-  world = await startFaultWorld(EC2_COMMAND_CONFIG, 0.01);
+  // 0.005: boots, agents, retries and polls take milliseconds; a transfer command (the real AWS
+  // CLI, a few real seconds) may outlast the 15-minute heartbeat (4.5 s), which polling then covers.
+  world = await startFaultWorld(EC2_COMMAND_CONFIG, 0.005);
 }, 60_000);
 
 afterAll(async () => {

@@ -131,12 +131,15 @@ const PROTECTED_OBJECTS: Record<string, string> = {
 
 /**
  * Starts one local cloud for a test file with `config` (YAML), one SDK attempt per call (throttling
- * and 5xx must reach the state machine's Retry, not be hidden by the SDK), functions' logs captured
- * at INFO level, and files outside every mapping to protect.
+ * and 5xx must reach the state machine's Retry, not be hidden by the SDK), functions' logs captured,
+ * and files outside every mapping to protect.
  */
 export async function startFaultWorld(configYaml: string, timeScale: number): Promise<FaultWorld> {
-  const savedAttempts = process.env.FSX_TRANSFER_MAX_ATTEMPTS;
+  const saved = { attempts: process.env.FSX_TRANSFER_MAX_ATTEMPTS, mode: process.env.AWS_RETRY_MODE };
   process.env.FSX_TRANSFER_MAX_ATTEMPTS = '1';
+  // In-process functions share one client per service: adaptive mode's client-side rate limiting
+  // after throttling would slow every later call of every function (on Lambda each has its own).
+  process.env.AWS_RETRY_MODE = 'standard';
   const world = await startWorld({ config: configYaml, timeScale });
   const config = loadConfig(join(world.dataDir, 'fsx-transfer.config.yaml'));
   await getS3().send(new CreateBucketCommand({ Bucket: OTHER_BUCKET }));
@@ -162,8 +165,13 @@ export async function startFaultWorld(configYaml: string, timeScale: number): Pr
     stop: async () => {
       logLines.restore();
       await stop();
-      if (savedAttempts === undefined) delete process.env.FSX_TRANSFER_MAX_ATTEMPTS;
-      else process.env.FSX_TRANSFER_MAX_ATTEMPTS = savedAttempts;
+      for (const [name, value] of [
+        ['FSX_TRANSFER_MAX_ATTEMPTS', saved.attempts],
+        ['AWS_RETRY_MODE', saved.mode],
+      ] as const) {
+        if (value === undefined) delete process.env[name];
+        else process.env[name] = value;
+      }
       resetClients();
     },
   };
@@ -224,6 +232,12 @@ interface Entry {
 /** `s3://bucket/key` and `fsx://fs-id/path` -> size and checksum. */
 export type Snapshot = Map<string, Entry>;
 
+/**
+ * sha256 of each object version read so far, by `s3://bucket/key` (the version is ETag,
+ * LastModified and size): a snapshot downloads only objects that are new or changed since.
+ */
+const objectChecksums = new Map<string, Entry & { version: string }>();
+
 /** Every object of every bucket and every file of every file system, with its sha256. */
 export async function snapshot(world: World): Promise<Snapshot> {
   const entries: Snapshot = new Map();
@@ -236,13 +250,16 @@ export async function snapshot(world: World): Promise<Snapshot> {
       );
       for (const object of page.Contents ?? []) {
         if (bookkeeping(object.Key!)) continue;
-        const got = await getS3().send(new GetObjectCommand({ Bucket: bucket!, Key: object.Key! }));
-        const body = Buffer.from(await got.Body!.transformToByteArray());
-        entries.set(`s3://${bucket}/${object.Key}`, {
-          size: body.length,
-          sha256: sha256(body),
-          contents: true,
-        });
+        const location = `s3://${bucket}/${object.Key}`;
+        const version = `${object.ETag}|${object.LastModified?.toISOString()}|${object.Size}`;
+        let known = objectChecksums.get(location);
+        if (known?.version !== version) {
+          const got = await getS3().send(new GetObjectCommand({ Bucket: bucket!, Key: object.Key! }));
+          const body = Buffer.from(await got.Body!.transformToByteArray());
+          known = { version, size: body.length, sha256: sha256(body), contents: true };
+          objectChecksums.set(location, known);
+        }
+        entries.set(location, { size: known.size, sha256: known.sha256, contents: true });
       }
       token = page.NextContinuationToken;
     } while (token);

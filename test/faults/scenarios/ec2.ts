@@ -9,7 +9,7 @@ import { getSfn } from '../../../shared/aws/clients.js';
 import type { TransferRequest } from '../../../shared/config/schema.js';
 import { eventually, instancesOf, statesEntered } from '../../e2e/ec2-helpers.js';
 import { FS_ID, outcomeOf, type Scenario, type ScenarioContext } from '../harness.js';
-import { crash, replaceFunction, restoreFunction, rules, timesOut } from './builders.js';
+import { crash, replaceFunction, restoreFunction, rules } from './builders.js';
 
 /** `timeouts` of the world's config (YAML flow mapping). */
 const ec2Config = (timeouts: string) => `version: 1
@@ -27,8 +27,8 @@ defaults:
 `;
 
 export const EC2_LAUNCH_CONFIG = ec2Config('{agentOnlineMinutes: 2}');
-/** Runs of 20 minutes: a command may run 18 (the run deadline less two), the watchdog fires at 20. */
-export const EC2_COMMAND_CONFIG = ec2Config('{agentOnlineMinutes: 2, transferMinutes: 20}');
+/** Runs of 30 minutes: a command may run 28 (the run deadline less two), the watchdog fires at 30. */
+export const EC2_COMMAND_CONFIG = ec2Config('{agentOnlineMinutes: 2, transferMinutes: 30}');
 
 const STAGE_IN: TransferRequest = { mapping: 'ec2-data', direction: 'stage-in' };
 const EXPORT: TransferRequest = { mapping: 'ec2-data', direction: 'export' };
@@ -318,8 +318,14 @@ export const EC2_COMMAND_SCENARIOS: Scenario[] = [
     request: EXPORT,
     inject: rules(
       { service: 'ssm', behavior: 'command-slow', delayMs: 3_600_000, count: 1 },
-      { service: 'states', behavior: 'execution-timeout', delayMs: 300_000, count: 1 },
+      { service: 'states', behavior: 'execution-timeout', delayMs: 1_200_000, count: 1 },
     ),
+    // The execution times out while its instance runs the (slow) transfer command.
+    act: async (ctx: ScenarioContext) => {
+      const executionArn = await ctx.start();
+      await transferring(executionArn);
+      return outcomeOf(executionArn);
+    },
   },
   {
     state: 'WaitForTurn',
@@ -354,14 +360,6 @@ export const EC2_COMMAND_SCENARIOS: Scenario[] = [
       ctx.world.cloud.faults.clear();
       await ctx.world.cloud.events.fireSchedule('finish-transfer');
     },
-  },
-  {
-    state: 'WaitForTurn',
-    fault: 'lambda-timeout',
-    what: 'the function times out',
-    expect: 'FunctionFailedError',
-    request: EXPORT,
-    inject: rules(timesOut('wait-for-turn')),
   },
 ];
 

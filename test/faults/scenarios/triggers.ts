@@ -21,8 +21,10 @@ fileSystems:
     mountPoint: /fsx
     subnetIds: [subnet-00000000000000001]
     securityGroupIds: [sg-00000000000000001]
+    lustreClientInstanceId: i-0c11e47000000000b
 mappings:
-  - {name: staged, fileSystemId: ${FS_ID}, fsxPath: /staged, s3Uri: 's3://${BUCKET}/staged', directions: [stage-in], method: ec2, autoStage: true}
+  # DRA with preload: new objects start runs (auto-import alone would not), which restore them on the client.
+  - {name: staged, fileSystemId: ${FS_ID}, fsxPath: /staged, s3Uri: 's3://${BUCKET}/staged', directions: [stage-in], method: dra, preload: true, autoStage: true}
   - {name: api-out, fileSystemId: ${FS_ID}, fsxPath: /api-out, s3Uri: 's3://${BUCKET}/api-out', directions: [export], method: dra}
   - {name: api-in, fileSystemId: ${FS_ID}, fsxPath: /api-in, s3Uri: 's3://${BUCKET}/api-in', directions: [stage-in], method: ec2}
 defaults:
