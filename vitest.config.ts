@@ -5,5 +5,7 @@ export default defineConfig({
     // The AWS SDK's notice that its 2027 releases need Node 22 (README says so once).
     // and handlers' INFO lines (tests assert on behaviour, not on logs).
     env: { AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true', LOG_LEVEL: 'WARN' },
+    // The fault matrix's one-line verdict (test/faults/) after the usual report.
+    reporters: ['default', './test/faults/reporter.ts'],
   },
 });

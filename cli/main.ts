@@ -9,7 +9,7 @@ import { registerDoctorCommand } from './commands/doctor.js';
 import { registerExecutionCommands } from './commands/executions.js';
 import { registerLocalCommand } from './commands/local.js';
 import { registerPlanCommand } from './commands/plan.js';
-import { CliError, printError } from './output.js';
+import { CliError, printError, printJson } from './output.js';
 
 export function buildProgram(): Command {
   const program = new Command('fsx-transfer')
@@ -67,16 +67,25 @@ function applyGlobalOptions(opts: Record<string, unknown>): void {
 
 /** Runs the CLI; resolves to the process exit code (0 ok, 1 failed run, 2 bad input or error). */
 export async function main(argv: string[]): Promise<number> {
-  const program = buildProgram().exitOverride();
+  const program = buildProgram();
+  // Subcommands created before exitOverride() would still call process.exit on a usage error.
+  const override = (command: Command): void => {
+    command.exitOverride();
+    command.commands.forEach(override);
+  };
+  override(program);
   try {
     await program.parseAsync(argv);
     return typeof process.exitCode === 'number' ? process.exitCode : 0;
   } catch (error) {
+    const json = argv.includes('--json') || process.argv.includes('--json');
     if (error && typeof error === 'object' && 'exitCode' in error && 'code' in error) {
-      // commander already printed help, the version or a usage error.
-      return Number((error as { exitCode: number }).exitCode);
+      // commander already printed help, the version (exit 0) or a usage error: bad input, exit 2.
+      const { exitCode, message } = error as unknown as { exitCode: number; message: string };
+      if (exitCode === 0) return 0;
+      if (json) printJson({ error: 'UsageError', message });
+      return 2;
     }
-    const json = process.argv.includes('--json');
     printError(error, json);
     return error instanceof CliError || error instanceof TransferError ? 2 : 1;
   }

@@ -471,6 +471,7 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
       stage: LOCAL_STAGE,
       endpoint,
       iam: executionIam(iam),
+      faults,
     });
     stoppers.push(() => sfn.close());
     events.connectStateMachines(async (stateMachineArn, input, rule) => {

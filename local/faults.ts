@@ -6,16 +6,31 @@
  * emulator: the caller gets an AWS-shaped error (`code`, HTTP `status`) after an optional delay.
  * Behavioural faults (`behavior`) are consulted by the emulators at the matching moment:
  * `agent-never-online` (the SSM agent of a matching instance never registers), `command-exit`
- * (a Run Command invocation exits with `exitCode` without running its script) and `command-slow`
- * (a Run Command invocation waits `delayMs` before its script starts).
+ * (a Run Command invocation exits with `exitCode` without running its script), `command-slow`
+ * (a Run Command invocation waits `delayMs` before its script starts) and `execution-timeout` (a
+ * matching Step Functions execution times out `delayMs` after it starts, as if its TimeoutSeconds
+ * were that short: the way to reach a TIMED_OUT execution without waiting for the real backstop).
  */
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import { LocalAwsError } from './types.js';
 
-export const FAULT_BEHAVIORS = ['agent-never-online', 'command-exit', 'command-slow'] as const;
+export const FAULT_BEHAVIORS = [
+  'agent-never-online',
+  'command-exit',
+  'command-slow',
+  'execution-timeout',
+] as const;
 export type FaultBehavior = (typeof FAULT_BEHAVIORS)[number];
+
+/** The services whose emulators consult each behaviour (a rule of another service never fires). */
+const BEHAVIOR_SERVICES: Record<FaultBehavior, string[]> = {
+  'agent-never-online': ['ec2', 'ssm'],
+  'command-exit': ['ec2', 'ssm'],
+  'command-slow': ['ec2', 'ssm'],
+  'execution-timeout': ['states'],
+};
 
 type MatchValue = string | number | boolean;
 
@@ -203,6 +218,8 @@ export function validateRule(input: unknown): FaultRule {
     fail('a request fault needs a code and/or delayMs (or set behavior)');
   }
   if (rule.behavior === 'command-slow' && rule.delayMs === undefined) fail('command-slow needs delayMs');
+  if (rule.behavior === 'execution-timeout' && rule.delayMs === undefined)
+    fail('execution-timeout needs delayMs (the simulated time until the execution times out)');
   return rule as unknown as FaultRule;
 }
 
@@ -293,7 +310,7 @@ export class FaultInjector {
   behavior(kind: FaultBehavior, attrs: Record<string, unknown>): StoredFaultRule | undefined {
     for (const rule of this.rules) {
       if (rule.behavior !== kind) continue;
-      if (rule.service !== '*' && !['ec2', 'ssm'].includes(rule.service)) continue;
+      if (rule.service !== '*' && !BEHAVIOR_SERVICES[kind].includes(rule.service)) continue;
       if (!matches(rule, attrs)) continue;
       if (this.fire(rule)) return rule;
     }

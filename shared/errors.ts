@@ -128,6 +128,16 @@ export class TransientAwsError extends TransferError {
   override name = 'TransientAwsError';
 }
 
+/**
+ * A Lambda function of the run crashed (out of memory, runtime exit), timed out or could not be
+ * invoked, also after the state's retries (`Lambda.Unknown`, `Sandbox.Timedout`, `Runtime.*`,
+ * `Lambda.<ServiceError>`). Reported by the state machine itself (the FunctionFailed Pass state
+ * renames the error), thrown by no function.
+ */
+export class FunctionFailedError extends TransferError {
+  override name = 'FunctionFailedError';
+}
+
 /** No transfer with this id (API, CLI): HTTP 404. */
 export class TransferNotFoundError extends TransferError {
   override name = 'TransferNotFoundError';
@@ -178,6 +188,7 @@ export const ERROR_CLASSES = {
   TransferTimeoutError,
   UnknownMethodError,
   TransientAwsError,
+  FunctionFailedError,
   TransferNotFoundError,
   TransferConflictError,
   TooManyRequestsError,

@@ -6,9 +6,25 @@
 import type { z } from 'zod';
 import { InvalidRequestError } from './errors.js';
 
+/**
+ * The field and rule of each zod issue; an unknown key is named as its own field (zod reports it
+ * on the object that holds it). `root` names the input itself.
+ */
+export function issueFields(error: z.ZodError, root = '(input)'): { field: string; rule: string }[] {
+  return error.issues.flatMap((issue) => {
+    const path = issue.path.map(String).join('.');
+    if (issue.code === 'unrecognized_keys') {
+      return issue.keys.map((key) => ({ field: path ? `${path}.${key}` : key, rule: 'unknown field' }));
+    }
+    return [{ field: path || root, rule: issue.message }];
+  });
+}
+
 /** Formats zod issues as `field: rule` lines. */
 export function describeIssues(error: z.ZodError): string {
-  return error.issues.map((issue) => `${issue.path.join('.') || '(input)'}: ${issue.message}`).join('; ');
+  return issueFields(error)
+    .map(({ field, rule }) => `${field}: ${rule}`)
+    .join('; ');
 }
 
 /**
@@ -18,8 +34,10 @@ export function describeIssues(error: z.ZodError): string {
 export function parseInput<S extends z.ZodType>(schema: S, input: unknown, what = 'input'): z.infer<S> {
   const result = schema.safeParse(input);
   if (!result.success) {
+    const issues = issueFields(result.error);
     throw new InvalidRequestError(`Invalid ${what}: ${describeIssues(result.error)}`, {
       cause: result.error,
+      details: { field: issues[0]!.field, rule: issues[0]!.rule, issues },
     });
   }
   return result.data;

@@ -15,6 +15,9 @@ import { posix } from 'node:path';
 export const SAFE_PATH_PATTERN = /^[A-Za-z0-9._/+=@,:~-]*$/;
 export const SAFE_PATH_RULE = 'may contain only letters, digits and . _ / + = @ , : ~ -';
 
+/** S3 object keys are at most 1024 bytes (our key characters are ASCII, one byte each). */
+export const MAX_KEY_LENGTH = 1024;
+
 /**
  * Include/exclude filters for `aws s3 sync`: the path set plus the glob characters it understands.
  * A filter must not start with `-` (it would read as another option of the command) or `~`
@@ -49,7 +52,7 @@ export function bucketNameProblem(name: string): string | undefined {
 
 /** Why `prefix` (no leading slash) is not a safe key prefix, or undefined. */
 export function keyPrefixProblem(prefix: string): string | undefined {
-  if (prefix.length > 1024) return 'key prefix must be at most 1024 characters';
+  if (prefix.length > MAX_KEY_LENGTH) return `key prefix must be at most ${MAX_KEY_LENGTH} characters`;
   if (!SAFE_PATH_PATTERN.test(prefix)) return `key prefix ${SAFE_PATH_RULE}`;
   if (prefix.split('/').some((segment) => segment === '..' || segment === '.')) {
     return 'key prefix must not contain . or .. segments';
@@ -110,6 +113,7 @@ export function normalizeFsxPath(path: string): string {
 
 /** Why a sub-path (relative to a mapping) is unsafe, or undefined. */
 export function subPathProblem(subPath: string): string | undefined {
+  if (subPath.length > MAX_KEY_LENGTH) return `must be at most ${MAX_KEY_LENGTH} characters`;
   if (subPath.startsWith('/')) return 'must be relative to the mapping (no leading /)';
   if (!SAFE_PATH_PATTERN.test(subPath)) return SAFE_PATH_RULE;
   if (subPath.split('/').some((segment) => segment === '..')) return 'must not contain .. segments';
@@ -196,5 +200,12 @@ export function resolveScope(mapping: { fsxPath: string; s3Uri: string }, subPat
   const fsxPath = normalizeFsxPath(posix.join(base, trimmed));
   if (!isWithin(base, fsxPath)) throw new Error(`${subPath}: must stay inside the mapping ${base}`);
   const relative = fsxPath === base ? '' : fsxPath.slice(base === '/' ? 1 : base.length + 1);
-  return { fsxPath, s3: { bucket: s3.bucket, prefix: [s3.prefix, relative].filter(Boolean).join('/') } };
+  const prefix = [s3.prefix, relative].filter(Boolean).join('/');
+  // Every key of the scope starts with the prefix, and S3 keys end at 1024 bytes.
+  if (prefix.length >= MAX_KEY_LENGTH) {
+    throw new Error(
+      `must keep the S3 key prefix under ${MAX_KEY_LENGTH} characters (S3's key limit); with the mapping's prefix it is ${prefix.length}`,
+    );
+  }
+  return { fsxPath, s3: { bucket: s3.bucket, prefix } };
 }

@@ -176,8 +176,11 @@ export class Execution {
     return this.status !== 'RUNNING';
   }
 
-  /** Starts the run (returns at once). */
-  start(): void {
+  /**
+   * Starts the run (returns at once). `timeoutSeconds` replaces the definition's TimeoutSeconds
+   * (the `execution-timeout` fault).
+   */
+  start(options: { timeoutSeconds?: number } = {}): void {
     this.history.add('ExecutionStarted', {
       input: this.input,
       inputDetails: { truncated: false },
@@ -216,8 +219,8 @@ export class Execution {
       context: context as never,
     });
     this.abortRun = run.abort;
-    if (prepared.timeoutSeconds !== undefined) {
-      const seconds = prepared.timeoutSeconds;
+    const seconds = options.timeoutSeconds ?? prepared.timeoutSeconds;
+    if (seconds !== undefined) {
       this.setTimer(() => this.timeOut(seconds), seconds * 1000);
     }
     void this.watch(run.result, run.eventLogs as AsyncGenerator<Record<string, any>>);

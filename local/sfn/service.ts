@@ -18,6 +18,7 @@ import { randomUUID } from 'node:crypto';
 import { existsSync, readdirSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { functionKeyOf, readStateMachine, substitute } from '../../scripts/sls/asl.js';
+import type { FaultInjector } from '../faults.js';
 import { dispatch, type OperationTable, unknownOperation } from '../kit/dispatch.js';
 import { pageOf, pageTokens, type TokenScope } from '../kit/next-token.js';
 import type { LambdaRegistry } from '../lambda.js';
@@ -50,6 +51,8 @@ export interface StepFunctionsEmulatorDeps {
   endpoint?: string;
   /** What each state machine's role may do (local/iam); everything when absent. */
   iam?: ExecutionIam & { roleArn(stateMachineName: string): string | undefined };
+  /** Behavioural faults: `execution-timeout` (match `name`, `stateMachineArn`, `stateMachineName`). */
+  faults?: Pick<FaultInjector, 'behavior'>;
 }
 
 interface StateMachineRecord {
@@ -450,7 +453,12 @@ export class StepFunctionsEmulator implements JsonService {
     const execution = new Execution(this.runtime, machine, name, text);
     this.executions.set(execution.arn, execution);
     machine.executions.push(execution);
-    execution.start();
+    const timeout = this.deps.faults?.behavior('execution-timeout', {
+      name,
+      stateMachineArn: machine.arn,
+      stateMachineName: machine.name,
+    });
+    execution.start(timeout?.delayMs === undefined ? {} : { timeoutSeconds: timeout.delayMs / 1000 });
     return execution;
   }
 

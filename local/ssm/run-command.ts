@@ -209,6 +209,7 @@ export class RunCommand {
     const attrs = faultAttributesFor(instance, {
       DocumentName: command.documentName,
       CommandId: command.commandId,
+      Comment: command.comment ?? '',
     });
     const slow = this.deps.faults.behavior('command-slow', attrs);
     if (slow?.delayMs) await this.deps.clock.sleep(slow.delayMs);

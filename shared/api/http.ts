@@ -20,6 +20,7 @@ import {
   type TransferError,
   TransferNotFoundError,
 } from '../errors.js';
+import { issueFields } from '../input.js';
 import { logger } from '../log.js';
 
 export type ApiEvent = APIGatewayProxyEventV2WithIAMAuthorizer;
@@ -66,12 +67,7 @@ export const problemType = (slug: string) => `urn:fsx-transfer:problem:${slug}`;
 
 /** The fields and rules of a validation error (zod issues, or the field the check named). */
 function fieldErrors(error: TransferError): { field: string; rule: string }[] | undefined {
-  if (error.cause instanceof z.ZodError) {
-    return error.cause.issues.map((issue) => ({
-      field: issue.path.join('.') || '(body)',
-      rule: issue.message,
-    }));
-  }
+  if (error.cause instanceof z.ZodError) return issueFields(error.cause, '(body)');
   const { field, rule } = error.details;
   return typeof field === 'string'
     ? [{ field, rule: typeof rule === 'string' ? rule : error.message }]

@@ -30,8 +30,9 @@ function commonConfig(service: ServiceKey) {
   const endpoint = endpointFor(service);
   return {
     region: process.env.AWS_REGION || process.env.AWS_DEFAULT_REGION || 'us-east-1',
-    // Adaptive retries add client-side rate limiting on throttling on top of standard back-off.
-    retryMode: 'adaptive',
+    // Adaptive retries add client-side rate limiting on throttling on top of standard back-off;
+    // AWS_RETRY_MODE (the SDKs' own variable) chooses another mode.
+    retryMode: process.env.AWS_RETRY_MODE || 'adaptive',
     maxAttempts: Number(process.env.FSX_TRANSFER_MAX_ATTEMPTS || 5),
     ...(endpoint ? { endpoint } : {}),
   };

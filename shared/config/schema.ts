@@ -252,6 +252,8 @@ export const ConfigSchema = z
             message: `overlaps mapping ${other.name} (${other.fsxPath}); file system paths on one file system must not contain each other`,
           });
         }
+        // An invalid URI has its own issue (the refinement runs after field errors too).
+        if (s3UriProblem(other.s3Uri) || s3UriProblem(mapping.s3Uri)) return;
         if (s3LocationsOverlap(parseS3Uri(other.s3Uri), parseS3Uri(mapping.s3Uri))) {
           ctx.addIssue({
             code: 'custom',

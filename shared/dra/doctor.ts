@@ -9,9 +9,9 @@ import type { Config, Direction, MappingConfig } from '../config/schema.js';
 import { TransferError } from '../errors.js';
 import { describeFileSystem, type FileSystem, type FSxClient } from '../fsx/file-systems.js';
 import { parseS3Uri } from '../paths.js';
-import type { Reason } from '../plan/schema.js';
+import type { CheckStatus, Reason } from '../plan/schema.js';
 import { callerAccount, type STSClient } from '../sts/identity.js';
-import { checkDraPrerequisites, gatherDraFacts } from './prerequisites.js';
+import { checkDraPrerequisites, gatherDraFacts, PREREQUISITE_CODES, statusOf } from './prerequisites.js';
 
 export interface MappingDiagnosis {
   mapping: string;
@@ -32,6 +32,8 @@ export interface DoctorReport {
   account?: string;
   region: string;
   ok: boolean;
+  /** How many checks (over every mapping) came out ok, warn, fail and skipped. */
+  counts: Record<CheckStatus, number>;
   mappings: MappingDiagnosis[];
 }
 
@@ -45,7 +47,17 @@ export interface DoctorDeps {
 /** A failed check standing for an error that stopped the other checks (file system or bucket missing). */
 function blocking(code: string, error: unknown, fix: string): Reason {
   const message = error instanceof Error ? error.message : String(error);
-  return { code, ok: false, message, seen: { error: (error as Error)?.name }, fix };
+  return { code, ok: false, status: 'fail', message, seen: { error: (error as Error)?.name }, fix };
+}
+
+/** The prerequisites an error kept from being checked: each reported skipped, saying why. */
+function notChecked(because: Reason): Reason[] {
+  return PREREQUISITE_CODES.map((code) => ({
+    code,
+    ok: true,
+    status: 'skipped' as const,
+    message: `not checked: ${because.code} failed first`,
+  }));
 }
 
 /** Direction-specific checks (export delete) only differ per direction; keep one copy of the rest. */
@@ -82,6 +94,7 @@ export async function runDoctor(deps: DoctorDeps): Promise<DoctorReport> {
     globalReasons.push({
       code: 'CONFIG_ACCOUNT',
       ok: false,
+      status: 'fail',
       message: `the config expects account ${config.accountId}, the credentials belong to ${account}`,
       seen: { expected: config.accountId, caller: account },
       fix: 'Use credentials of the configured account, or correct accountId in the config',
@@ -127,17 +140,16 @@ export async function runDoctor(deps: DoctorDeps): Promise<DoctorReport> {
           : error instanceof TransferError && error.name === 'BucketAccessError'
             ? 'BUCKET_EXISTS'
             : 'CHECK_FAILED';
-      reasons = [
-        blocking(
-          code,
-          error,
-          code === 'FILE_SYSTEM_EXISTS'
-            ? `Correct fileSystems[].id (${mapping.fileSystemId}) or the region`
-            : code === 'BUCKET_EXISTS'
-              ? `Create the bucket of ${mapping.s3Uri} or correct the mapping's s3Uri`
-              : 'See the message; check credentials and network access to AWS',
-        ),
-      ];
+      const cause = blocking(
+        code,
+        error,
+        code === 'FILE_SYSTEM_EXISTS'
+          ? `Correct fileSystems[].id (${mapping.fileSystemId}) or the region`
+          : code === 'BUCKET_EXISTS'
+            ? `Create the bucket of ${mapping.s3Uri} or correct the mapping's s3Uri`
+            : 'See the message; check credentials and network access to AWS',
+      );
+      reasons = [cause, ...notChecked(cause)];
     }
     const all = [...globalReasons, ...reasons];
     const draReady = all.every((r) => r.ok);
@@ -152,14 +164,19 @@ export async function runDoctor(deps: DoctorDeps): Promise<DoctorReport> {
       reasons: all,
     });
   }
+  const counts: Record<CheckStatus, number> = { ok: 0, warn: 0, fail: 0, skipped: 0 };
+  for (const reason of mappings.flatMap((m) => m.reasons)) counts[statusOf(reason)] += 1;
   return {
     ...(account ? { account } : {}),
     region: config.region,
+    counts,
     // auto falling back to EC2 is a working setup; a mapping pinned to dra that cannot use one is not.
     ok: globalReasons.length === 0 && mappings.every((m) => m.draReady || m.method !== 'dra'),
     mappings,
   };
 }
+
+const LABELS: Record<CheckStatus, string> = { ok: 'ok  ', warn: 'warn', fail: 'FAIL', skipped: 'skip' };
 
 /** Human-readable lines of a report (the CLI prints these without --json). */
 export function formatDoctorReport(report: DoctorReport): string {
@@ -171,9 +188,12 @@ export function formatDoctorReport(report: DoctorReport): string {
       `${m.mapping}: ${m.fsxPath} <-> ${m.s3Uri} on ${m.fileSystemId} (method ${m.method}): ${verdict}`,
     );
     for (const r of m.reasons) {
-      lines.push(`  ${r.ok ? 'ok  ' : 'FAIL'} ${r.code}: ${r.message}`);
-      if (!r.ok && r.fix) lines.push(`       fix: ${r.fix}`);
+      const status = statusOf(r);
+      lines.push(`  ${LABELS[status]} ${r.code}: ${r.message}`);
+      if ((status === 'fail' || status === 'warn') && r.fix) lines.push(`       fix: ${r.fix}`);
     }
   }
+  const { ok, warn, fail, skipped } = report.counts;
+  lines.push('', `${ok} ok, ${warn} warn, ${fail} fail, ${skipped} skipped`);
   return lines.join('\n');
 }

@@ -34,7 +34,10 @@ import { MAX_ASSOCIATIONS } from './prerequisites.js';
 import type { AssociationState } from './state.js';
 
 /** What the association of a mapping is derived from. */
-export type AssociationPlan = Pick<TransferPlan, 'mapping' | 'fileSystem' | 'scope' | 'options'>;
+export type AssociationPlan = Pick<
+  TransferPlan,
+  'transferId' | 'mapping' | 'fileSystem' | 'scope' | 'options'
+>;
 
 /** Import-only by default: S3 changes flow to FSx, nothing flows back automatically (the seed's advice). */
 export const AUTO_IMPORT_EVENTS: EventType[] = ['NEW', 'CHANGED', 'DELETED'];
@@ -45,16 +48,21 @@ export const AUTO_IMPORT_EVENTS: EventType[] = ['NEW', 'CHANGED', 'DELETED'];
 export const AUTO_EXPORT_EVENTS: EventType[] = ['NEW', 'CHANGED'];
 
 /**
- * The ClientRequestToken for a mapping's association: derived from the mapping and the settings
- * that go into the request, so a retry (or a second run) reuses the first create, and a changed
- * mapping never collides with an old token. At most 63 characters of `[a-z0-9-]`.
+ * The ClientRequestToken for a mapping's association: derived from the run and the settings that go
+ * into the request, so a retried step reuses the first create. A later run finds the association by
+ * listing first, and never gets back (by a replayed token) an association that was deleted since,
+ * e.g. a FAILED one the user removed. At most 63 characters of `[a-z0-9-]`.
  */
 export function associationToken(plan: AssociationPlan): string {
   const digest = createHash('sha256')
     .update(
-      [plan.fileSystem.id, plan.scope.mappingFsxPath, plan.scope.mappingS3Uri, plan.options.autoExport].join(
-        '|',
-      ),
+      [
+        plan.fileSystem.id,
+        plan.scope.mappingFsxPath,
+        plan.scope.mappingS3Uri,
+        plan.options.autoExport,
+        plan.transferId,
+      ].join('|'),
     )
     .digest('hex')
     .slice(0, 16);
@@ -166,7 +174,15 @@ export async function ensureAssociation(
       );
     return toState(created, true);
   } catch (error) {
-    throw mapAssociationError(error, plan);
+    const mapped = mapAssociationError(error, plan);
+    // Another run of the mapping (the other direction) created the same association a moment ago.
+    if (mapped instanceof PathOverlapError && awsErrorName(error) === 'BadRequest') {
+      const existing = await listAssociations(deps.fsx, fsId).catch(() => []);
+      const same = findSameAssociation(existing.map(toAssociationPaths), fileSystemPath, s3);
+      const association = same && existing.find((a) => a.AssociationId === same.associationId);
+      if (association) return toState(association, false, settingNotes(association, plan));
+    }
+    throw mapped;
   }
 }
 

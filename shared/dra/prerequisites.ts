@@ -84,6 +84,7 @@ const fail = (
 ): Reason => ({
   code,
   ok: false,
+  status: 'fail',
   message,
   seen,
   fix,
@@ -91,9 +92,37 @@ const fail = (
 const pass = (code: PrerequisiteCode, message: string, seen: Record<string, unknown>): Reason => ({
   code,
   ok: true,
+  status: 'ok',
   message,
   seen,
 });
+/** Holds as far as it could be seen, with something the user should look at (`fix`). */
+const warn = (
+  code: PrerequisiteCode,
+  message: string,
+  seen: Record<string, unknown>,
+  fix: string,
+): Reason => ({
+  code,
+  ok: true,
+  status: 'warn',
+  message,
+  seen,
+  fix,
+});
+/** Could not be checked (`why`); does not block the DRA, which FSx itself then checks. */
+const skipped = (code: PrerequisiteCode, why: string, seen: Record<string, unknown>): Reason => ({
+  code,
+  ok: true,
+  status: 'skipped',
+  message: `not checked: ${why}`,
+  seen,
+});
+
+/** The status of a check (reasons from before statuses existed: by `ok`). */
+export function statusOf(reason: Reason): NonNullable<Reason['status']> {
+  return reason.status ?? (reason.ok ? 'ok' : 'fail');
+}
 
 /**
  * Judges every DRA prerequisite. Returns one Reason per code of `PREREQUISITE_CODES`, in that
@@ -278,30 +307,35 @@ export function checkDraPrerequisites(facts: DraFacts): Reason[] {
   );
 
   const role = facts.roleAccess;
+  const roleSeen = {
+    checked: role.checked,
+    conditional: role.conditional,
+    principals: role.principals,
+    note: role.note,
+  };
+  const noDeny = `the bucket policy denies none of s3:GetObject, s3:PutObject, s3:ListBucket on ${targetUri}`;
   reasons.push(
-    role.denied.length === 0
-      ? pass(
+    !role.checked
+      ? skipped(
           'DATA_REPOSITORY_ROLE_S3_ACCESS',
-          role.checked
-            ? `the bucket policy denies none of s3:GetObject, s3:PutObject, s3:ListBucket on ${targetUri}${
-                role.conditional.length
-                  ? ` (conditional denies not evaluated: ${role.conditional.join(', ')})`
-                  : ''
-              }`
-            : `not checkable here: ${role.note ?? 'bucket policy unreadable'}`,
-          {
-            checked: role.checked,
-            conditional: role.conditional,
-            principals: role.principals,
-            note: role.note,
-          },
+          `the bucket policy of ${target.s3.bucket} could not be read (${role.note ?? 'unreadable'}); FSx checks the role's access when the association is created`,
+          roleSeen,
         )
-      : fail(
-          'DATA_REPOSITORY_ROLE_S3_ACCESS',
-          `the bucket policy of ${target.s3.bucket} denies FSx ${role.denied.join(', ')}`,
-          { denied: role.denied, principals: role.principals },
-          `Remove the deny for the FSx role, so it can use s3:GetObject, s3:PutObject and s3:ListBucket on ${targetUri} (for SSE-KMS buckets also allow the role in the key policy)`,
-        ),
+      : role.denied.length === 0 && (role.conditional.length > 0 || role.note)
+        ? warn(
+            'DATA_REPOSITORY_ROLE_S3_ACCESS',
+            `${noDeny}${role.conditional.length ? `; conditional denies were not evaluated: ${role.conditional.join(', ')}` : ''}${role.note ? `; ${role.note}` : ''}`,
+            roleSeen,
+            'Check that the conditions of those denies, and the KMS key policy, let the FSx role read and write the prefix',
+          )
+        : role.denied.length === 0
+          ? pass('DATA_REPOSITORY_ROLE_S3_ACCESS', noDeny, roleSeen)
+          : fail(
+              'DATA_REPOSITORY_ROLE_S3_ACCESS',
+              `the bucket policy of ${target.s3.bucket} denies FSx ${role.denied.join(', ')}`,
+              { denied: role.denied, principals: role.principals },
+              `Remove the deny for the FSx role, so it can use s3:GetObject, s3:PutObject and s3:ListBucket on ${targetUri} (for SSE-KMS buckets also allow the role in the key policy)`,
+            ),
   );
 
   const req = facts.request;

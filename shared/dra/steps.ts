@@ -11,7 +11,13 @@ import { AssociationState, LustreCommandPurpose, LustreCommandState, TaskState, 
 const DRA = { method: z.literal('dra') };
 
 export const EnsureAssociationInput = z.object({
-  plan: TransferPlan.pick({ mapping: true, fileSystem: true, scope: true, options: true }).extend(DRA),
+  plan: TransferPlan.pick({
+    transferId: true,
+    mapping: true,
+    fileSystem: true,
+    scope: true,
+    options: true,
+  }).extend(DRA),
 });
 export const WaitForAssociationInput = z.object({
   plan: TransferPlan.pick({ deadline: true }).extend(DRA),

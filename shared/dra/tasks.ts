@@ -38,38 +38,25 @@ export function reportPathFor(plan: Pick<TransferPlan, 'scope'>, configured?: st
 }
 
 /**
- * Whether a stage-in needs an IMPORT_METADATA_FROM_REPOSITORY task, and why. Not needed only when
- * an association that existed before this run auto-imports new and changed objects and batch
- * imported what predates it; a new association's batch import runs asynchronously, so an import
- * task (queued behind it) gives countable results.
+ * Why a stage-in runs an IMPORT_METADATA_FROM_REPOSITORY task of its scope. It always does:
+ * automatic import is asynchronous (a run right after an upload would verify before it), and it
+ * stops while the association is MISCONFIGURED, so objects uploaded during an outage are never
+ * imported by it later; an import task links every object of the scope before verification.
  */
-export function importDecision(association: AssociationState): { needed: boolean; reason: string } {
+export function importReason(association: AssociationState | undefined): string {
+  if (!association) return 'no association state was given';
   const events = association.autoImportEvents;
   const id = association.associationId;
   if (association.created) {
-    return {
-      needed: true,
-      reason: `association ${id} was created by this run: an import task confirms the metadata of the objects that predate it (it runs after the association's own batch import)`,
-    };
+    return `association ${id} was created by this run: an import task confirms the metadata of the objects that predate it (it runs after the association's own batch import)`;
   }
   if (!events.includes('NEW') || !events.includes('CHANGED')) {
-    return {
-      needed: true,
-      reason: `association ${id} does not auto-import new and changed objects (AutoImportPolicy: ${events.join(', ') || 'none'})`,
-    };
+    return `association ${id} does not auto-import new and changed objects (AutoImportPolicy: ${events.join(', ') || 'none'})`;
   }
   if (!association.batchImportMetaDataOnCreate) {
-    return {
-      needed: true,
-      reason: `association ${id} was created without BatchImportMetaDataOnCreate: objects that predate it were never imported`,
-    };
+    return `association ${id} was created without BatchImportMetaDataOnCreate: objects that predate it were never imported`;
   }
-  return {
-    needed: false,
-    reason: `auto-import (${events.join(', ')}) of association ${id} already covers changes in ${association.dataRepositoryPath}${
-      association.creationTime ? ` since ${association.creationTime}` : ''
-    }; no import task needed`,
-  };
+  return `auto-import (${events.join(', ')}) of association ${id} is asynchronous and stops while the association is MISCONFIGURED: an import task links every object of the scope before verification`;
 }
 
 /** The task's Paths: S3 URIs for imports, paths relative to the file system root otherwise. */
@@ -116,8 +103,8 @@ export interface StartTaskInput {
 }
 
 /**
- * Starts the run's data repository task (or decides that an import is not needed).
- * @returns the task state (`ran: false` with the reason when skipped).
+ * Starts the run's data repository task.
+ * @returns the task state, with the reason it ran.
  * @throws DataRepositoryTaskBusyError while another task (or automatic export) runs on the file
  *   system: the state machine waits and retries; DataRepositoryTaskFailedError when FSx refuses
  *   the task; FileSystemNotFoundError; TransientAwsError on throttling.
@@ -129,11 +116,7 @@ export async function startDataRepositoryTask(
   const { plan, type } = input;
   let reason: string;
   if (type === 'IMPORT_METADATA_FROM_REPOSITORY') {
-    const decision = input.association
-      ? importDecision(input.association)
-      : { needed: true, reason: 'no association state was given' };
-    if (!decision.needed) return { type, ran: false, reason: decision.reason };
-    reason = decision.reason;
+    reason = importReason(input.association);
   } else if (type === 'EXPORT_TO_REPOSITORY') {
     reason =
       'an export task is always run: files that existed before the association are never exported automatically, and auto-export (if any) is asynchronous';

@@ -11,9 +11,17 @@ export const ResolvedMethod = z.enum(['dra', 'ec2']);
 export type ResolvedMethod = z.infer<typeof ResolvedMethod>;
 
 /** One checked prerequisite: a code a user can search for, what was seen, and the fix. */
+/**
+ * How a check came out: `ok`, `warn` (holds, with something to look at), `fail`, or `skipped` (it
+ * could not be made; the message says why). Only `fail` has `ok: false`.
+ */
+export const CheckStatus = z.enum(['ok', 'warn', 'fail', 'skipped']);
+export type CheckStatus = z.infer<typeof CheckStatus>;
+
 export const Reason = z.object({
   code: z.string().min(1),
   ok: z.boolean(),
+  status: CheckStatus.optional(),
   message: z.string(),
   seen: z.record(z.string(), z.unknown()).optional(),
   fix: z.string().optional(),

@@ -3,7 +3,8 @@
  * status-change rule calls `finishTransfer`, which frees the run's turn and gives it to the next
  * waiter, records the outcome, and puts the completion event on the default bus. Step Functions
  * delivers status-change events on a best-effort basis, so `reconcile` (every 5 minutes) finds
- * runs that ended without one, expired leases, and event-started runs whose start was lost.
+ * runs that ended without one, expired leases, event-started runs whose start was lost, and
+ * completion events that were never put (PutEvents failed on every attempt).
  */
 import { type EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import {
@@ -28,6 +29,7 @@ import {
   FINAL_STATUSES,
   getRecord,
   listRecords,
+  listUnsentCompletions,
   markCompletionEvent,
   type TransferRecord,
   type TransferStatus,
@@ -240,14 +242,27 @@ export interface ReconcileResult {
   expired: string[];
   started: string[];
   granted: string[];
+  /** Runs whose completion event was put now (every earlier attempt failed). */
+  completed: string[];
 }
+
+/** How far back the reconciler looks for completion events that were never put. */
+const UNSENT_COMPLETIONS_MS = 24 * 3600_000;
 
 /**
  * Repairs what lost events leave behind: finishes runs that ended without a status-change event,
- * frees expired leases, starts event runs whose start was lost, and gives free gates to waiters.
+ * frees expired leases, starts event runs whose start was lost, gives free gates to waiters, and
+ * puts the completion events of the last day that were never put.
  */
 export async function reconcile(deps: FinishDeps): Promise<ReconcileResult> {
-  const result: ReconcileResult = { gates: 0, finished: [], expired: [], started: [], granted: [] };
+  const result: ReconcileResult = {
+    gates: 0,
+    finished: [],
+    expired: [],
+    started: [],
+    granted: [],
+    completed: [],
+  };
   const now = deps.now?.() ?? new Date();
   const finish = async (end: ExecutionEnd) => {
     await finishTransfer(deps, end);
@@ -291,6 +306,19 @@ export async function reconcile(deps: FinishDeps): Promise<ReconcileResult> {
       }
       startKey = page.nextKey;
     } while (startKey);
+  }
+  const since = new Date(now.getTime() - UNSENT_COMPLETIONS_MS);
+  for (const record of await listUnsentCompletions(deps, since)) {
+    if (record.request.dryRun || !record.executionArn) continue;
+    const end = ExecutionEnd.parse({
+      executionArn: record.executionArn,
+      name: record.id,
+      status: record.status,
+      error: record.error,
+      cause: record.cause,
+    });
+    await putCompletionEvent(deps, record, end);
+    result.completed.push(record.id);
   }
   return result;
 }

@@ -139,6 +139,38 @@ export async function deleteUnstartedRecord(deps: TableDeps, id: string): Promis
 }
 
 /**
+ * Final records created since `since` whose completion event was never put (PutEvents failed on
+ * every attempt of finish-transfer), oldest first. The reconciler puts their events.
+ */
+export async function listUnsentCompletions(deps: TableDeps, since: Date): Promise<TransferRecord[]> {
+  const records: TransferRecord[] = [];
+  let startKey: Record<string, unknown> | undefined;
+  do {
+    const out = await deps.db.send(
+      new QueryCommand({
+        TableName: deps.table,
+        IndexName: RECORDS_INDEX,
+        KeyConditionExpression: 'gsi1pk = :p AND gsi1sk >= :since',
+        FilterExpression: '#s IN (:a, :b, :c, :d) AND attribute_not_exists(completionEventAt)',
+        ExpressionAttributeNames: { '#s': 'status' },
+        ExpressionAttributeValues: {
+          ':p': RECORDS_PARTITION,
+          ':since': since.toISOString(),
+          ':a': 'SUCCEEDED',
+          ':b': 'FAILED',
+          ':c': 'ABORTED',
+          ':d': 'TIMED_OUT',
+        },
+        ExclusiveStartKey: startKey,
+      }),
+    );
+    for (const item of out.Items ?? []) records.push(recordOf(item)!);
+    startKey = out.LastEvaluatedKey;
+  } while (startKey);
+  return records;
+}
+
+/**
  * Sets fields of a record, creating it from `create` when it does not exist (runs started by the
  * CLI or a schedule). A final record is never moved back to QUEUED or RUNNING.
  * @returns the record after the update, or undefined when the record is already final and

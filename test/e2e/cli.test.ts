@@ -197,6 +197,14 @@ describe('fsx-transfer against a running local cloud', () => {
     expect(report.mappings.find((m: { mapping: string }) => m.mapping === 'extdata').autoResolvesTo).toBe(
       'dra',
     );
+    // Every check has a status, and the counts add up to them.
+    const statuses = report.mappings.flatMap((m: { reasons: { status: string }[] }) =>
+      m.reasons.map((r) => r.status),
+    );
+    expect(new Set(statuses).size).toBeGreaterThan(0);
+    expect(statuses.every((s: string) => ['ok', 'warn', 'fail', 'skipped'].includes(s))).toBe(true);
+    const counts = report.counts as Record<string, number>;
+    expect(Object.values(counts).reduce((a, b) => a + b, 0)).toBe(statuses.length);
   }, 60_000);
 
   async function transferArn(): Promise<string> {

@@ -67,7 +67,7 @@ async function s3Text(key: string): Promise<string | undefined> {
 }
 
 describe('DRA stage-in', () => {
-  it('creates one association for the same request run twice, and the second run says auto-import covers it', async () => {
+  it('creates one association for the same request run twice, and the second run imports its scope again', async () => {
     await putObjects({ 'inputs/GEOS/a.nc': 'a'.repeat(100), 'inputs/b.nc': 'bb' });
 
     const first = await runTransfer(world, { mapping: 'inputs', direction: 'stage-in' });
@@ -81,7 +81,7 @@ describe('DRA stage-in', () => {
     expect(second.status).toBe('SUCCEEDED');
     expect(second.output!.details).toMatchObject({
       associationCreated: false,
-      task: { ran: false, reason: expect.stringContaining('auto-import') },
+      task: { ran: true, failed: 0, reason: expect.stringContaining('auto-import') },
     });
     const inputs = (await associationsOf(FS_ID)).filter(
       (a) => a.FileSystemPath?.replace(/\/$/, '') === '/inputs',

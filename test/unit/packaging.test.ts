@@ -603,3 +603,58 @@ describe('npm run package: the triggers', () => {
     expect(put[0]!.Condition).toEqual({ StringEquals: { 'events:source': 'fsx-transfer' } });
   });
 });
+
+describe('npm run package: reliability', () => {
+  const resource = (id: string) => {
+    const found = resources[id];
+    if (!found) throw new Error(`no resource ${id} in the template`);
+    return found;
+  };
+
+  it('alarms when S3 events reach the dead-letter queue, on the alarm topic', () => {
+    const alarm = resource('S3EventsDeadLetterAlarm');
+
+    expect(alarm.Type).toBe('AWS::CloudWatch::Alarm');
+    expect(alarm.Properties).toMatchObject({
+      Namespace: 'AWS/SQS',
+      MetricName: 'ApproximateNumberOfMessagesVisible',
+      Dimensions: [{ Name: 'QueueName', Value: { 'Fn::GetAtt': ['S3EventsDeadLetterQueue', 'QueueName'] } }],
+      Threshold: 0,
+      ComparisonOperator: 'GreaterThanThreshold',
+      TreatMissingData: 'notBreaching',
+      AlarmActions: [{ Ref: 'AlarmTopic' }],
+    });
+    expect(resource('AlarmTopic').Type).toBe('AWS::SNS::Topic');
+  });
+
+  it('has a dead-letter queue with an alarm for every queue that redrives', () => {
+    const alarmed = ofType('AWS::CloudWatch::Alarm')
+      .filter(([, alarm]) => alarm.Properties.Namespace === 'AWS/SQS')
+      .map(([, alarm]) => text(alarm.Properties.Dimensions[0].Value));
+    const deadLetterQueues = ofType('AWS::SQS::Queue')
+      .map(([, queue]) => queue.Properties.RedrivePolicy?.deadLetterTargetArn)
+      .filter(Boolean)
+      .map((arn) => text(arn).replace('.Arn}', '.QueueName}'));
+
+    expect(deadLetterQueues.length).toBeGreaterThan(0);
+    expect(deadLetterQueues.filter((queue) => !alarmed.includes(queue))).toEqual([]);
+  });
+
+  it('alarms when a transfer run hits the execution timeout backstop', () => {
+    expect(resource('TransferTimedOutAlarm').Properties).toMatchObject({
+      Namespace: 'AWS/States',
+      MetricName: 'ExecutionsTimedOut',
+      Dimensions: [{ Name: 'StateMachineArn', Value: { Ref: 'TransferStateMachine' } }],
+      AlarmActions: [{ Ref: 'AlarmTopic' }],
+    });
+  });
+
+  it('packages every state machine with an execution TimeoutSeconds', () => {
+    for (const [, machine] of ofType('AWS::StepFunctions::StateMachine')) {
+      const definition = machine.Properties.DefinitionString;
+      const body = typeof definition === 'string' ? definition : [definition['Fn::Sub']].flat()[0];
+      expect(body).toMatch(/^\{[\s\S]*?"TimeoutSeconds": ?\d+/);
+      expect(JSON.parse(String(body).replace(/\$\{[A-Za-z0-9:]+\}/g, 'x')).TimeoutSeconds).toBeGreaterThan(0);
+    }
+  });
+});

@@ -36,6 +36,7 @@ const substitutionNames = Object.keys(serverless.custom?.aslSubstitutions ?? {})
 interface ChoiceRule {
   Variable?: string;
   StringEquals?: string;
+  StringMatches?: string;
   Next?: string;
   And?: ChoiceRule[];
   Or?: ChoiceRule[];
@@ -148,6 +149,16 @@ describe.each(Object.entries(machines))('statemachines/%s.asl.json', (name, defi
 
   it('compares error names in Choice states only with classes, each leading to its Fail state', () => {
     const byName = Object.fromEntries(states);
+    /** True when `next` is a Pass that renames the error to a class and fails in that class's Fail state. */
+    const renamesToClass = (next: string) => {
+      const target = byName[next];
+      const renamed = target?.Type === 'Pass' ? String(target.Parameters?.Error) : undefined;
+      return (
+        renamed !== undefined && renamed in ERROR_CLASSES && byName[target!.Next ?? '']?.Error === renamed
+      );
+    };
+    /** Lambda's own names for a function that crashed, timed out or could not be invoked. */
+    const lambdaFailure = /^(Lambda\.|Runtime\.|Sandbox\.)/;
     const wrong = states
       .filter(([, state]) => state.Type === 'Choice')
       .flatMap(([stateName, state]) =>
@@ -155,18 +166,21 @@ describe.each(Object.entries(machines))('statemachines/%s.asl.json', (name, defi
           .flatMap((rule) =>
             errorComparisons(rule)
               .filter(() => rule.Next !== undefined)
-              .map((comparison) => ({ name: comparison.StringEquals, next: rule.Next! })),
+              .map((comparison) => ({
+                name: comparison.StringEquals ?? comparison.StringMatches,
+                next: rule.Next!,
+              })),
           )
           .map((c) => ({ ...c, stateName })),
       )
       .filter(({ name, next }) => {
-        if (name === undefined || !(name in ERROR_CLASSES)) return true;
+        if (name === undefined) return true;
+        // Lambda's failure names are renamed to a class (FunctionFailedError) before failing.
+        if (lambdaFailure.test(name)) return !renamesToClass(next);
+        if (!(name in ERROR_CLASSES)) return true;
         const target = byName[next];
         // A wait that ran out of retries is renamed by a Pass state, then fails under the new name.
-        if (name === 'NotReadyYetError' && target?.Type === 'Pass') {
-          const renamed = target.Parameters?.Error as string;
-          return byName[target.Next ?? '']?.Error !== renamed;
-        }
+        if (name === 'NotReadyYetError' && target?.Type === 'Pass') return !renamesToClass(next);
         return target?.Type !== 'Fail' || target.Error !== name;
       })
       .map(({ stateName, name, next }) => `${stateName}: ${name} -> ${next}`);

@@ -137,7 +137,7 @@ describe('POST /transfers', () => {
     [{ mapping: 'output', direction: 'export', subPath: 'a;rm -rf /' }, 'subPath'],
     [{ mapping: 'output', direction: 'export', subPath: '$(whoami)' }, 'subPath'],
     [{ mapping: 'output', direction: 'stage-in' }, 'direction'],
-    [{ mapping: 'output', direction: 'export', colour: 'red' }, '(body)'],
+    [{ mapping: 'output', direction: 'export', colour: 'red' }, 'colour'],
     [{ mapping: 'output', direction: 'export', trigger: 's3-event' }, 'trigger'],
     ['not json', 'body'],
   ])('refuses %j with 400 naming %s, and starts nothing', async (body, field) => {

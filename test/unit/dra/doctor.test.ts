@@ -1,5 +1,9 @@
 import { DescribeFileSystemsCommand } from '@aws-sdk/client-fsx';
-import { GetBucketLocationCommand } from '@aws-sdk/client-s3';
+import {
+  GetBucketEncryptionCommand,
+  GetBucketLocationCommand,
+  GetBucketPolicyCommand,
+} from '@aws-sdk/client-s3';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { formatDoctorReport, runDoctor } from '../../../shared/dra/doctor.js';
 import { PREREQUISITE_CODES } from '../../../shared/dra/prerequisites.js';
@@ -66,14 +70,53 @@ describe('runDoctor', () => {
     expect(text).toContain('fix: Use a bucket in us-east-1');
   });
 
-  it('turns a missing file system or bucket into a reason instead of failing', async () => {
+  it('turns a missing file system or bucket into a reason, and reports the checks it could not make as skipped', async () => {
     fsxMock.on(DescribeFileSystemsCommand).rejects(awsError('FileSystemNotFound'));
 
     const report = await runDoctor({ config: buildConfig(), ...clients() });
 
-    expect(report.mappings[0]!.reasons).toEqual([
-      expect.objectContaining({ code: 'FILE_SYSTEM_EXISTS', ok: false }),
-    ]);
+    const [first, ...rest] = report.mappings[0]!.reasons;
+    expect(first).toMatchObject({ code: 'FILE_SYSTEM_EXISTS', ok: false, status: 'fail' });
+    expect(rest.map((r) => r.code)).toEqual([...PREREQUISITE_CODES]);
+    expect(rest.every((r) => r.status === 'skipped' && r.message.includes('FILE_SYSTEM_EXISTS'))).toBe(true);
+    expect(report.counts).toEqual({ ok: 0, warn: 0, fail: 1, skipped: PREREQUISITE_CODES.length });
+  });
+
+  it('reports a bucket policy it cannot read as skipped, with why, not as ok', async () => {
+    s3Mock.on(GetBucketPolicyCommand).rejects(awsError('AccessDenied', 403));
+
+    const report = await runDoctor({ config: buildConfig([{ method: 'dra' }]), ...clients() });
+
+    const role = report.mappings[0]!.reasons.find((r) => r.code === 'DATA_REPOSITORY_ROLE_S3_ACCESS')!;
+    expect(role).toMatchObject({ status: 'skipped', message: expect.stringContaining('AccessDenied') });
+    expect(report.counts.skipped).toBe(1);
+    // A check that could not be made does not block the DRA: FSx checks the role itself.
+    expect(report.ok).toBe(true);
+    expect(formatDoctorReport(report)).toMatch(
+      /skip DATA_REPOSITORY_ROLE_S3_ACCESS: not checked: .*AccessDenied/,
+    );
+  });
+
+  it('warns about an SSE-KMS bucket, whose key policy it cannot check, and says what to do', async () => {
+    s3Mock
+      .on(GetBucketPolicyCommand)
+      .resolves({ Policy: JSON.stringify({ Version: '2012-10-17', Statement: [] }) });
+    s3Mock.on(GetBucketEncryptionCommand).resolves({
+      ServerSideEncryptionConfiguration: {
+        Rules: [
+          { ApplyServerSideEncryptionByDefault: { SSEAlgorithm: 'aws:kms', KMSMasterKeyID: 'alias/data' } },
+        ],
+      },
+    });
+
+    const report = await runDoctor({ config: buildConfig(), ...clients() });
+
+    const role = report.mappings[0]!.reasons.find((r) => r.code === 'DATA_REPOSITORY_ROLE_S3_ACCESS')!;
+    expect(role).toMatchObject({ ok: true, status: 'warn', message: expect.stringContaining('SSE-KMS') });
+    const text = formatDoctorReport(report);
+    expect(text).toContain('warn DATA_REPOSITORY_ROLE_S3_ACCESS');
+    expect(text).toMatch(/fix: .*KMS key policy/);
+    expect(text).toMatch(/\d+ ok, 1 warn, 0 fail, 0 skipped/);
   });
 
   it('reports FILE_SYSTEM_AVAILABLE for a file system that is not AVAILABLE', async () => {

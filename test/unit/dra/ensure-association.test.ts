@@ -21,7 +21,7 @@ describe('ensureAssociation', () => {
     fsxMock.on(DescribeDataRepositoryAssociationsCommand).resolves({ Associations: [] });
   });
 
-  it('creates an import-only association with a token derived from the mapping', async () => {
+  it('creates an import-only association with a token derived from the mapping and the run', async () => {
     const created = {
       ...association('/ExtData', `s3://${BUCKET}/ExtData`, 'CREATING'),
       BatchImportMetaDataOnCreate: true,
@@ -107,6 +107,31 @@ describe('associationToken', () => {
     expect(associationToken(buildPlan({ options: { autoExport: true } }))).not.toBe(
       associationToken(buildPlan()),
     );
+  });
+
+  it('differs per run, so a later run never gets back an association deleted since', () => {
+    const run = (transferId: string) => ({ ...buildPlan(), transferId });
+
+    expect(associationToken(run('run-2'))).not.toBe(associationToken(run('run-1')));
+  });
+});
+
+describe('ensureAssociation when another run creates the same association at once', () => {
+  beforeEach(() => fsxMock.reset());
+
+  it('reuses the association the other run created instead of failing on the overlap', async () => {
+    const other = association('/ExtData', `s3://${BUCKET}/ExtData`, 'CREATING');
+    fsxMock
+      .on(DescribeDataRepositoryAssociationsCommand)
+      .resolvesOnce({ Associations: [] })
+      .resolves({ Associations: [other] });
+    fsxMock
+      .on(CreateDataRepositoryAssociationCommand)
+      .rejects(awsError('BadRequest', 400, 'File system path /ExtData overlaps an existing association'));
+
+    const state = await ensureAssociation(fsx(), buildPlan());
+
+    expect(state).toMatchObject({ associationId: other.AssociationId, created: false });
   });
 });
 

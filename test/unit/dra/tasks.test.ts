@@ -9,7 +9,7 @@ import { parseCompletionReport } from '../../../shared/dra/report.js';
 import type { AssociationState, TaskState } from '../../../shared/dra/state.js';
 import {
   checkDataRepositoryTask,
-  importDecision,
+  importReason,
   startDataRepositoryTask,
   taskToken,
 } from '../../../shared/dra/tasks.js';
@@ -35,23 +35,17 @@ function reused(overrides: Partial<AssociationState> = {}): AssociationState {
   };
 }
 
-describe('importDecision', () => {
-  it('skips the import when an existing association auto-imports and batch imported', () => {
-    expect(importDecision(reused())).toMatchObject({
-      needed: false,
-      reason: expect.stringContaining('already covers'),
-    });
+describe('importReason', () => {
+  it('says an existing auto-importing association is not enough: it is asynchronous and stops while MISCONFIGURED', () => {
+    expect(importReason(reused())).toMatch(/asynchronous and stops while the association is MISCONFIGURED/);
   });
 
   it.each([
     ['a new association', { created: true }, 'created by this run'],
     ['an association without auto-import', { autoImportEvents: [] }, 'does not auto-import'],
     ['an association that never batch imported', { batchImportMetaDataOnCreate: false }, 'never imported'],
-  ])('runs the import for %s', (_title, overrides, why) => {
-    expect(importDecision(reused(overrides))).toMatchObject({
-      needed: true,
-      reason: expect.stringContaining(why),
-    });
+  ])('names why for %s', (_title, overrides, why) => {
+    expect(importReason(reused(overrides))).toContain(why);
   });
 });
 
@@ -61,15 +55,28 @@ describe('startDataRepositoryTask', () => {
     s3Mock.reset();
   });
 
-  it('says why no import task ran when auto-import covers the change', async () => {
+  it('imports the scope also when the association auto-imports (objects of a MISCONFIGURED time are linked too)', async () => {
+    fsxMock.on(CreateDataRepositoryTaskCommand).resolves({
+      DataRepositoryTask: {
+        TaskId: 'task-0',
+        Lifecycle: 'PENDING',
+        Type: 'IMPORT_METADATA_FROM_REPOSITORY',
+        CreationTime: new Date(),
+      },
+    });
+
     const state = await startDataRepositoryTask(deps(), {
       plan: buildPlan(),
       type: 'IMPORT_METADATA_FROM_REPOSITORY',
       association: reused(),
     });
 
-    expect(state).toMatchObject({ ran: false, reason: expect.stringContaining('auto-import') });
-    expect(fsxMock.commandCalls(CreateDataRepositoryTaskCommand)).toHaveLength(0);
+    expect(state).toMatchObject({
+      ran: true,
+      taskId: 'task-0',
+      reason: expect.stringContaining('auto-import'),
+    });
+    expect(fsxMock.commandCalls(CreateDataRepositoryTaskCommand)).toHaveLength(1);
   });
 
   it('imports the scope prefix with a completion report', async () => {

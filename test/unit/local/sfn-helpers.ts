@@ -8,6 +8,7 @@ import type { AddressInfo } from 'node:net';
 import { join, resolve } from 'node:path';
 import { expect } from 'vitest';
 import { ScaledClock } from '../../../local/clock.js';
+import type { FaultInjector } from '../../../local/faults.js';
 import { LambdaRegistry } from '../../../local/lambda.js';
 import { toAwsJson } from '../../../local/protocols/json.js';
 import type { HistoryEvent } from '../../../local/sfn/history.js';
@@ -29,7 +30,7 @@ export interface SfnHarness {
 }
 
 export function sfnHarness(
-  options: { timeScale?: number; substitutions?: Record<string, string> } = {},
+  options: { timeScale?: number; substitutions?: Record<string, string>; faults?: FaultInjector } = {},
 ): SfnHarness {
   const clock = new ScaledClock(options.timeScale ?? 0.001);
   const lambdas = new LambdaRegistry({ rootDir: FIXTURE });
@@ -42,6 +43,7 @@ export function sfnHarness(
     lambdas,
     stateMachinesDir: join(FIXTURE, 'statemachines'),
     substitutions: options.substitutions ?? {},
+    ...(options.faults ? { faults: options.faults } : {}),
   });
   const machineArn = (file: string) =>
     `arn:aws:states:${REGION}:${ACCOUNT}:stateMachine:fixture-local-${file}`;

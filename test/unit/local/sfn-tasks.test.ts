@@ -1,4 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { FaultInjector } from '../../../local/faults.js';
 import {
   call,
   fakeAwsEndpoint,
@@ -220,6 +221,30 @@ describe('Wait states and stopping', () => {
 
     expect(described).toMatchObject({ status: 'TIMED_OUT', error: 'States.Timeout' });
     expect(types(await history(h, arn)).slice(-2)).toEqual(['WaitStateAborted', 'ExecutionTimedOut']);
+  });
+
+  it('times out a matching execution early with an execution-timeout fault (and leaves others alone)', async () => {
+    const faults = new FaultInjector();
+    faults.add({
+      service: 'states',
+      behavior: 'execution-timeout',
+      delayMs: 2000,
+      match: { name: 'slow-*' },
+    });
+    h = sfnHarness({ faults });
+
+    const timedOut = await start(h, 'waits', { seconds: 1 }, 'slow-1');
+    const other = await start(h, 'waits', { seconds: 1 }, 'other-1');
+
+    expect(await finished(h, timedOut)).toMatchObject({
+      status: 'TIMED_OUT',
+      error: 'States.Timeout',
+      cause: 'The execution exceeded its TimeoutSeconds of 2 seconds',
+    });
+    expect(await call(h.sfn, 'DescribeExecution', { executionArn: other })).toMatchObject({
+      status: 'RUNNING',
+    });
+    expect(h.events.map((e) => (e.detail as { status?: string }).status)).toContain('TIMED_OUT');
   });
 });
 

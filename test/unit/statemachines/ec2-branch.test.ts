@@ -233,6 +233,44 @@ describe('transfer state machine: EC2 branch', () => {
     expect(result.error).toBe('TypeError');
   });
 
+  it('reports a function that crashed or timed out as FunctionFailedError, after terminating', async () => {
+    const crash = Object.assign(new Error('Runtime exited with error: signal: killed'), {
+      name: 'Lambda.Unknown',
+    });
+    const timedOut = Object.assign(new Error('Task timed out after 300.00 seconds'), {
+      name: 'Sandbox.Timedout',
+    });
+
+    const crashed = await run({ VerifyEc2Transfer: failWith(crash) });
+    const slow = await run({ WaitForAgent: failWith(timedOut) });
+
+    expect(states(crashed).at(-1)).toBe('TerminateAfterFailure');
+    expect(crashed.error).toBe('FunctionFailedError');
+    expect(crashed.cause).toContain('Lambda.Unknown: ');
+    expect(crashed.cause).toContain('signal: killed');
+    expect(states(slow).at(-1)).toBe('TerminateAfterFailure');
+    expect(slow.error).toBe('FunctionFailedError');
+    expect(slow.cause).toContain('Sandbox.Timedout: ');
+  });
+
+  it('reports a termination function that crashed after a verified transfer as FunctionFailedError', async () => {
+    const crash = Object.assign(new Error('Runtime exited without providing a reason'), {
+      name: 'Runtime.ExitError',
+    });
+
+    const result = await run({ TerminateInstance: failWith(crash) });
+
+    expect(states(result).at(-1)).toBe('TerminateInstance');
+    expect(result.error).toBe('FunctionFailedError');
+    expect(result.cause).toContain('Runtime.ExitError');
+  });
+
+  it('keeps the name of another termination error (TerminationFailed)', async () => {
+    const result = await run({ TerminateInstance: failWith(new TypeError('terminate broke')) });
+
+    expect(result.error).toBe('TypeError');
+  });
+
   it('retries a throttled termination until it is done', async () => {
     let attempts = 0;
     const result = await run({

@@ -178,6 +178,26 @@ describe('reconcile (every 5 minutes)', () => {
     expect((await readGate(deps, { mapping: mapping(), direction: 'stage-in' })).holder).toBeUndefined();
   });
 
+  it('puts a completion event that PutEvents refused on every attempt, once', async () => {
+    const deps = finishDeps(bed.table);
+    await waitForTurn(deps, turnInput('unsent', { mapping: mapping() }));
+    sfnMock.on(DescribeExecutionCommand).resolves({ status: 'RUNNING' });
+    eventsMock.on(PutEventsCommand).rejectsOnce(awsError('ThrottlingException'));
+    await expect(
+      finishTransfer(deps, executionEnd('unsent', 'FAILED', { request: { mapping: mapping() } })),
+    ).rejects.toThrow();
+    eventsMock.on(PutEventsCommand).resolves({ FailedEntryCount: 0, Entries: [{ EventId: 'e-1' }] });
+
+    const first = await reconcile(deps);
+    const second = await reconcile(deps);
+
+    expect(first.completed).toContain('unsent');
+    expect(second.completed).not.toContain('unsent');
+    const sent = putEntries().filter((entry) => JSON.parse(entry.Detail!).transferId === 'unsent');
+    expect(sent).toHaveLength(2);
+    expect(JSON.parse(sent.at(-1)!.Detail!)).toMatchObject({ status: 'FAILED', mapping: mapping() });
+  });
+
   it('starts an S3-event run whose start was lost, once its slot is older than two minutes', async () => {
     const deps = finishDeps(bed.table);
     const gate = { mapping: mapping(), direction: 'stage-in' as const };
