@@ -189,14 +189,20 @@ export function estimateEc2(input: EstimateInput, prices: PriceTable): MethodEst
     s3Requests: s3Cost(s3Put, s3Get, prices),
     ...orchestration(transitions, invocations, prices),
   };
+  const fixed = model.instanceStartupSeconds + model.instanceFinishSeconds;
+  const inBurst = input.scope.bytes / MB <= burst * burstSeconds;
   const limitedBy =
-    baseline < instance.baselineGbps * 125
-      ? `the file system (${round(fs)} MB/s)`
-      : burstSeconds > 0 && burst < instance.burstGbps * 125
-        ? `the file system during the burst (${round(fs)} MB/s), then the instance's ${instance.baselineGbps} Gbps baseline`
-        : burstSeconds > 0
-          ? `the instance network: ${instance.burstGbps} Gbps burst for ${model.networkBurstMinutes} min, then ${instance.baselineGbps} Gbps`
-          : `the instance network (${instance.baselineGbps} Gbps)`;
+    sync < fixed
+      ? `starting and stopping the instance (${formatSeconds(fixed)}); the sync itself takes ${formatSeconds(sync)}`
+      : data < perFile
+        ? `per-file requests (${input.scope.files.toLocaleString('en-US')} files, ${model.syncConcurrency} at a time)`
+        : baseline < instance.baselineGbps * 125 || (inBurst && burst < instance.burstGbps * 125)
+          ? `the file system (${round(fs)} MB/s)`
+          : inBurst
+            ? `the instance's ${instance.burstGbps} Gbps burst bandwidth`
+            : burst < instance.burstGbps * 125
+              ? `the file system during the ${model.networkBurstMinutes}-minute burst (${round(fs)} MB/s), then the instance's ${instance.baselineGbps} Gbps baseline`
+              : `the instance network: ${instance.burstGbps} Gbps burst for ${model.networkBurstMinutes} min, then ${instance.baselineGbps} Gbps`;
   return {
     seconds,
     usd: total(costs),
@@ -259,7 +265,7 @@ export function estimateDra(input: EstimateInput, prices: PriceTable): MethodEst
     ...orchestration(transitions, invocations, prices),
   };
   const notes: string[] = [];
-  if (input.direction === 'stage-in' && !input.preload) {
+  if (input.direction === 'stage-in' && !input.preload && contentSeconds >= 1) {
     notes.push(
       `file contents load from S3 on first read: ${formatSeconds(contentSeconds)} of reading at the file system's ${round(fs)} MB/s (mapping option preload restores them during the run)`,
     );
@@ -277,9 +283,11 @@ export function estimateDra(input: EstimateInput, prices: PriceTable): MethodEst
     ],
     costs,
     limitedBy:
-      input.direction === 'export' || preload
-        ? `the file system (${round(fs)} MB/s)`
-        : `file metadata (${model.draImportFilesPerSecond} files/s)`,
+      association > task + preload
+        ? `creating the association (${formatSeconds(association)}, once per mapping)`
+        : input.direction === 'export' || preload
+          ? `the file system (${round(fs)} MB/s)`
+          : `file metadata (${model.draImportFilesPerSecond} files/s)`,
     counts: { transitions, lambdaInvocations: invocations, s3Put, s3Get, instanceSeconds: 0 },
     notes,
   };
@@ -288,6 +296,8 @@ export function estimateDra(input: EstimateInput, prices: PriceTable): MethodEst
 export interface ScaleOutSuggestion {
   /** Instances of the configured type that together reach the file system's throughput. */
   instances: number;
+  /** The sync takes longer than starting and stopping an instance: going faster would show. */
+  worthwhile: boolean;
   /** The cheapest instance type in the table that reaches it alone (or the fastest there is). */
   instanceType: string;
   reason: string;
@@ -312,8 +322,11 @@ export function suggestScaleOut(input: EstimateInput, prices: PriceTable): Scale
     .sort(([, a], [, b]) => a.usdPerHour - b.usdPerHour);
   const fastest = [...types].sort(([, a], [, b]) => b.baselineGbps - a.baselineGbps);
   const [instanceType] = enough[0] ?? fastest[0] ?? [input.instanceType];
+  const sync = estimateEc2(input, prices).phases.find((p) => p.name === 'aws s3 sync')?.seconds ?? 0;
   return {
     instances,
+    worthwhile:
+      instances > 1 && sync > prices.model.instanceStartupSeconds + prices.model.instanceFinishSeconds,
     instanceType,
     reason:
       instances === 1

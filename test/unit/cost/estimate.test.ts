@@ -60,7 +60,9 @@ describe('the estimate model (docs/planning.md)', () => {
     expect(estimate.counts.s3Get).toBe(64_001);
     expect(estimate.costs.s3Requests).toBeCloseTo(0.0305, 4);
     expect(estimate.usd).toBeCloseTo(0.152, 3);
-    expect(estimate.limitedBy).toMatch(/file system during the burst \(300 MB\/s\).*0\.781 Gbps baseline/);
+    expect(estimate.limitedBy).toMatch(
+      /file system during the 5-minute burst \(300 MB\/s\).*0\.781 Gbps baseline/,
+    );
   });
 
   it('worked example 2: the same by DRA takes about 6 minutes and $0.003, contents loading on first read', () => {
@@ -94,7 +96,7 @@ describe('the estimate model (docs/planning.md)', () => {
     const suggestion = suggestScaleOut(example(), PRICE_TABLE);
     const c5n = estimateEc2(example({ instanceType: 'c5n.large' }), PRICE_TABLE);
 
-    expect(suggestion).toMatchObject({ instances: 4, instanceType: 'c5n.large' });
+    expect(suggestion).toMatchObject({ instances: 4, instanceType: 'c5n.large', worthwhile: true });
     // 3 Gbps baseline (375 MB/s) is more than the file system gives: 536,870.9 MB at 300 MB/s.
     expect(c5n.seconds).toBeCloseTo(10 + 180 + 536_870.912 / 300 + 7.8125 + 60, 1);
   });
@@ -106,6 +108,18 @@ describe('the estimate model (docs/planning.md)', () => {
     );
 
     expect(suggestion.instances).toBe(2);
+  });
+
+  it('says what limits a small transfer: starting the instance, or creating the association', () => {
+    const small = example({ scope: { files: 20, bytes: 6 * 1024 ** 2, largestBytes: 1024 ** 2 } });
+
+    expect(estimateEc2(small, PRICE_TABLE).limitedBy).toMatch(
+      /^starting and stopping the instance \(4m 00s\)/,
+    );
+    expect(estimateDra(small, PRICE_TABLE).limitedBy).toMatch(
+      /^creating the association \(5m 00s, once per mapping\)/,
+    );
+    expect(suggestScaleOut(small, PRICE_TABLE).worthwhile).toBe(false);
   });
 
   it('refuses an instance type missing from the table, naming the config field', () => {
