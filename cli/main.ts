@@ -100,16 +100,9 @@ function commanderExit(error: CommanderError): number {
  */
 export async function main(argv: string[]): Promise<number> {
   const json = argv.includes('--json');
-  const program = buildProgram().exitOverride();
+  const program = buildProgram();
   // Usage errors are one line naming the argument (as JSON with --json).
-  program.configureOutput({
-    outputError: (text, write) => {
-      const line = text.trim().replace(/^error: /, '');
-      if (json) printJson({ error: 'UsageError', message: line, exitCode: EXIT.badInput });
-      else write(`error: ${line} (fsx-transfer --help)\n`);
-    },
-  });
-  for (const command of program.commands) inheritSettings(command, program);
+  inheritSettings(program, json);
   try {
     await program.parseAsync(argv);
     return typeof process.exitCode === 'number' ? process.exitCode : EXIT.ok;
@@ -120,8 +113,16 @@ export async function main(argv: string[]): Promise<number> {
   }
 }
 
-/** Subcommands (and theirs) throw instead of exiting and print usage errors as the program does. */
-function inheritSettings(command: Command, from: Command): void {
-  command.exitOverride().configureOutput(from.configureOutput());
-  for (const sub of command.commands) inheritSettings(sub, from);
+/** Every command throws instead of exiting and prints a usage error as one line (JSON with --json). */
+function inheritSettings(command: Command, json: boolean): void {
+  const path: string[] = [];
+  for (let c: Command | null = command; c; c = c.parent) path.unshift(c.name());
+  command.exitOverride().configureOutput({
+    outputError: (text, write) => {
+      const line = text.trim().replace(/^error: /, '');
+      if (json) printJson({ error: 'UsageError', message: line, exitCode: EXIT.badInput });
+      else write(`error: ${line} (see ${path.join(' ')} --help)\n`);
+    },
+  });
+  for (const sub of command.commands) inheritSettings(sub, json);
 }

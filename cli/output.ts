@@ -94,8 +94,10 @@ export function printError(error: unknown, json: boolean): void {
     printJson({ error: name, message, exitCode: exitCodeFor(error), ...(details ? { details } : {}) });
     return;
   }
-  process.stderr.write(`${paint('red', `error ${name}`, process.stderr)}: ${message}\n`);
-  if (details && !('field' in details)) process.stderr.write(`${JSON.stringify(details, null, 2)}\n`);
+  // The message names the field and the rule; --json adds the details as data.
+  // The CLI's own errors need no class name; the project's carry theirs (README troubleshooting).
+  const label = error instanceof CliError || error instanceof PrerequisiteError ? 'error' : `error ${name}`;
+  process.stderr.write(`${paint('red', label, process.stderr)}: ${message}\n`);
 }
 
 /** True when colour may be used on `stream`: a terminal, without NO_COLOR, not TERM=dumb. */
