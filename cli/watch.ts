@@ -54,12 +54,17 @@ export async function watchTransfer(options: WatchOptions): Promise<TransferView
     for (;;) {
       const view = await options.view();
       const base = Date.parse(view.createdAt ?? '') || Date.now();
+      const done = FINAL_STATUSES.has(view.status);
+      if (done && bars) {
+        // The bar only prints logged lines when it redraws: stop it before the last states.
+        bars.stop();
+        bars = undefined;
+      }
       if (view.executionArn) {
         const entered = await statesEnteredSince(options.sfn, view.executionArn, lastId);
         lastId = entered.lastId;
         for (const state of entered.states) log(`${offset(state.timestamp, base)}  ${state.state}`);
       }
-      const done = FINAL_STATUSES.has(view.status);
       const detail = progressLine(view.progress) ?? '';
       const where = view.currentState ?? view.status;
       if (tty && !done) {
