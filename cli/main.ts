@@ -16,7 +16,7 @@ Examples:
   $ fsx-transfer plan extdata stage-in              what it would do, take and cost
   $ fsx-transfer start extdata stage-in --wait      run it and follow it to the end
   $ fsx-transfer list --status RUNNING              recent runs
-  $ fsx-transfer --local local up                   the local cloud (another terminal)
+  $ fsx-transfer local up                           the local cloud (another terminal)
   $ fsx-transfer --local plan blended-tropomi stage-in
 
 Environment: FSX_TRANSFER_CONFIG (--config), AWS_PROFILE (--profile), AWS_REGION (--region),

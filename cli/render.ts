@@ -129,15 +129,12 @@ export function listTable(views: readonly TransferView[]): string {
   );
 }
 
-function estimateCells(name: string, report: MethodReport, chosen: boolean): string[] {
+function estimateCells(name: string, report: MethodReport, chosen: boolean, scopeReason?: string): string[] {
   const label = `${name}${chosen ? ' (chosen)' : ''}`;
-  if (report.seconds === null)
-    return [
-      label,
-      '-',
-      '-',
-      report.possible ? `unknown: ${report.reason}` : `not possible: ${report.reason}`,
-    ];
+  if (report.seconds === null) {
+    const why = report.reason === scopeReason ? 'the size of the scope is unknown (above)' : report.reason;
+    return [label, '-', '-', report.possible ? `unknown: ${why}` : `not possible: ${why}`];
+  }
   const limited = 'limitedBy' in report ? report.limitedBy : '';
   return [label, formatSeconds(report.seconds), formatUsd(report.usd), limited];
 }
@@ -194,8 +191,8 @@ export function describePlan(report: PlanReport): string {
       table(
         ['METHOD', 'DURATION', 'COST', 'LIMITED BY'],
         [
-          estimateCells('dra', report.estimates.dra, report.method === 'dra'),
-          estimateCells('ec2', report.estimates.ec2, report.method === 'ec2'),
+          estimateCells('dra', report.estimates.dra, report.method === 'dra', report.scope.reason),
+          estimateCells('ec2', report.estimates.ec2, report.method === 'ec2', report.scope.reason),
         ],
       ),
       4,

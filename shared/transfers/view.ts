@@ -251,11 +251,15 @@ export async function getTransfer(deps: ViewDeps, id: string): Promise<TransferV
   if (!record && !described) throw new TransferNotFoundError(`No transfer ${id}`, { details: { id } });
   const now = deps.now?.() ?? new Date();
   const running = described && !TERMINAL_STATUSES.has(described.status ?? '');
+  // A run that ended without success shows how far it got (its last published progress).
+  const unfinished = running || (described !== undefined && described.status !== 'SUCCEEDED');
   const history =
-    described && (running || !record?.cost) ? await executionHistory(deps.sfn, executionArn) : undefined;
+    described && (running || !record?.cost || (unfinished && deps.live))
+      ? await executionHistory(deps.sfn, executionArn)
+      : undefined;
   if (!history) return viewOf(id, record, described, undefined, { now });
   const data = lastData(history);
-  const progress = running && deps.live ? await liveProgress(deps.live, id, data, now) : undefined;
+  const progress = unfinished && deps.live ? await liveProgress(deps.live, id, data, now) : undefined;
   const summary =
     record?.summary ??
     (described?.status === 'SUCCEEDED' && described.output ? JSON.parse(described.output) : undefined);
