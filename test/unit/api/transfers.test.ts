@@ -255,6 +255,40 @@ describe('GET /transfers/{id} and GET /transfers', () => {
     expect(json.cost.instances[0].seconds).toBeGreaterThanOrEqual(300);
   });
 
+  it('shows how far a failed EC2 run got, from its last published progress', async () => {
+    const { json: created } = await post({ mapping: 'output', direction: 'export' });
+    sfnMock.on(DescribeExecutionCommand).callsFake((input) => ({
+      executionArn: input.executionArn,
+      name: input.executionArn.split(':').pop(),
+      status: 'FAILED',
+      startDate: new Date(T0),
+      stopDate: new Date(T0 + 60_000),
+      error: 'CommandFailedError',
+      cause: 'aws s3 sync exited with 1',
+      input: '{}',
+    }));
+    sfnMock.on(GetExecutionHistoryCommand).resolves({
+      events: historyOf([
+        { enter: 'RunTransferCommand', at: 1, input: { plan: { method: 'ec2', scope: { bucket: 'demo' } } } },
+      ]),
+    });
+    const body = JSON.stringify({
+      version: 1,
+      phase: 'failed',
+      files: 3,
+      deleted: 0,
+      completed: '3.0 MiB/9.0 MiB (1.0 MiB/s) with 6 file(s) remaining',
+      elapsedSeconds: 3,
+    });
+    s3Mock.on(GetObjectCommand).resolves({ Body: { transformToString: async () => body } as never });
+
+    const { json } = await get(created.id);
+
+    expect(json).toMatchObject({ status: 'FAILED', error: 'CommandFailedError' });
+    expect(json.progress).toMatchObject({ source: 'sync', phase: 'failed', files: 3, totalFiles: 9 });
+    expect(json.cost).toMatchObject({ final: true });
+  });
+
   it("shows a DRA run's data repository task counts", async () => {
     const { json: created } = await post({ mapping: 'output', direction: 'export' });
     sfnMock.on(GetExecutionHistoryCommand).resolves({
