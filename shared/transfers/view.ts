@@ -32,23 +32,14 @@ export interface ViewDeps extends TableDeps {
 
 /**
  * Files and bytes: done (live while the run goes on, the summary's once it succeeded) and, where
- * known, the totals, rates and an estimate of the time left.
+ * known, the totals, rates and an estimate of the time left (the fields of LiveProgress).
  */
-export interface TransferProgress {
+export type TransferProgress = Omit<LiveProgress, 'files' | 'source' | 'phase' | 'elapsedSeconds'> & {
   files: number | null;
-  bytes: number | null;
   /** Where the numbers come from: the sync's progress object, the DRA task's counts, the summary. */
   source: LiveProgress['source'] | 'summary' | null;
   phase: string | null;
-  totalFiles: number | null;
-  totalBytes: number | null;
-  totalsFinal: boolean;
-  bytesPerSecond: number | null;
-  filesPerSecond: number | null;
-  etaSeconds: number | null;
-  failedFiles: number | null;
-  updatedAt: string | null;
-}
+};
 
 export interface TransferView {
   id: string;
@@ -142,6 +133,21 @@ async function liveProgress(
 
 const number = (value: unknown) => (typeof value === 'number' ? value : null);
 
+const UNKNOWN_PROGRESS: TransferProgress = {
+  files: null,
+  bytes: null,
+  source: null,
+  phase: null,
+  totalFiles: null,
+  totalBytes: null,
+  totalsFinal: false,
+  bytesPerSecond: null,
+  filesPerSecond: null,
+  etaSeconds: null,
+  failedFiles: null,
+  updatedAt: null,
+};
+
 /** The summary's counts once the run succeeded, else the live progress (or nothing known yet). */
 function progressOf(
   summary: Record<string, unknown> | null,
@@ -151,6 +157,7 @@ function progressOf(
     const files = number(summary.files);
     const bytes = number(summary.bytes);
     return {
+      ...UNKNOWN_PROGRESS,
       files,
       bytes,
       source: 'summary',
@@ -158,27 +165,12 @@ function progressOf(
       totalFiles: files,
       totalBytes: bytes,
       totalsFinal: true,
-      bytesPerSecond: null,
-      filesPerSecond: null,
       etaSeconds: 0,
-      failedFiles: null,
-      updatedAt: null,
     };
   }
-  return {
-    files: live?.files ?? null,
-    bytes: live?.bytes ?? null,
-    source: live?.source ?? null,
-    phase: live?.phase ?? null,
-    totalFiles: live?.totalFiles ?? null,
-    totalBytes: live?.totalBytes ?? null,
-    totalsFinal: live?.totalsFinal ?? false,
-    bytesPerSecond: live?.bytesPerSecond ?? null,
-    filesPerSecond: live?.filesPerSecond ?? null,
-    etaSeconds: live?.etaSeconds ?? null,
-    failedFiles: live?.failedFiles ?? null,
-    updatedAt: live?.updatedAt ?? null,
-  };
+  if (!live) return UNKNOWN_PROGRESS;
+  const { elapsedSeconds: _elapsed, ...progress } = live;
+  return progress;
 }
 
 /** The view of a record (and its execution, when described). */
