@@ -292,6 +292,7 @@ Examples:
       await stopTransfer(deps.sfn, before.executionArn, options.reason);
       const after = await readView(deps, id);
       if (options.json) printJson(viewJson(after));
-      else say(`cancelled ${id} (${after.status}); its transfer instance, if it has one, is being terminated`);
+      else
+        say(`cancelled ${id} (${after.status}); its transfer instance, if it has one, is being terminated`);
     });
 }

@@ -199,7 +199,14 @@ describe('fsx-transfer against a running local cloud', () => {
       readFileSync(CONFIG, 'utf8').replaceAll('fs-00000000000000001', 'fs-00000000000000009'),
     );
 
+    const filtered = join(dir, 'dra-with-filters.yaml');
+    writeFileSync(
+      filtered,
+      readFileSync(CONFIG, 'utf8').replace('    method: dra\n', "    method: dra\n    include: ['*.nc']\n"),
+    );
+
     const missingFs = await cli(['--config', otherConfig, 'plan', 'extdata', 'stage-in'], env);
+    const draImpossible = await cli(['--config', filtered, 'plan', 'extdata', 'stage-in', '--json'], env);
     const missingArg = await cli(['start', 'extdata'], env);
     const badMethod = await cli(['plan', 'extdata', 'stage-in', '--method', 'fast'], env);
     const badLimit = await cli(['list', '--limit', '0', '--json'], env);
@@ -207,6 +214,16 @@ describe('fsx-transfer against a running local cloud', () => {
     expect(missingFs.code).toBe(3);
     expect(missingFs.stderr).toMatch(
       /FileSystemNotFoundError: File system fs-00000000000000009 does not exist/,
+    );
+    expect(draImpossible.code).toBe(3);
+    expect(lastJson(draImpossible)).toMatchObject({
+      method: null,
+      requestedMethod: 'dra',
+      estimates: { dra: { possible: false, seconds: null }, ec2: { possible: true } },
+    });
+    expect(lastJson(draImpossible).estimates.dra.reason).toMatch(/FILTERS/);
+    expect(lastJson(draImpossible).checks).toContainEqual(
+      expect.objectContaining({ code: 'FILTERS', status: 'fail', fix: expect.any(String) }),
     );
     expect(missingArg.code).toBe(2);
     expect(missingArg.stderr.trim().split('\n')).toEqual([
