@@ -1,15 +1,31 @@
 /**
- * `fsx-transfer`: plan, start, watch and cancel transfers; check prerequisites; run the local cloud
- * and the demo. Every command takes `--json` for machine-readable output.
+ * `fsx-transfer`: plan, start, follow, list and cancel transfers; check prerequisites; run the
+ * local cloud and the demo. Every command takes `--json` (one JSON document on stdout) and exits
+ * 0 ok, 1 a run failed, 2 bad input, 3 prerequisites not met.
  */
-import { Command, InvalidArgumentError, Option } from 'commander';
-import { TransferError } from '../shared/errors.js';
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { registerDemoCommand } from './commands/demo.js';
 import { registerDoctorCommand } from './commands/doctor.js';
 import { registerExecutionCommands } from './commands/executions.js';
 import { registerLocalCommand } from './commands/local.js';
 import { registerPlanCommand } from './commands/plan.js';
-import { CliError, printError, printJson } from './output.js';
+import { EXIT, exitCodeFor, printError, printJson } from './output.js';
+
+const OVERVIEW = `
+Examples:
+  $ fsx-transfer plan extdata stage-in              what it would do, take and cost
+  $ fsx-transfer start extdata stage-in --wait      run it and follow it to the end
+  $ fsx-transfer list --status RUNNING              recent runs
+  $ fsx-transfer local up                           the local cloud (another terminal)
+  $ fsx-transfer --local plan blended-tropomi stage-in
+
+Environment: FSX_TRANSFER_CONFIG (--config), AWS_PROFILE (--profile), AWS_REGION (--region),
+AWS_ENDPOINT_URL (--endpoint-url), FSX_TRANSFER_STAGE (--stage), NO_COLOR; credentials come from
+the AWS SDK's default chain (environment, profile, SSO, instance role).
+
+Exit codes: 0 ok, 1 a run failed, 2 bad input, 3 prerequisites not met (the file system, the
+bucket, DRA requirements, the deployed stack or the local cloud).
+Docs: docs/cli.md (every command with its output), docs/planning.md (the estimates).`;
 
 export function buildProgram(): Command {
   const program = new Command('fsx-transfer')
@@ -17,20 +33,25 @@ export function buildProgram(): Command {
       'Move data between Amazon S3 and Amazon FSx for Lustre (DRA or a transfer instance), safely.',
     )
     .version('0.1.0')
-    .showHelpAfterError('(run with --help for usage)')
+    .configureHelp({ showGlobalOptions: true })
     .addOption(new Option('-c, --config <path>', 'config file').env('FSX_TRANSFER_CONFIG'))
+    .addOption(
+      new Option('--profile <name>', 'AWS profile (shared config and credentials files)').env('AWS_PROFILE'),
+    )
+    .addOption(new Option('--region <region>', 'AWS region').env('AWS_REGION'))
     .addOption(
       new Option('--endpoint-url <url>', 'AWS endpoint override (e.g. the local cloud)').env(
         'AWS_ENDPOINT_URL',
       ),
     )
-    .option(
-      '--local [port]',
-      'use a local cloud started with `fsx-transfer local up` on this port',
-      parsePort,
+    .option('--local [port]', 'use the local cloud of `fsx-transfer local up` (default port 4566)', parsePort)
+    .addOption(
+      new Option(
+        '--stage <stage>',
+        'deployment stage of the state machines (default dev; local with --local)',
+      ),
     )
-    .addOption(new Option('--region <region>', 'AWS region').env('AWS_REGION'))
-    .addOption(new Option('--stage <stage>', 'deployment stage of the state machines'));
+    .addHelpText('after', OVERVIEW);
   program.hook('preAction', (command) => applyGlobalOptions(command.optsWithGlobals()));
 
   registerPlanCommand(program);
@@ -60,33 +81,48 @@ function applyGlobalOptions(opts: Record<string, unknown>): void {
   } else if (typeof opts.endpointUrl === 'string') {
     process.env.AWS_ENDPOINT_URL = opts.endpointUrl;
   }
+  if (typeof opts.profile === 'string') process.env.AWS_PROFILE = opts.profile;
   if (typeof opts.region === 'string') process.env.AWS_REGION = opts.region;
   if (typeof opts.stage === 'string') process.env.FSX_TRANSFER_STAGE = opts.stage;
   if (typeof opts.config === 'string') process.env.FSX_TRANSFER_CONFIG = opts.config;
 }
 
-/** Runs the CLI; resolves to the process exit code (0 ok, 1 failed run, 2 bad input or error). */
+/** Commander's own exits: help and version are fine, everything else is a usage error. */
+function commanderExit(error: CommanderError): number {
+  return ['commander.helpDisplayed', 'commander.help', 'commander.version'].includes(error.code)
+    ? EXIT.ok
+    : EXIT.badInput;
+}
+
+/**
+ * Runs the CLI.
+ * @returns the exit code: 0 ok, 1 a run failed, 2 bad input, 3 prerequisites not met.
+ */
 export async function main(argv: string[]): Promise<number> {
+  const json = argv.includes('--json');
   const program = buildProgram();
-  // Subcommands created before exitOverride() would still call process.exit on a usage error.
-  const override = (command: Command): void => {
-    command.exitOverride();
-    command.commands.forEach(override);
-  };
-  override(program);
+  // Usage errors are one line naming the argument (as JSON with --json).
+  inheritSettings(program, json);
   try {
     await program.parseAsync(argv);
-    return typeof process.exitCode === 'number' ? process.exitCode : 0;
+    return typeof process.exitCode === 'number' ? process.exitCode : EXIT.ok;
   } catch (error) {
-    const json = argv.includes('--json') || process.argv.includes('--json');
-    if (error && typeof error === 'object' && 'exitCode' in error && 'code' in error) {
-      // commander already printed help, the version (exit 0) or a usage error: bad input, exit 2.
-      const { exitCode, message } = error as unknown as { exitCode: number; message: string };
-      if (exitCode === 0) return 0;
-      if (json) printJson({ error: 'UsageError', message });
-      return 2;
-    }
+    if (error instanceof CommanderError) return commanderExit(error);
     printError(error, json);
-    return error instanceof CliError || error instanceof TransferError ? 2 : 1;
+    return exitCodeFor(error);
   }
+}
+
+/** Every command throws instead of exiting and prints a usage error as one line (JSON with --json). */
+function inheritSettings(command: Command, json: boolean): void {
+  const path: string[] = [];
+  for (let c: Command | null = command; c; c = c.parent) path.unshift(c.name());
+  command.exitOverride().configureOutput({
+    outputError: (text, write) => {
+      const line = text.trim().replace(/^error: /, '');
+      if (json) printJson({ error: 'UsageError', message: line, exitCode: EXIT.badInput });
+      else write(`error: ${line} (see ${path.join(' ')} --help)\n`);
+    },
+  });
+  for (const sub of command.commands) inheritSettings(sub, json);
 }

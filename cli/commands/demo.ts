@@ -341,7 +341,19 @@ export async function runDemo(options: {
     if (options.json) printJson(outcome);
     else {
       note(
-        `\n${table(results, ['mapping', 'direction', 'trigger', 'method', 'status', 'files', 'bytes', 'verified'])}`,
+        `\n${table(
+          ['mapping', 'direction', 'trigger', 'method', 'status', 'files', 'bytes', 'verified'],
+          results.map((r) => [
+            r.mapping,
+            r.direction,
+            r.trigger,
+            r.method,
+            r.status,
+            r.files,
+            formatBytes(r.bytes),
+            r.verified ? 'yes' : 'no',
+          ]),
+        )}`,
       );
       note(`transfer instances left running: ${leakedInstances}`);
     }

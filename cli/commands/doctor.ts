@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import { getFsx, getS3, getSts } from '../../shared/aws/clients.js';
 import { loadConfig } from '../../shared/config/load.js';
 import { formatDoctorReport, runDoctor } from '../../shared/dra/doctor.js';
-import { note, printJson } from '../output.js';
+import { EXIT, note, printJson } from '../output.js';
 
 export function registerDoctorCommand(program: Command): void {
   program
@@ -12,7 +12,11 @@ export function registerDoctorCommand(program: Command): void {
       'check the config against AWS: file systems, buckets, DRA prerequisites per mapping (read-only)',
     )
     .option('--mapping <name>', 'only this mapping')
-    .option('--json', 'machine-readable output')
+    .option('--json', 'one JSON document on stdout')
+    .addHelpText(
+      'after',
+      '\nExit code 3 when a prerequisite is not met (a mapping pinned to dra cannot use one, wrong account).\n\nExamples:\n  $ fsx-transfer doctor\n  $ fsx-transfer doctor --mapping extdata --json',
+    )
     .action(async (options: { mapping?: string; json?: boolean }) => {
       const config = loadConfig();
       const report = await runDoctor({ config, fsx: getFsx(), s3: getS3(), sts: getSts() });
@@ -21,6 +25,6 @@ export function registerDoctorCommand(program: Command): void {
         : report;
       if (options.json) printJson(shown);
       else note(formatDoctorReport(shown));
-      process.exitCode = shown.ok ? 0 : 1;
+      process.exitCode = shown.ok ? EXIT.ok : EXIT.prerequisites;
     });
 }

@@ -1,23 +1,32 @@
-/** `start`, `status`, `watch`, `cancel`: runs of the transfer state machine. */
-import type { DescribeExecutionCommandOutput } from '@aws-sdk/client-sfn';
-import type { Command } from 'commander';
-import { getDynamoDb, getSfn } from '../../shared/aws/clients.js';
+/**
+ * `start`, `status`, `watch`, `list`, `cancel`: runs of the transfer state machine, shown through
+ * the same view as the transfers API (shared/transfers/view.ts), so both say the same thing.
+ */
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { type Command, InvalidArgumentError, Option } from 'commander';
+import { getDynamoDb, getFsx, getS3, getSfn } from '../../shared/aws/clients.js';
 import { loadConfig } from '../../shared/config/load.js';
 import type { TransferRequest } from '../../shared/config/schema.js';
-import { awsErrorName } from '../../shared/errors.js';
+import { PRICE_TABLE, type PriceTable, priceTable } from '../../shared/cost/prices.js';
+import { awsErrorName, TransferError } from '../../shared/errors.js';
 import {
-  describeTransfer,
-  executionArnFor,
   findStateMachineArn,
-  followTransfer,
   startTransfer,
   stateMachineName,
   stopTransfer,
 } from '../../shared/sfn/executions.js';
+import {
+  FINAL_STATUSES,
+  listRecords,
+  TRANSFER_STATUSES,
+  type TransferStatus,
+} from '../../shared/transfers/records.js';
 import { checkTransferRequest } from '../../shared/transfers/request.js';
 import { transfersTable } from '../../shared/transfers/table.js';
-import { getTransfer, type TransferView } from '../../shared/transfers/view.js';
-import { note, printJson } from '../output.js';
+import { getTransfer, type TransferView, type ViewDeps, viewOf } from '../../shared/transfers/view.js';
+import { CliError, EXIT, note, PrerequisiteError, printJson, say } from '../output.js';
+import { describeTransfer, listTable } from '../render.js';
+import { watchTransfer } from '../watch.js';
 
 export interface RequestOptions {
   subPath?: string;
@@ -51,70 +60,102 @@ export function addRequestOptions(command: Command): Command {
     .argument('<mapping>', 'mapping name from the config')
     .argument('<direction>', 'stage-in (S3 -> FSx) or export (FSx -> S3)')
     .option('--sub-path <path>', 'only this folder, relative to the mapping')
-    .option('--method <method>', 'auto | dra | ec2 (overrides the mapping)')
+    .addOption(new Option('--method <method>', 'overrides the mapping').choices(['auto', 'dra', 'ec2']))
     .option('--delete', 'delete destination files missing from the source (opt-in)')
-    .option('--json', 'machine-readable output');
-}
-
-async function transferStateMachineArn(): Promise<string> {
-  return findStateMachineArn(getSfn(), stateMachineName('transfer'));
+    .option('--json', 'one JSON document on stdout');
 }
 
 /**
- * The run as the API shows it (record + execution), or undefined where the transfers table cannot
- * be read (a stack deployed before the triggers, or credentials without dynamodb:GetItem).
+ * ARN of this stage's transfer state machine.
+ * @throws PrerequisiteError when it is not deployed (or the local cloud is not running it).
  */
-async function transferView(stateMachineArn: string, id: string): Promise<TransferView | undefined> {
+export async function transferStateMachineArn(): Promise<string> {
   try {
-    return await getTransfer(
-      { db: getDynamoDb(), table: transfersTable(), sfn: getSfn(), stateMachineArn },
-      id,
-    );
+    return await findStateMachineArn(getSfn(), stateMachineName('transfer'));
   } catch (error) {
-    if (['ResourceNotFoundException', 'AccessDeniedException'].includes(awsErrorName(error) ?? ''))
-      return undefined;
+    if (error instanceof TransferError) throw new PrerequisiteError(error.message);
     throw error;
   }
 }
 
-function summary(described: DescribeExecutionCommandOutput) {
+/** Prices from the config's `pricing`, or the repository's table when there is no config here. */
+function prices(): PriceTable {
+  try {
+    return priceTable(loadConfig().pricing);
+  } catch {
+    return PRICE_TABLE;
+  }
+}
+
+/** A transfers table with no records: for stacks deployed without one, or credentials that cannot read it. */
+const NO_RECORDS = { send: async () => ({}) } as unknown as DynamoDBDocumentClient;
+
+async function viewDeps(): Promise<ViewDeps> {
   return {
-    executionArn: described.executionArn,
-    name: described.name,
-    status: described.status,
-    startDate: described.startDate?.toISOString(),
-    stopDate: described.stopDate?.toISOString(),
-    ...(described.output ? { output: JSON.parse(described.output) } : {}),
-    ...(described.error ? { error: described.error, cause: described.cause } : {}),
+    db: getDynamoDb(),
+    table: transfersTable(),
+    sfn: getSfn(),
+    stateMachineArn: await transferStateMachineArn(),
+    live: { s3: getS3(), fsx: getFsx() },
+    prices: prices(),
   };
 }
 
-function printDescribed(described: DescribeExecutionCommandOutput, json: boolean): void {
-  const result = summary(described);
-  if (json) {
-    printJson(result);
-    return;
+/** The run as the API shows it; without the table's record where the table cannot be read. */
+async function readView(deps: ViewDeps, id: string): Promise<TransferView> {
+  try {
+    return await getTransfer(deps, id);
+  } catch (error) {
+    if (!['ResourceNotFoundException', 'AccessDeniedException'].includes(awsErrorName(error) ?? ''))
+      throw error;
+    return getTransfer({ ...deps, db: NO_RECORDS }, id);
   }
-  note(`${result.name}: ${result.status}`);
-  if (result.error) note(`  ${result.error}: ${result.cause ?? ''}`);
-  if (result.output) note(JSON.stringify(result.output, null, 2));
 }
 
-async function watch(executionArn: string, json: boolean): Promise<number> {
-  const started = Date.now();
-  const described = await followTransfer(getSfn(), executionArn, {
-    onState: ({ state }) => {
-      if (!json) note(`  ${((Date.now() - started) / 1000).toFixed(1).padStart(6)}s  ${state}`);
-    },
-  });
-  printDescribed(described, json);
-  return described.status === 'SUCCEEDED' ? 0 : 1;
+/** The transfer id of an id or an execution ARN. */
+function idOf(idOrArn: string): string {
+  const id = idOrArn.startsWith('arn:') ? (idOrArn.split(':').pop() ?? '') : idOrArn;
+  if (!/^[A-Za-z0-9_-]{1,80}$/.test(id)) {
+    throw new CliError(`<id>: ${JSON.stringify(idOrArn)} is neither a transfer id nor an execution ARN`);
+  }
+  return id;
+}
+
+/** `--json` output of a run: the API view, plus `name` (= id) and `output` (= summary) kept for scripts. */
+function viewJson(view: TransferView) {
+  return { ...view, name: view.id, output: view.summary };
+}
+
+/** Prints how a run ended (or stands) and returns the exit code: 0 succeeded, 1 failed. */
+function finalOutput(view: TransferView, json: boolean): number {
+  if (json) printJson(viewJson(view));
+  else say(describeTransfer(view));
+  return view.status === 'SUCCEEDED' ? EXIT.ok : EXIT.runFailed;
+}
+
+async function follow(deps: ViewDeps, id: string, json: boolean): Promise<number> {
+  const view = await watchTransfer({ sfn: deps.sfn, view: () => readView(deps, id), quiet: json });
+  return finalOutput(view, json);
+}
+
+function parseLimit(value: string): number {
+  const limit = Number(value);
+  if (!Number.isInteger(limit) || limit < 1 || limit > 100) throw new InvalidArgumentError('must be 1-100');
+  return limit;
 }
 
 export function registerExecutionCommands(program: Command): void {
-  addRequestOptions(program.command('start').description('start a transfer run'))
+  addRequestOptions(program.command('start').description('start a transfer run; prints its transfer id'))
     .option('--transfer-id <id>', 'idempotency key: the same id never starts a second run')
-    .option('--wait', 'follow the run until it ends')
+    .option('--wait', 'follow the run until it ends (exit code 1 if it fails)')
+    .addHelpText(
+      'after',
+      `
+Examples:
+  $ fsx-transfer start extdata stage-in
+  $ fsx-transfer start output export --sub-path run-2026-06-01 --wait
+  $ ID=$(fsx-transfer start blended-tropomi stage-in --method ec2) && fsx-transfer watch "$ID"`,
+    )
     .action(
       async (
         mapping: string,
@@ -122,67 +163,136 @@ export function registerExecutionCommands(program: Command): void {
         options: RequestOptions & { json?: boolean; wait?: boolean },
       ) => {
         const request = requestFromArgs(mapping, direction, options);
-        const started = await startTransfer(getSfn(), await transferStateMachineArn(), request);
+        const deps = await viewDeps();
+        const started = await startTransfer(deps.sfn, deps.stateMachineArn, request);
+        const id = started.executionName;
         if (!options.wait) {
-          if (options.json) printJson(started);
-          else
-            note(
-              `started ${started.executionName}\n  ${started.executionArn}\nfollow it with: fsx-transfer watch ${started.executionName}`,
-            );
+          if (options.json) printJson(viewJson(await readView(deps, id)));
+          else {
+            say(id);
+            note(`started ${id}; follow it with: fsx-transfer watch ${id}`);
+          }
           return;
         }
-        if (!options.json) note(`started ${started.executionName}`);
-        process.exitCode = await watch(started.executionArn, Boolean(options.json));
+        if (!options.json) note(`started ${id}`);
+        process.exitCode = await follow(deps, id, Boolean(options.json));
       },
     );
 
   program
     .command('status')
-    .description('show the status of a run: QUEUED (waiting for its turn), RUNNING, or how it ended')
-    .argument('<execution>', 'transfer id (execution name) or execution ARN')
-    .option('--json', 'machine-readable output')
-    .action(async (execution: string, options: { json?: boolean }) => {
-      const stateMachineArn = await transferStateMachineArn();
-      const arn = executionArnFor(stateMachineArn, execution);
-      const described = await describeTransfer(getSfn(), arn);
-      const view = await transferView(stateMachineArn, arn.split(':').pop()!);
-      if (!view) {
-        printDescribed(described, Boolean(options.json));
-        return;
-      }
-      if (options.json) {
-        printJson({ ...summary(described), ...view, name: view.id });
-        return;
-      }
-      note(`${view.id}: ${view.status}${view.statusReason ? ` (${view.statusReason})` : ''}`);
-      note(
-        `  ${view.mapping} ${view.direction}, started by ${view.trigger}${view.method ? `, method ${view.method}` : ''}`,
-      );
-      if (view.currentState) note(`  in state ${view.currentState}`);
-      if (view.error) note(`  ${view.error}: ${view.cause ?? ''}`);
-      if (view.summary) note(JSON.stringify(view.summary, null, 2));
+    .description(
+      'show a run: status (QUEUED and why, RUNNING and its state, or how it ended), method and reasons, progress, time, error, cost',
+    )
+    .argument('<id>', 'transfer id (execution name) or execution ARN')
+    .option('--json', 'one JSON document on stdout (the GET /transfers/{id} view)')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  $ fsx-transfer status extdata-stage-in-20261130-100001-k3j9x2\n  $ fsx-transfer status <id> --json | jq .progress',
+    )
+    .action(async (idOrArn: string, options: { json?: boolean }) => {
+      const view = await readView(await viewDeps(), idOf(idOrArn));
+      if (options.json) printJson(viewJson(view));
+      else say(describeTransfer(view));
+      // A run that failed is not a failure of `status`; but scripts can tell it ended badly.
+      process.exitCode =
+        view.status === 'FAILED' || view.status === 'TIMED_OUT' || view.status === 'ABORTED'
+          ? EXIT.runFailed
+          : EXIT.ok;
     });
 
   program
     .command('watch')
-    .description('follow a run, printing each state as it is entered, until it ends')
-    .argument('<execution>', 'execution name or ARN')
-    .option('--json', 'machine-readable output')
-    .action(async (execution: string, options: { json?: boolean }) => {
-      const arn = executionArnFor(await transferStateMachineArn(), execution);
-      process.exitCode = await watch(arn, Boolean(options.json));
+    .description(
+      'follow a run live (state, files and bytes done, rate, time left; DRA task counts) until it ends',
+    )
+    .argument('<id>', 'transfer id (execution name) or execution ARN')
+    .option('--json', 'print only the final view, as one JSON document')
+    .addHelpText(
+      'after',
+      '\nExit code: 0 when the run succeeded, 1 when it failed, was aborted or timed out.\n\nExample:\n  $ fsx-transfer watch blended-tropomi-stage-in-20261130-100001-k3j9x2',
+    )
+    .action(async (idOrArn: string, options: { json?: boolean }) => {
+      process.exitCode = await follow(await viewDeps(), idOf(idOrArn), Boolean(options.json));
     });
 
   program
+    .command('list')
+    .description('recent runs, newest first (whoever started them: CLI, API, S3 events, schedules)')
+    .option('--mapping <name>', 'only runs of this mapping')
+    .addOption(new Option('--status <status>', 'only runs in this status').choices(TRANSFER_STATUSES))
+    .option('--limit <n>', 'how many runs (1-100)', parseLimit, 20)
+    .option('--next-token <token>', 'the next page (printed after a full page)')
+    .option('--json', 'one JSON document: {transfers, nextToken}, as GET /transfers')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  $ fsx-transfer list\n  $ fsx-transfer list --mapping output --status FAILED --limit 5',
+    )
+    .action(
+      async (options: {
+        mapping?: string;
+        status?: TransferStatus;
+        limit: number;
+        nextToken?: string;
+        json?: boolean;
+      }) => {
+        if (options.mapping) {
+          const names = loadConfig().mappings.map((m) => m.name);
+          if (!names.includes(options.mapping)) {
+            throw new CliError(
+              `--mapping: ${options.mapping} is not a mapping of the config (${names.join(', ')})`,
+            );
+          }
+        }
+        let startKey: Record<string, unknown> | undefined;
+        if (options.nextToken) {
+          try {
+            startKey = JSON.parse(Buffer.from(options.nextToken, 'base64url').toString('utf8'));
+          } catch {
+            throw new CliError('--next-token: must be a token printed by fsx-transfer list');
+          }
+        }
+        const deps = { db: getDynamoDb(), table: transfersTable() };
+        const page = await listRecords(deps, {
+          limit: options.limit,
+          ...(options.mapping ? { mapping: options.mapping } : {}),
+          ...(options.status ? { status: options.status } : {}),
+          ...(startKey ? { startKey } : {}),
+        });
+        const views = page.records.map((record) => viewOf(record.id, record, undefined));
+        const nextToken = page.nextKey
+          ? Buffer.from(JSON.stringify(page.nextKey)).toString('base64url')
+          : null;
+        if (options.json) {
+          printJson({ transfers: views, nextToken });
+          return;
+        }
+        say(views.length ? listTable(views) : 'no runs recorded yet');
+        if (nextToken) note(`more: fsx-transfer list --next-token ${nextToken}`);
+      },
+    );
+
+  program
     .command('cancel')
-    .description('stop a run; its transfer instance is terminated by the cleanup path')
-    .argument('<execution>', 'execution name or ARN')
+    .description('stop a run; the cleanup path terminates its transfer instance and frees its turn')
+    .argument('<id>', 'transfer id (execution name) or execution ARN')
     .option('--reason <text>', 'recorded as the cause', 'cancelled with fsx-transfer cancel')
-    .option('--json', 'machine-readable output')
-    .action(async (execution: string, options: { json?: boolean; reason: string }) => {
-      const arn = executionArnFor(await transferStateMachineArn(), execution);
-      await stopTransfer(getSfn(), arn, options.reason);
-      if (options.json) printJson({ executionArn: arn, status: 'ABORTED' });
-      else note(`cancelled ${arn}`);
+    .option('--json', 'one JSON document: the run after the cancel')
+    .addHelpText(
+      'after',
+      '\nExample:\n  $ fsx-transfer cancel output-export-20261130-100001-k3j9x2 --reason "wrong sub-path"',
+    )
+    .action(async (idOrArn: string, options: { json?: boolean; reason: string }) => {
+      const deps = await viewDeps();
+      const id = idOf(idOrArn);
+      const before = await readView(deps, id);
+      if (FINAL_STATUSES.has(before.status) || !before.executionArn) {
+        throw new CliError(`transfer ${id} already ended (${before.status}); nothing to cancel`);
+      }
+      await stopTransfer(deps.sfn, before.executionArn, options.reason);
+      const after = await readView(deps, id);
+      if (options.json) printJson(viewJson(after));
+      else
+        say(`cancelled ${id} (${after.status}); its transfer instance, if it has one, is being terminated`);
     });
 }

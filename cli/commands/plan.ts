@@ -1,41 +1,82 @@
-/** `plan`: validates a request and shows what a run would do (method, reasons, scope), starting nothing. */
+/**
+ * `plan`: what a run would do, take and cost (method and every prerequisite, the scope from a
+ * listing, an estimate for each method), starting and changing nothing.
+ */
 import type { Command } from 'commander';
+import { InvalidArgumentError, Option } from 'commander';
 import { getFsx, getS3, getSts } from '../../shared/aws/clients.js';
 import { loadConfig } from '../../shared/config/load.js';
-import type { TransferPlan } from '../../shared/plan/schema.js';
-import { validateTransfer } from '../../shared/plan/validate.js';
-import { note, printJson } from '../output.js';
+import { planReport } from '../../shared/plan/planner.js';
+import { EXIT, parseSize, printJson, say } from '../output.js';
+import { describePlan } from '../render.js';
 import { addRequestOptions, type RequestOptions, requestFromArgs } from './executions.js';
 
-function describePlan(plan: TransferPlan): string {
-  const lines = [
-    `transfer ${plan.mapping} ${plan.direction} by ${plan.method.toUpperCase()}`,
-    `  file system  ${plan.fileSystem.id} (Lustre ${plan.fileSystem.lustreVersion}, ${plan.fileSystem.deploymentType})`,
-    `  FSx path     ${plan.scope.fsxPath}`,
-    `  S3           s3://${plan.scope.bucket}/${plan.scope.prefix}`,
-    `  options      delete=${plan.options.delete} include=[${plan.options.include.join(' ')}] exclude=[${plan.options.exclude.join(' ')}]`,
-  ];
-  if (plan.methodReasons.length) {
-    lines.push('  method checks:');
-    for (const reason of plan.methodReasons) {
-      lines.push(
-        `    ${reason.ok ? 'ok  ' : 'FAIL'} ${reason.code}: ${reason.message}${reason.fix && !reason.ok ? ` (fix: ${reason.fix})` : ''}`,
-      );
-    }
+function parseCount(value: string): number {
+  const count = Number(value);
+  if (!Number.isInteger(count) || count < 0)
+    throw new InvalidArgumentError('must be a whole number of files');
+  return count;
+}
+
+function parseBytes(value: string): number {
+  try {
+    return parseSize(value);
+  } catch (error) {
+    throw new InvalidArgumentError((error as Error).message);
   }
-  return lines.join('\n');
 }
 
 export function registerPlanCommand(program: Command): void {
   addRequestOptions(
-    program.command('plan').description('validate a transfer and show the plan; starts nothing'),
-  ).action(async (mapping: string, direction: string, options: RequestOptions & { json?: boolean }) => {
-    const request = requestFromArgs(mapping, direction, options);
-    const plan = await validateTransfer(
-      { request, executionName: 'plan' },
-      { config: loadConfig(), fsx: getFsx(), s3: getS3(), sts: getSts() },
+    program
+      .command('plan')
+      .description(
+        'show what a run would do, take and cost: the method and every prerequisite, the scope, an estimate per method; starts nothing',
+      ),
+  )
+    .option('--files <n>', 'estimate for this many files instead of listing the scope', parseCount)
+    .option(
+      '--bytes <size>',
+      'estimate for this size instead of listing the scope (500GiB, 1.5TB)',
+      parseBytes,
+    )
+    .addOption(
+      new Option(
+        '--instance-type <type>',
+        'estimate the EC2 method with this type (default: defaults.instanceType)',
+      ),
+    )
+    .addHelpText(
+      'after',
+      `
+The scope of a stage-in is listed in S3; the source of an export is on the file system, which
+cannot be listed from here: give --files and --bytes to estimate it. Exit code 3 when the
+requested method is not possible (every failed prerequisite is shown).
+
+Examples:
+  $ fsx-transfer plan extdata stage-in
+  $ fsx-transfer plan output export --sub-path run-2026-06-01 --files 1200 --bytes 80GiB
+  $ fsx-transfer plan blended-tropomi stage-in --instance-type c5n.xlarge --json | jq .estimates`,
+    )
+    .action(
+      async (
+        mapping: string,
+        direction: string,
+        options: RequestOptions & { json?: boolean; files?: number; bytes?: number; instanceType?: string },
+      ) => {
+        const request = requestFromArgs(mapping, direction, options);
+        const report = await planReport(
+          { config: loadConfig(), fsx: getFsx(), s3: getS3(), sts: getSts() },
+          request,
+          {
+            ...(options.files !== undefined ? { files: options.files } : {}),
+            ...(options.bytes !== undefined ? { bytes: options.bytes } : {}),
+            ...(options.instanceType ? { instanceType: options.instanceType } : {}),
+          },
+        );
+        if (options.json) printJson(report);
+        else say(describePlan(report));
+        process.exitCode = report.method ? EXIT.ok : EXIT.prerequisites;
+      },
     );
-    if (options.json) printJson(plan);
-    else note(describePlan(plan));
-  });
 }

@@ -75,6 +75,8 @@ export interface DeploymentValues {
      * listings transfer instances write for verification (EC2 method).
      */
     transferListingArns: CfnValue[];
+    /** The progress objects transfer instances publish (`bucket/.fsx-transfer/progress/*`), read by GET /transfers/{id}. */
+    transferProgressArns: CfnValue[];
     /**
      * Where data repository task completion reports are read: `defaults.reportPath`, else the
      * report folder under every mapped prefix (`bucket/prefix/fsx-transfer-reports/*`).
@@ -133,6 +135,7 @@ export function deploymentValues(config: Config, file: string): DeploymentValues
         locations.map((l) => s3Arn(l.prefix ? `${l.bucket}/${l.prefix}/*` : `${l.bucket}/*`)),
       ),
       transferListingArns: unique(locations.map((l) => s3Arn(`${l.bucket}/.fsx-transfer/*`))),
+      transferProgressArns: unique(locations.map((l) => s3Arn(`${l.bucket}/.fsx-transfer/progress/*`))),
       reportObjectArns: unique(
         reportLocations.map((l) => s3Arn(l.prefix ? `${l.bucket}/${l.prefix}/*` : `${l.bucket}/*`)),
       ),

@@ -3,6 +3,7 @@
  * the JSON Schema for editors all derive from here.
  */
 import { z } from 'zod';
+import { PricingOverride } from '../cost/prices.js';
 import {
   fsxPathProblem,
   fsxPathsOverlap,
@@ -173,6 +174,7 @@ export const ConfigSchema = z
     fileSystems: z.array(FileSystemConfig).min(1),
     mappings: z.array(MappingConfig).min(1),
     defaults: DefaultsConfig.default(DefaultsConfig.parse({})),
+    pricing: PricingOverride.optional(),
   })
   .superRefine((config, ctx) => {
     /** Reports every repeated value (after its first occurrence) at `<list>[i].<field>`. */

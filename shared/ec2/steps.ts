@@ -15,6 +15,7 @@ import {
   buildCommandParameters,
   documentParameterProblems,
   listingUriFor,
+  progressUriFor,
   type TransferCommandParameters,
 } from '../ssm/document.js';
 import {
@@ -117,11 +118,15 @@ export function commandComment(plan: Pick<TransferPlan, 'transferId'>): string {
   return `fsx-transfer ${plan.transferId} sync`;
 }
 
-/** The document parameters of a run's sync command (with the listing written for verification). */
+/**
+ * The document parameters of a run's sync command (with the listing written for verification and
+ * the progress published for status and watch).
+ */
 export function syncParameters(plan: SyncPlan, instanceId: string, now: Date): TransferCommandParameters {
   return buildCommandParameters(plan, {
     mode: 'sync',
     listingUri: listingUriFor(plan, instanceId),
+    progressUri: progressUriFor(plan),
     executionTimeoutSeconds: commandTimeoutSeconds(plan.deadline, now),
   });
 }

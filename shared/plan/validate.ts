@@ -61,7 +61,10 @@ export function requireAvailableLustre(fileSystem: FileSystem, fileSystemId: str
  * The caller's account, checked against the config's `accountId` (undefined when none is set).
  * @throws AccountMismatchError.
  */
-async function checkedAccount(sts: STSClient, expected: string | undefined): Promise<string | undefined> {
+export async function checkedAccount(
+  sts: STSClient,
+  expected: string | undefined,
+): Promise<string | undefined> {
   if (!expected) return undefined;
   const caller = await callerAccount(sts);
   if (caller !== expected) {
@@ -188,7 +191,7 @@ async function planTransfer(input: unknown, deps: ValidateDeps): Promise<Transfe
 }
 
 /** What the DRA prerequisites are checked for: the mapping's whole association, with the request's options. */
-function draQuestion(
+export function draQuestion(
   config: Config,
   request: TransferRequest,
   mapping: MappingConfig,

@@ -99,12 +99,8 @@ export interface StateProgress {
   timestamp?: Date;
 }
 
-/** State names entered after event `afterId`, in order, and the id of the last event seen. */
-export async function statesEnteredSince(
-  sfn: SFNClient,
-  executionArn: string,
-  afterId: number,
-): Promise<{ states: StateProgress[]; lastId: number }> {
+/** Every event of an execution's history, oldest first (pages of 1,000). */
+export async function executionHistory(sfn: SFNClient, executionArn: string): Promise<HistoryEvent[]> {
   const events: HistoryEvent[] = [];
   let nextToken: string | undefined;
   do {
@@ -114,6 +110,16 @@ export async function statesEnteredSince(
     events.push(...(page.events ?? []));
     nextToken = page.nextToken;
   } while (nextToken);
+  return events;
+}
+
+/** State names entered after event `afterId`, in order, and the id of the last event seen. */
+export async function statesEnteredSince(
+  sfn: SFNClient,
+  executionArn: string,
+  afterId: number,
+): Promise<{ states: StateProgress[]; lastId: number }> {
+  const events = await executionHistory(sfn, executionArn);
   const fresh = events.filter((event) => (event.id ?? 0) > afterId);
   const states = fresh
     .filter((event) => event.stateEnteredEventDetails?.name)

@@ -71,6 +71,8 @@ export const DOCUMENT_PATTERNS = {
   Exclude: `^(?:${FILTER}(?: ${FILTER})*)?$`,
   /** Where the file system listing goes, or empty for none. */
   ListingUri: `^(?:s3://${BUCKET}(?:/${SEGMENT})+)?$`,
+  /** Where the sync publishes its progress, or empty for none. */
+  ProgressUri: `^(?:s3://${BUCKET}(?:/${SEGMENT})+)?$`,
   Region: '^[a-z]{2}(?:-gov)?-[a-z]+-[0-9]$',
   ExecutionTimeout: '^[1-9][0-9]{0,5}$',
   MaxConcurrentRequests: '^[1-9][0-9]{0,2}$',
@@ -97,12 +99,27 @@ export function listingUriFor(plan: Pick<TransferPlan, 'scope' | 'transferId'>, 
   return `s3://${plan.scope.bucket}/${RESERVED_PREFIX}/listings/${plan.transferId}/${instanceId}.list`;
 }
 
+/**
+ * Where the transfer instance publishes the progress of a run's sync (read by
+ * shared/transfers/progress.ts); under the bucket's `.fsx-transfer/`, which the sync never copies.
+ */
+export function progressUriFor(plan: Pick<TransferPlan, 'scope' | 'transferId'>): string {
+  return `s3://${plan.scope.bucket}/${progressKeyFor(plan.transferId)}`;
+}
+
+/** The key of a run's progress object in its mapping's bucket. */
+export function progressKeyFor(transferId: string): string {
+  return `${RESERVED_PREFIX}/progress/${transferId}.json`;
+}
+
 /** Parameter values of the transfer document for `plan` (validate them with `documentParameterProblems`). */
 export function buildCommandParameters(
   plan: Pick<TransferPlan, 'direction' | 'fileSystem' | 'scope' | 'options'>,
   options: {
     mode: 'sync' | 'list';
     listingUri: string;
+    /** Where the sync publishes its progress ('' or absent: nowhere). */
+    progressUri?: string;
     executionTimeoutSeconds: number;
     maxConcurrentRequests?: number;
   },
@@ -120,6 +137,7 @@ export function buildCommandParameters(
     Exclude: plan.options.exclude.join(' '),
     Delete: plan.options.delete ? 'true' : 'false',
     ListingUri: options.listingUri,
+    ProgressUri: options.progressUri ?? '',
     Region: plan.fileSystem.region,
     ExecutionTimeout: String(
       Math.min(MAX_EXECUTION_TIMEOUT_SECONDS, Math.max(60, Math.floor(options.executionTimeoutSeconds))),

@@ -5,6 +5,7 @@
  */
 import { getDynamoDb, getEventBridge, getSfn } from '../aws/clients.js';
 import { getConfig } from '../config/load.js';
+import { priceTable } from '../cost/prices.js';
 import { findStateMachineArn, stateMachineName } from '../sfn/executions.js';
 import { transfersTable } from './table.js';
 
@@ -22,12 +23,14 @@ export function transferStateMachineArn(env: NodeJS.ProcessEnv = process.env): P
 
 /** Everything the gate, trigger, finish and API code needs. */
 export async function transferDeps() {
+  const config = getConfig();
   return {
     db: getDynamoDb(),
     table: transfersTable(),
     sfn: getSfn(),
     events: getEventBridge(),
-    config: getConfig(),
+    config,
+    prices: priceTable(config.pricing),
     stateMachineArn: await transferStateMachineArn(),
   };
 }

@@ -14,9 +14,11 @@ import {
 } from '@aws-sdk/client-sfn';
 import { z } from 'zod';
 import { type Direction, TransferRequest, Trigger } from '../config/schema.js';
+import { type RunCost, runCostFromHistory } from '../cost/actual.js';
+import { PRICE_TABLE, type PriceTable } from '../cost/prices.js';
 import { awsErrorName, TransferError } from '../errors.js';
 import { logger } from '../log.js';
-import { executionArnFor, TERMINAL_STATUSES } from '../sfn/executions.js';
+import { executionArnFor, executionHistory, TERMINAL_STATUSES } from '../sfn/executions.js';
 import {
   clearPendingRun,
   type GateId,
@@ -42,6 +44,8 @@ export interface FinishDeps extends TurnDeps {
   events: EventBridgeClient;
   /** ARN of the transfer state machine (the reconciler describes and starts its executions). */
   stateMachineArn: string;
+  /** Prices of the run's cost (default: the repository's table). */
+  prices?: PriceTable;
 }
 
 export const COMPLETION_SOURCE = 'fsx-transfer';
@@ -78,6 +82,8 @@ export interface CompletionDetail {
   cause: string | null;
   startedAt: string | null;
   endedAt: string;
+  /** What the run cost (shared/cost/actual.ts), null when it could not be read. */
+  cost: RunCost | null;
 }
 
 function parseJson(text: string | null | undefined): unknown {
@@ -120,7 +126,41 @@ export function completionDetail(record: TransferRecord, end: ExecutionEnd): Com
     cause: record.cause ?? null,
     startedAt: record.startedAt ?? null,
     endedAt: record.endedAt ?? new Date().toISOString(),
+    cost: record.cost ?? null,
   };
+}
+
+/**
+ * The cost of an execution that ended, from its history. The cost is information, not part of
+ * finishing: when the history cannot be read the run is finished without it (and the log says why).
+ */
+async function costOfRun(
+  deps: FinishDeps,
+  end: ExecutionEnd,
+  request: TransferRequest,
+  summary: Record<string, unknown> | undefined,
+): Promise<RunCost | undefined> {
+  try {
+    const history = await executionHistory(deps.sfn, end.executionArn);
+    const number = (value: unknown) => (typeof value === 'number' ? value : null);
+    return runCostFromHistory(
+      history,
+      {
+        method: typeof summary?.method === 'string' ? summary.method : null,
+        direction: request.direction,
+        files: number(summary?.files),
+        bytes: number(summary?.bytes),
+      },
+      deps.prices ?? PRICE_TABLE,
+      { end: new Date(isoOf(end.stopDate) ?? (deps.now?.() ?? new Date()).toISOString()) },
+    );
+  } catch (error) {
+    logger.warn('could not read the execution history for the run cost', {
+      transferId: end.name,
+      error: awsErrorName(error) ?? String(error),
+    });
+    return undefined;
+  }
 }
 
 /**
@@ -145,7 +185,9 @@ export async function finishTransfer(deps: FinishDeps, input: unknown): Promise<
   const next = await grantNext(deps, gate);
   logger.info('transfer ended', { transferId: end.name, status: end.status, released, next });
 
-  const summary = end.status === 'SUCCEEDED' ? parseJson(end.output) : undefined;
+  const output = end.status === 'SUCCEEDED' ? parseJson(end.output) : undefined;
+  const summary = output && typeof output === 'object' ? (output as Record<string, unknown>) : undefined;
+  const cost = await costOfRun(deps, end, request, summary);
   const record = await updateRecord(
     deps,
     end.name,
@@ -153,7 +195,8 @@ export async function finishTransfer(deps: FinishDeps, input: unknown): Promise<
       status: end.status,
       executionArn: end.executionArn,
       endedAt: isoOf(end.stopDate) ?? (deps.now?.() ?? new Date()).toISOString(),
-      ...(summary && typeof summary === 'object' ? { summary: summary as Record<string, unknown> } : {}),
+      ...(summary ? { summary: cost ? { ...summary, cost } : summary } : {}),
+      ...(cost ? { cost } : {}),
       ...(end.error ? { error: end.error } : {}),
       ...(end.cause ? { cause: end.cause.slice(0, 32_000) } : {}),
     },

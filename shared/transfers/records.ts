@@ -7,6 +7,7 @@ import { createHash } from 'node:crypto';
 import { DeleteCommand, GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { z } from 'zod';
 import { Direction, TransferRequest, Trigger } from '../config/schema.js';
+import { RunCost } from '../cost/actual.js';
 import {
   epochSeconds,
   isConditionFailed,
@@ -65,6 +66,8 @@ export const TransferRecordSchema = z.object({
   summary: z.record(z.string(), z.unknown()).optional(),
   error: z.string().optional(),
   cause: z.string().optional(),
+  /** What the run cost, from its execution history when it ended (shared/cost/actual.ts). */
+  cost: RunCost.optional(),
   /** Set once the completion event is on the bus. */
   completionEventAt: z.string().optional(),
 });

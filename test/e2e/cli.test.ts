@@ -4,19 +4,22 @@
  * running in this test process, read back through the Step Functions API.
  */
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { PutObjectCommand } from '@aws-sdk/client-s3';
+import { GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import {
   DescribeExecutionCommand,
   GetExecutionHistoryCommand,
   ListExecutionsCommand,
   type SFNClient,
 } from '@aws-sdk/client-sfn';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type LocalCloud, startLocalCloud } from '../../local/cloud.js';
+import { getRecord } from '../../shared/transfers/records.js';
+import { getTransfer, type TransferProgress } from '../../shared/transfers/view.js';
 import { localClients } from '../support/local-clients.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -72,6 +75,8 @@ describe('fsx-transfer against a running local cloud', () => {
   let dir: string;
   let env: Record<string, string>;
   let sfn: SFNClient;
+  let s3: S3Client;
+  let clients: ReturnType<typeof localClients>;
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'fsx-transfer-cli-'));
@@ -83,9 +88,9 @@ describe('fsx-transfer against a running local cloud', () => {
       quiet: true,
     });
     env = { ...cloud.env, AWS_ENDPOINT_URL: cloud.endpoint };
-    const clients = localClients(cloud.endpoint);
+    clients = localClients(cloud.endpoint);
     sfn = clients.sfn();
-    const s3 = clients.s3();
+    s3 = clients.s3();
     await s3.send(
       new PutObjectCommand({ Bucket: 'demo', Key: 'blended-tropomi/2019/01/a.nc', Body: 'tropomi' }),
     );
@@ -110,7 +115,11 @@ describe('fsx-transfer against a running local cloud', () => {
     expect(lastJson(started)).toMatchObject({
       status: 'SUCCEEDED',
       output: { method: 'ec2', files: 1, verified: true },
+      progress: { files: 1, bytes: 7, source: 'summary' },
+      cost: { final: true, instances: [{ instanceType: 'c6i.large' }] },
     });
+    expect(lastJson(started).cost.usd).toBeGreaterThan(0);
+    expect(lastJson(started).cost.transitions.count).toBeGreaterThan(5);
     expect(lastJson(status)).toMatchObject({ name: 'cli-stage-in', status: 'SUCCEEDED' });
     const staged = join(cloud.fsx.fileSystemRoot('fs-00000000000000001'), 'blended-tropomi/2019/01/a.nc');
     expect(readFileSync(staged, 'utf8')).toBe('tropomi');
@@ -130,6 +139,203 @@ describe('fsx-transfer against a running local cloud', () => {
     expect(lastJson(plan)).toMatchObject({ mapping: 'blended-boundary-conditions', method: 'dra' });
     expect(after.executions).toHaveLength(before.executions!.length);
   }, 60_000);
+
+  it('plan --json has the scope from a listing and a duration and cost for each method', async () => {
+    await s3.send(
+      new PutObjectCommand({
+        Bucket: 'demo',
+        Key: 'blended-boundary-conditions/2019/bc.nc',
+        Body: 'x'.repeat(2048),
+      }),
+    );
+
+    const plan = await cli(['plan', 'blended-boundary-conditions', 'stage-in', '--json'], env);
+    const text = await cli(['plan', 'blended-boundary-conditions', 'stage-in'], env);
+
+    expect(plan.code, plan.stderr).toBe(0);
+    const report = lastJson(plan);
+    expect(report.scope).toMatchObject({
+      files: 1,
+      bytes: 2048,
+      largestFile: { path: '2019/bc.nc', bytes: 2048 },
+      source: 's3-listing',
+    });
+    for (const method of ['dra', 'ec2']) {
+      expect(report.estimates[method]).toMatchObject({ possible: true });
+      expect(report.estimates[method].seconds).toBeGreaterThan(0);
+      expect(report.estimates[method].usd).toBeGreaterThan(0);
+    }
+    expect(report.checks.map((c: { code: string }) => c.code)).toContain('LUSTRE_VERSION');
+    expect(report.checks.find((c: { code: string }) => c.code === 'PRELOAD_CLIENT').status).toBe('skipped');
+    expect(report.fileSystem).toMatchObject({
+      deploymentType: 'PERSISTENT_2',
+      throughputMBps: expect.any(Number),
+    });
+    expect(text.stdout).toMatch(/scope +1 file, 2\.0 KiB, largest 2\.0 KiB \(2019\/bc\.nc\)/);
+    expect(text.stdout).toMatch(/dra \(chosen\) +\d/);
+  }, 60_000);
+
+  it('plan of an export estimates only a given size, and says why otherwise', async () => {
+    const unknown = await cli(['plan', 'output', 'export', '--json'], env);
+    const given = await cli(
+      ['plan', 'output', 'export', '--files', '1200', '--bytes', '80GiB', '--json'],
+      env,
+    );
+
+    expect(unknown.code, unknown.stderr).toBe(0);
+    expect(lastJson(unknown).scope).toMatchObject({ files: null, bytes: null, source: 'unknown' });
+    expect(lastJson(unknown).estimates.ec2).toMatchObject({ seconds: null, usd: null });
+    expect(lastJson(unknown).estimates.ec2.reason).toMatch(
+      /cannot be listed from here: give --files and --bytes/,
+    );
+    expect(lastJson(given).scope).toMatchObject({ files: 1200, bytes: 80 * 1024 ** 3, source: 'given' });
+    expect(lastJson(given).estimates.ec2.seconds).toBeGreaterThan(600);
+  }, 60_000);
+
+  it('exits 3 when a prerequisite is not met, and 2 with one line naming a bad argument', async () => {
+    const otherConfig = join(dir, 'unknown-file-system.yaml');
+    writeFileSync(
+      otherConfig,
+      readFileSync(CONFIG, 'utf8').replaceAll('fs-00000000000000001', 'fs-00000000000000009'),
+    );
+
+    const filtered = join(dir, 'dra-with-filters.yaml');
+    writeFileSync(
+      filtered,
+      readFileSync(CONFIG, 'utf8').replace('    method: dra\n', "    method: dra\n    include: ['*.nc']\n"),
+    );
+
+    const missingFs = await cli(['--config', otherConfig, 'plan', 'extdata', 'stage-in'], env);
+    const draImpossible = await cli(['--config', filtered, 'plan', 'extdata', 'stage-in', '--json'], env);
+    const missingArg = await cli(['start', 'extdata'], env);
+    const badMethod = await cli(['plan', 'extdata', 'stage-in', '--method', 'fast'], env);
+    const badLimit = await cli(['list', '--limit', '0', '--json'], env);
+
+    expect(missingFs.code).toBe(3);
+    expect(missingFs.stderr).toMatch(
+      /FileSystemNotFoundError: File system fs-00000000000000009 does not exist/,
+    );
+    expect(draImpossible.code).toBe(3);
+    expect(lastJson(draImpossible)).toMatchObject({
+      method: null,
+      requestedMethod: 'dra',
+      estimates: { dra: { possible: false, seconds: null }, ec2: { possible: true } },
+    });
+    expect(lastJson(draImpossible).estimates.dra.reason).toMatch(/FILTERS/);
+    expect(lastJson(draImpossible).checks).toContainEqual(
+      expect.objectContaining({ code: 'FILTERS', status: 'fail', fix: expect.any(String) }),
+    );
+    expect(missingArg.code).toBe(2);
+    expect(missingArg.stderr.trim().split('\n')).toEqual([
+      "error: missing required argument 'direction' (see fsx-transfer start --help)",
+    ]);
+    expect(badMethod.code).toBe(2);
+    expect(badMethod.stderr).toMatch(/^error: option '--method <method>' argument 'fast' is invalid/);
+    expect(badLimit.code).toBe(2);
+    expect(lastJson(badLimit)).toMatchObject({ error: 'UsageError', exitCode: 2 });
+    expect(lastJson(badLimit).message).toMatch(/--limit/);
+  }, 60_000);
+
+  it('list shows recent runs with their status and cost, filtered by mapping and status', async () => {
+    await cli(
+      ['start', 'blended-tropomi', 'stage-in', '--transfer-id', 'cli-listed', '--wait', '--json'],
+      env,
+    );
+    await waitForRecordCost('cli-listed');
+
+    const all = await cli(['list', '--json'], env);
+    const filtered = await cli(['list', '--mapping', 'extdata', '--status', 'SUCCEEDED', '--json'], env);
+    const text = await cli(['list', '--mapping', 'blended-tropomi'], env);
+
+    expect(all.code, all.stderr).toBe(0);
+    const listed = lastJson(all).transfers.find((t: { id: string }) => t.id === 'cli-listed');
+    expect(listed).toMatchObject({
+      mapping: 'blended-tropomi',
+      status: 'SUCCEEDED',
+      trigger: 'cli',
+      method: 'ec2',
+    });
+    expect(listed.cost.usd).toBeGreaterThan(0);
+    expect(lastJson(filtered).transfers.every((t: { mapping: string }) => t.mapping === 'extdata')).toBe(
+      true,
+    );
+    expect(text.stdout).toMatch(
+      /^ID +MAPPING +DIRECTION +TRIGGER +STATUS +METHOD +FILES +BYTES +COST +CREATED +TOOK/,
+    );
+    expect(text.stdout).toMatch(
+      /cli-listed +blended-tropomi +stage-in +cli +SUCCEEDED +ec2 +1 +7 B +\$0\.\d+/,
+    );
+  }, 120_000);
+
+  it('publishes progress while an EC2 sync runs, which status and the API read', async () => {
+    for (let i = 0; i < 40; i += 1) {
+      await s3.send(
+        new PutObjectCommand({
+          Bucket: 'demo',
+          Key: `blended-boundary-conditions/progress/f-${i}.nc`,
+          Body: Buffer.alloc(1024 * 1024, i),
+        }),
+      );
+    }
+    const deps = {
+      db: DynamoDBDocumentClient.from(clients.dynamodb()),
+      table: 'fsx-transfer-local-transfers',
+      sfn,
+      stateMachineArn: await transferArn(),
+      live: { s3, fsx: clients.fsx() },
+    };
+    const seen: TransferProgress[] = [];
+    // Two of the sync's downloads take 6 s (simulated 10 minutes): the sync outlasts one 5-second
+    // publishing interval.
+    cloud.faults.add({
+      service: 's3',
+      operation: 'GetObject',
+      delayMs: 600_000,
+      count: 2,
+      match: { Key: 'blended-boundary-conditions/progress/f-1*' },
+    });
+
+    const started = cli(
+      [
+        'start',
+        'blended-boundary-conditions',
+        'stage-in',
+        '--method',
+        'ec2',
+        '--sub-path',
+        'progress',
+        '--transfer-id',
+        'cli-progress',
+        '--wait',
+        '--json',
+      ],
+      env,
+    );
+    for (;;) {
+      const view = await viewOrUndefined();
+      if (view?.progress.source === 'sync') seen.push(view.progress);
+      if (view && ['SUCCEEDED', 'FAILED', 'ABORTED', 'TIMED_OUT'].includes(view.status)) break;
+      await new Promise((resolve) => setTimeout(resolve, 250));
+    }
+    const run = await started;
+    const object = await s3.send(
+      new GetObjectCommand({ Bucket: 'demo', Key: '.fsx-transfer/progress/cli-progress.json' }),
+    );
+
+    expect(run.code, run.stderr).toBe(0);
+    // Published mid-sync: some files done, not all.
+    expect(seen.some((p) => p.phase === 'syncing' && p.files! > 0 && p.files! < 40)).toBe(true);
+    expect(JSON.parse(await object.Body!.transformToString())).toMatchObject({ phase: 'synced', files: 40 });
+    expect(lastJson(run).progress).toMatchObject({ files: 40, bytes: 40 * 1024 * 1024 });
+
+    async function viewOrUndefined() {
+      try {
+        return await getTransfer(deps, 'cli-progress');
+      } catch {
+        return undefined;
+      }
+    }
+  }, 180_000);
 
   it('refuses bad input naming the field and the rule, and starts no execution', async () => {
     const before = await sfn.send(new ListExecutionsCommand({ stateMachineArn: await transferArn() }));
@@ -206,6 +412,17 @@ describe('fsx-transfer against a running local cloud', () => {
     const counts = report.counts as Record<string, number>;
     expect(Object.values(counts).reduce((a, b) => a + b, 0)).toBe(statuses.length);
   }, 60_000);
+
+  /** finish-transfer records the cost once the execution's end reaches it. */
+  async function waitForRecordCost(id: string): Promise<void> {
+    const db = DynamoDBDocumentClient.from(clients.dynamodb());
+    for (let i = 0; i < 100; i += 1) {
+      const record = await getRecord({ db, table: 'fsx-transfer-local-transfers' }, id);
+      if (record?.cost) return;
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+    throw new Error(`no cost recorded for ${id}`);
+  }
 
   async function transferArn(): Promise<string> {
     return `arn:aws:states:us-east-1:000000000000:stateMachine:fsx-transfer-local-transfer`;

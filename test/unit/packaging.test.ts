@@ -591,6 +591,18 @@ describe('npm run package: the triggers', () => {
     }
   });
 
+  it('lets GET /transfers/{id} read progress objects and task counts only, and finish-transfer the history', () => {
+    const executions =
+      'arn:${AWS::Partition}:states:${AWS::Region}:${AWS::AccountId}:execution:fsx-transfer-dev-transfer:*';
+    const get = actionsOn('api-get-transfer').filter((a) => /^(s3|fsx):/.test(a));
+
+    expect(get.sort()).toEqual([
+      'fsx:DescribeDataRepositoryTasks *',
+      's3:GetObject arn:${AWS::Partition}:s3:::demo/.fsx-transfer/progress/*',
+    ]);
+    expect(actionsOn('finish-transfer')).toContain(`states:GetExecutionHistory ${executions}`);
+  });
+
   it('lets finish-transfer put only fsx-transfer events, on the default bus', () => {
     const put = statementsOf(roleOf('finish-transfer')).filter((s) =>
       [s.Action].flat().includes('events:PutEvents'),

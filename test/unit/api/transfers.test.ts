@@ -4,6 +4,8 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { DescribeDataRepositoryTasksCommand, FSxClient } from '@aws-sdk/client-fsx';
+import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import {
   DescribeExecutionCommand,
   GetExecutionHistoryCommand,
@@ -21,12 +23,15 @@ import { handler as startHandler } from '../../../functions/api-start-transfer/h
 import { resetClients } from '../../../shared/aws/clients.js';
 import { resetConfig } from '../../../shared/config/load.js';
 import { startTestTable, type TestTable } from '../../support/transfers-table.js';
+import { historyOf, T0 } from '../cost/history.js';
 import { awsError } from '../ec2/builders.js';
 import { STATE_MACHINE_ARN } from '../transfers/builders.js';
 
 const EVENTS = join(import.meta.dirname, '..', '..', '..', 'events', 'api');
 const SAMPLE = JSON.parse(readFileSync(join(EVENTS, 'post-transfers.json'), 'utf8'));
 const sfnMock = mockClient(SFNClient);
+const s3Mock = mockClient(S3Client);
+const fsxMock = mockClient(FSxClient);
 let table: TestTable;
 let saved: NodeJS.ProcessEnv;
 
@@ -84,6 +89,8 @@ afterAll(async () => {
 });
 beforeEach(() => {
   sfnMock.reset();
+  s3Mock.reset();
+  fsxMock.reset();
   sfnMock.on(StartExecutionCommand).callsFake((input) => ({
     executionArn: `${STATE_MACHINE_ARN.replace(':stateMachine:', ':execution:')}:${input.name}`,
     startDate: new Date(),
@@ -196,6 +203,131 @@ describe('GET /transfers/{id} and GET /transfers', () => {
     expect(missing.statusCode).toBe(404);
     expect(missing.json.type).toBe('urn:fsx-transfer:problem:not-found');
     expect(bad.statusCode).toBe(400);
+  });
+
+  it('shows the live progress of a running EC2 sync, its rate and time left, and the cost so far', async () => {
+    const { json: created } = await post({ mapping: 'output', direction: 'export' });
+    const launchedAt = new Date(Date.now() - 300_000).toISOString();
+    sfnMock.on(GetExecutionHistoryCommand).resolves({
+      events: historyOf([
+        {
+          exit: 'LaunchInstance',
+          at: 0,
+          output: { ec2: { instance: { instanceId: 'i-1', instanceType: 'c6i.large', launchedAt } } },
+        },
+        {
+          enter: 'RunTransferCommand',
+          at: 1,
+          input: { plan: { method: 'ec2', direction: 'export', scope: { bucket: 'demo' } } },
+        },
+      ]),
+    });
+    const body = JSON.stringify({
+      version: 1,
+      phase: 'syncing',
+      files: 1,
+      deleted: 0,
+      completed: '2.0 MiB/3.0 MiB (1.0 MiB/s) with 1 file(s) remaining',
+      elapsedSeconds: 2,
+    });
+    s3Mock
+      .on(GetObjectCommand, { Bucket: 'demo', Key: `.fsx-transfer/progress/${created.id}.json` })
+      .resolves({ Body: { transformToString: async () => body } as never, LastModified: new Date(T0) });
+
+    const { json } = await get(created.id);
+
+    expect(json.currentState).toBe('RunTransferCommand');
+    expect(json.progress).toMatchObject({
+      source: 'sync',
+      phase: 'syncing',
+      files: 1,
+      totalFiles: 2,
+      bytes: 2 * 1024 ** 2,
+      totalBytes: 3 * 1024 ** 2,
+      bytesPerSecond: 1024 ** 2,
+      etaSeconds: 1,
+      updatedAt: new Date(T0).toISOString(),
+    });
+    expect(json.cost).toMatchObject({
+      final: false,
+      instances: [{ instanceId: 'i-1', instanceType: 'c6i.large' }],
+    });
+    expect(json.cost.instances[0].seconds).toBeGreaterThanOrEqual(300);
+  });
+
+  it('shows how far a failed EC2 run got, from its last published progress', async () => {
+    const { json: created } = await post({ mapping: 'output', direction: 'export' });
+    sfnMock.on(DescribeExecutionCommand).callsFake((input) => ({
+      executionArn: input.executionArn,
+      name: input.executionArn.split(':').pop(),
+      status: 'FAILED',
+      startDate: new Date(T0),
+      stopDate: new Date(T0 + 60_000),
+      error: 'CommandFailedError',
+      cause: 'aws s3 sync exited with 1',
+      input: '{}',
+    }));
+    sfnMock.on(GetExecutionHistoryCommand).resolves({
+      events: historyOf([
+        { enter: 'RunTransferCommand', at: 1, input: { plan: { method: 'ec2', scope: { bucket: 'demo' } } } },
+      ]),
+    });
+    const body = JSON.stringify({
+      version: 1,
+      phase: 'failed',
+      files: 3,
+      deleted: 0,
+      completed: '3.0 MiB/9.0 MiB (1.0 MiB/s) with 6 file(s) remaining',
+      elapsedSeconds: 3,
+    });
+    s3Mock.on(GetObjectCommand).resolves({ Body: { transformToString: async () => body } as never });
+
+    const { json } = await get(created.id);
+
+    expect(json).toMatchObject({ status: 'FAILED', error: 'CommandFailedError' });
+    expect(json.progress).toMatchObject({ source: 'sync', phase: 'failed', files: 3, totalFiles: 9 });
+    expect(json.cost).toMatchObject({ final: true });
+  });
+
+  it("shows a DRA run's data repository task counts", async () => {
+    const { json: created } = await post({ mapping: 'output', direction: 'export' });
+    sfnMock.on(GetExecutionHistoryCommand).resolves({
+      events: historyOf([
+        {
+          enter: 'WaitForExportTask',
+          at: 0,
+          input: {
+            plan: { method: 'dra', scope: { bucket: 'demo' } },
+            dra: { task: { taskId: 'task-0123456789abcdef0' } },
+          },
+        },
+      ]),
+    });
+    fsxMock.on(DescribeDataRepositoryTasksCommand, { TaskIds: ['task-0123456789abcdef0'] }).resolves({
+      DataRepositoryTasks: [
+        {
+          TaskId: 'task-0123456789abcdef0',
+          Type: 'EXPORT_TO_REPOSITORY',
+          Lifecycle: 'EXECUTING',
+          CreationTime: new Date(),
+          StartTime: new Date(Date.now() - 10_000),
+          Status: { TotalCount: 100, SucceededCount: 40, FailedCount: 1, LastUpdatedTime: new Date(T0) },
+        },
+      ],
+    });
+
+    const { json } = await get(created.id);
+
+    expect(json.progress).toMatchObject({
+      source: 'data-repository-task',
+      phase: 'EXECUTING',
+      files: 40,
+      totalFiles: 100,
+      failedFiles: 1,
+      bytes: null,
+    });
+    expect(json.progress.filesPerSecond).toBeCloseTo(4.1, 0);
+    expect(json.progress.etaSeconds).toBeGreaterThan(0);
   });
 
   it('lists newest first, page by page with nextToken, filtered by mapping and status', async () => {

@@ -23,6 +23,7 @@ describe('generated JSON Schemas', () => {
       'fileSystems',
       'mappings',
       'defaults',
+      'pricing',
     ]);
     expect(schema.additionalProperties).toBe(false);
     expect(schema.properties.mappings.items.properties.fsxPath.pattern).toBe('^\\/[A-Za-z0-9._/+=@,:~-]*$');

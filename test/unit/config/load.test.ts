@@ -85,6 +85,25 @@ describe('loadConfig', () => {
   });
 });
 
+describe('pricing', () => {
+  it('accepts overrides of the price table and refuses a negative price, naming the field', () => {
+    const good = configYaml({
+      top: [
+        'pricing:',
+        '  region: eu-west-1',
+        '  ec2:',
+        '    c6i.large: { usdPerHour: 0.094, baselineGbps: 0.781, burstGbps: 12.5 }',
+      ],
+    });
+    const bad = configYaml({ top: ['pricing:', '  s3: { getPer1000: -1 }'] });
+
+    expect(parseConfig(good, 'cfg.yaml').pricing?.ec2?.['c6i.large']?.usdPerHour).toBe(0.094);
+    expect(catchConfigError(() => parseConfig(bad, 'cfg.yaml')).details.issues).toEqual([
+      expect.objectContaining({ field: 'pricing.s3.getPer1000' }),
+    ]);
+  });
+});
+
 describe('shipped config files', () => {
   it('accepts the example config with the seed mappings and an export mapping', () => {
     const config = loadConfig('fsx-transfer.config.example.yaml');

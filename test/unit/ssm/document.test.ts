@@ -93,7 +93,8 @@ describe('transfer document', () => {
     expect(SCRIPT).toContain('mount -t lustre -o relatime,flock "$FS_DNS@tcp:/$MOUNT_NAME" "$MOUNT_POINT"');
     expect(SCRIPT).toContain('aws s3 sync "$S3_URL" "$LOCAL_DIR" "$@"');
     expect(SCRIPT).toContain('aws s3 sync "$LOCAL_DIR" "$S3_URL" "$@"');
-    expect(SCRIPT).toContain('set -- "$@" --no-progress');
+    // aws s3 sync's progress records feed the published progress (progress-script.test.ts).
+    expect(SCRIPT).toContain('aws s3 sync "$S3_URL" "$LOCAL_DIR" "$@" | follow_sync');
     expect(SCRIPT).toContain('if [ "$DELETE" = true ]; then set -- "$@" --delete; fi');
   });
 

@@ -1,6 +1,6 @@
 /** Builders for the gate, records and finish tests: WaitForTurn inputs and execution ends. */
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
-import { SFNClient } from '@aws-sdk/client-sfn';
+import { GetExecutionHistoryCommand, SFNClient } from '@aws-sdk/client-sfn';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeAll, beforeEach } from 'vitest';
 import type { TransferRequest } from '../../../shared/config/schema.js';
@@ -111,6 +111,8 @@ export function gateTestBed(prefix: string) {
     sfnMock.reset();
     eventsMock.reset();
     eventsMock.on(PutEventsCommand).resolves({ FailedEntryCount: 0, Entries: [{ EventId: 'e-1' }] });
+    // The history the run cost is read from: empty unless a test gives one.
+    sfnMock.on(GetExecutionHistoryCommand).resolves({ events: [] });
     counter += 1;
   });
   return bed;

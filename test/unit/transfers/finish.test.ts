@@ -1,5 +1,9 @@
 import { PutEventsCommand } from '@aws-sdk/client-eventbridge';
-import { DescribeExecutionCommand, StartExecutionCommand } from '@aws-sdk/client-sfn';
+import {
+  DescribeExecutionCommand,
+  GetExecutionHistoryCommand,
+  StartExecutionCommand,
+} from '@aws-sdk/client-sfn';
 import { describe, expect, it } from 'vitest';
 import {
   COMPLETION_SOURCE,
@@ -11,6 +15,7 @@ import {
 import { claimPendingRun, readGate } from '../../../shared/transfers/gate.js';
 import { getRecord } from '../../../shared/transfers/records.js';
 import { waitForTurn } from '../../../shared/transfers/turns.js';
+import { ec2RunHistory } from '../cost/history.js';
 import { awsError } from '../ec2/builders.js';
 import { executionArn, executionEnd, finishDeps, gateTestBed, turnInput } from './builders.js';
 
@@ -80,6 +85,45 @@ describe('completion events', () => {
         verified: false,
       });
     }
+  });
+
+  it('records what the run cost, from its history, in the record, the summary and the completion event', async () => {
+    const deps = finishDeps(bed.table);
+    sfnMock.on(GetExecutionHistoryCommand).resolves({ events: ec2RunHistory() });
+    const summary = {
+      transferId: 'paid',
+      method: 'ec2',
+      status: 'SUCCEEDED',
+      files: 3,
+      bytes: 30,
+      verified: true,
+    };
+
+    await finishTransfer(
+      deps,
+      executionEnd('paid', 'SUCCEEDED', { request: { mapping: mapping() }, output: summary }),
+    );
+
+    const record = await getRecord(deps, 'paid');
+    const detail = JSON.parse(putEntries()[0]!.Detail!);
+    expect(record!.cost).toMatchObject({
+      final: true,
+      instances: [{ instanceId: 'i-1', instanceType: 'c6i.large', seconds: 740 }],
+      transitions: { count: 10 },
+    });
+    expect(record!.summary).toMatchObject({ files: 3, cost: record!.cost });
+    expect(detail.cost).toEqual(record!.cost);
+    expect(detail.cost.usd).toBeGreaterThan(0);
+  });
+
+  it('finishes a run whose history cannot be read, without a cost', async () => {
+    const deps = finishDeps(bed.table);
+    sfnMock.on(GetExecutionHistoryCommand).rejects(awsError('AccessDeniedException'));
+
+    await finishTransfer(deps, executionEnd('unpriced', 'FAILED', { request: { mapping: mapping() } }));
+
+    expect((await getRecord(deps, 'unpriced'))!.cost).toBeUndefined();
+    expect(JSON.parse(putEntries()[0]!.Detail!)).toMatchObject({ status: 'FAILED', cost: null });
   });
 
   it('creates the record of a run that failed before it reached the gate (e.g. in Validate)', async () => {
