@@ -427,7 +427,7 @@ describe("the seed's behaviour summary over the wire", () => {
 
     expect(exported).toBe('new model output');
     expect(modified).toBe('yes');
-  }, 30_000);
+  }, 45_000); // two waits of up to 20 s each on a busy machine
 
   it('FSx file deletion: no effect on S3', async () => {
     writeOnFsx(id, 'output/to-delete.nc', 'keep me in S3');

@@ -6,9 +6,12 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
+  configYaml,
   eventually,
+  FS_ID,
   fsxDir,
   instancesOf,
+  putTree,
   s3Tree,
   sha256,
   sleep,
@@ -20,7 +23,19 @@ import { api, executions, settled } from './trigger-runs.js';
 let world: World;
 
 beforeAll(async () => {
-  world = await startWorld();
+  // Plus a DRA mapping, to read a running data repository task's counts through the API.
+  world = await startWorld({
+    config: configYaml({
+      extraMappings: [
+        '  - name: inputs-dra',
+        `    fileSystemId: ${FS_ID}`,
+        '    fsxPath: /inputs-dra',
+        '    s3Uri: s3://demo/inputs-dra',
+        '    directions: [stage-in]',
+        '    method: dra',
+      ].join('\n'),
+    }),
+  });
 }, 60_000);
 
 afterAll(async () => {
@@ -162,6 +177,31 @@ describe('the transfers API', () => {
     expect((await instancesOf(transfer.executionArn)).length).toBeGreaterThan(0);
     expect((await api(world).delete(`/transfers/${body.id}`)).status).toBe(409);
   }, 180_000);
+
+  it("shows a running DRA import's task counts as the transfer's progress", async () => {
+    await putTree('inputs-dra', { 'a.nc': 'a', 'b.nc': 'bb', 'sub/c.nc': 'ccc' });
+    world.cloud.fsx.setFaults({ taskFileDelayMs: 20_000 });
+    try {
+      const { body } = await api(world).post('/transfers', { mapping: 'inputs-dra', direction: 'stage-in' });
+      let progress: any;
+      await eventually(
+        async () => {
+          progress = (await api(world).get(`/transfers/${body.id}`)).body.progress;
+          return progress?.source === 'data-repository-task' && progress.totalFiles === 3;
+        },
+        'the import task counts in GET /transfers/{id}',
+        120_000,
+      );
+      world.cloud.fsx.setFaults({});
+      const transfer = await finished(body.id, 180_000);
+
+      expect(progress).toMatchObject({ source: 'data-repository-task', totalFiles: 3 });
+      expect(progress.files).toBeLessThanOrEqual(3);
+      expect(transfer.status).toBe('SUCCEEDED');
+    } finally {
+      world.cloud.fsx.setFaults({});
+    }
+  }, 300_000);
 
   it('lists transfers page by page, newest first, filtered by status', async () => {
     for (let i = 0; i < 5; i++) {

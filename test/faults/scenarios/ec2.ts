@@ -27,8 +27,8 @@ defaults:
 `;
 
 export const EC2_LAUNCH_CONFIG = ec2Config('{agentOnlineMinutes: 2}');
-/** Runs of 30 minutes: a command may run 28 (the run deadline less two), the watchdog fires at 30. */
-export const EC2_COMMAND_CONFIG = ec2Config('{agentOnlineMinutes: 2, transferMinutes: 30}');
+/** Runs of 60 minutes (18 s at 0.005, room for the real AWS CLI on a busy machine): a command may run 58 (the run deadline less two), the watchdog fires at 60. */
+export const EC2_COMMAND_CONFIG = ec2Config('{agentOnlineMinutes: 2, transferMinutes: 60}');
 
 const STAGE_IN: TransferRequest = { mapping: 'ec2-data', direction: 'stage-in' };
 const EXPORT: TransferRequest = { mapping: 'ec2-data', direction: 'export' };
@@ -245,7 +245,7 @@ export const EC2_COMMAND_SCENARIOS: Scenario[] = [
     what: "aws s3 sync hangs past the command's execution timeout",
     expect: 'CommandTimedOutError',
     request: STAGE_IN,
-    inject: rules({ service: 's3', operation: 'ListObjectsV2', delayMs: 3_600_000, count: 1 }),
+    inject: rules({ service: 's3', operation: 'ListObjectsV2', delayMs: 7_200_000, count: 1 }),
     timeoutMs: 90_000,
   },
   {
@@ -285,7 +285,7 @@ export const EC2_COMMAND_SCENARIOS: Scenario[] = [
     what: 'the execution is stopped during the sync (the cleanup rule terminates)',
     expect: 'ABORTED',
     request: STAGE_IN,
-    inject: rules({ service: 'ssm', behavior: 'command-slow', delayMs: 3_600_000, count: 1 }),
+    inject: rules({ service: 'ssm', behavior: 'command-slow', delayMs: 7_200_000, count: 1 }),
     act: async (ctx: ScenarioContext) => {
       const executionArn = await ctx.start();
       await transferring(executionArn);
@@ -300,7 +300,7 @@ export const EC2_COMMAND_SCENARIOS: Scenario[] = [
     expect: 'ABORTED',
     request: STAGE_IN,
     inject: rules(
-      { service: 'ssm', behavior: 'command-slow', delayMs: 3_600_000, count: 1 },
+      { service: 'ssm', behavior: 'command-slow', delayMs: 7_200_000, count: 1 },
       crash('cleanup-execution'),
     ),
     act: async (ctx: ScenarioContext) => {
@@ -317,7 +317,7 @@ export const EC2_COMMAND_SCENARIOS: Scenario[] = [
     expect: 'TIMED_OUT',
     request: EXPORT,
     inject: rules(
-      { service: 'ssm', behavior: 'command-slow', delayMs: 3_600_000, count: 1 },
+      { service: 'ssm', behavior: 'command-slow', delayMs: 7_200_000, count: 1 },
       { service: 'states', behavior: 'execution-timeout', delayMs: 1_200_000, count: 1 },
     ),
     // The execution times out while its instance runs the (slow) transfer command.
