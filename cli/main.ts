@@ -87,6 +87,17 @@ function applyGlobalOptions(opts: Record<string, unknown>): void {
   if (typeof opts.config === 'string') process.env.FSX_TRANSFER_CONFIG = opts.config;
 }
 
+/**
+ * `--local` takes an optional port, and commander would read the command that follows as that
+ * port (`--local plan ...`): a bare `--local` becomes `--local=4566`.
+ */
+export function withLocalPort(argv: string[]): string[] {
+  const end = argv.indexOf('--');
+  return argv.map((arg, i) =>
+    arg === '--local' && (end === -1 || i < end) && !/^\d+$/.test(argv[i + 1] ?? '') ? '--local=4566' : arg,
+  );
+}
+
 /** Commander's own exits: help and version are fine, everything else is a usage error. */
 function commanderExit(error: CommanderError): number {
   return ['commander.helpDisplayed', 'commander.help', 'commander.version'].includes(error.code)
@@ -104,7 +115,7 @@ export async function main(argv: string[]): Promise<number> {
   // Usage errors are one line naming the argument (as JSON with --json).
   inheritSettings(program, json);
   try {
-    await program.parseAsync(argv);
+    await program.parseAsync(withLocalPort(argv));
     return typeof process.exitCode === 'number' ? process.exitCode : EXIT.ok;
   } catch (error) {
     if (error instanceof CommanderError) return commanderExit(error);

@@ -152,6 +152,7 @@ const UNKNOWN_PROGRESS: TransferProgress = {
 function progressOf(
   summary: Record<string, unknown> | null,
   live: LiveProgress | undefined,
+  ended = false,
 ): TransferProgress {
   if (summary && typeof summary.files === 'number') {
     const files = number(summary.files);
@@ -170,7 +171,8 @@ function progressOf(
   }
   if (!live) return UNKNOWN_PROGRESS;
   const { elapsedSeconds: _elapsed, ...progress } = live;
-  return progress;
+  // How far a run that failed or was cancelled got: no rate or time left any more.
+  return ended ? { ...progress, bytesPerSecond: null, filesPerSecond: null, etaSeconds: null } : progress;
 }
 
 /** The view of a record (and its execution, when described). */
@@ -215,7 +217,7 @@ export function viewOf(
     methodReasons: record?.methodReasons ?? (summary?.methodReasons as TransferRecord['methodReasons']) ?? [],
     ...(waitingFor ? { waitingFor } : {}),
     ...(state && !FINAL_STATUSES.has(status) ? { currentState: state } : {}),
-    progress: progressOf(summary, extra.progress),
+    progress: progressOf(summary, extra.progress, FINAL_STATUSES.has(status)),
     createdAt,
     startedAt: record?.startedAt ?? null,
     endedAt,

@@ -13,9 +13,10 @@ vi.hoisted(() => {
 let world: FaultWorld;
 
 beforeAll(async () => {
-  // 0.005: boots, agents, retries and polls take milliseconds; a transfer command (the real AWS
-  // CLI, a few real seconds) may outlast the 15-minute heartbeat (4.5 s), which polling then covers.
-  world = await startFaultWorld(EC2_COMMAND_CONFIG, 0.005);
+  // 0.01: boots, agents, retries and polls take milliseconds; a transfer command (the real AWS
+  // CLI, a few real seconds) may outlast the 15-minute heartbeat (9 s), which polling then covers,
+  // and has 36 s before its 60-minute run deadline even on a busy machine.
+  world = await startFaultWorld(EC2_COMMAND_CONFIG, 0.01);
 }, 60_000);
 
 afterAll(async () => {

@@ -27,7 +27,7 @@ defaults:
 `;
 
 export const EC2_LAUNCH_CONFIG = ec2Config('{agentOnlineMinutes: 2}');
-/** Runs of 60 minutes (18 s at 0.005, room for the real AWS CLI on a busy machine): a command may run 58 (the run deadline less two), the watchdog fires at 60. */
+/** Runs of 60 minutes (36 s at 0.01, room for the real AWS CLI on a busy machine): a command may run 58 (the run deadline less two), the watchdog fires at 60. */
 export const EC2_COMMAND_CONFIG = ec2Config('{agentOnlineMinutes: 2, transferMinutes: 60}');
 
 const STAGE_IN: TransferRequest = { mapping: 'ec2-data', direction: 'stage-in' };

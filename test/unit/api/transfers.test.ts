@@ -286,6 +286,7 @@ describe('GET /transfers/{id} and GET /transfers', () => {
 
     expect(json).toMatchObject({ status: 'FAILED', error: 'CommandFailedError' });
     expect(json.progress).toMatchObject({ source: 'sync', phase: 'failed', files: 3, totalFiles: 9 });
+    expect(json.progress).toMatchObject({ bytesPerSecond: null, etaSeconds: null });
     expect(json.cost).toMatchObject({ final: true });
   });
 
