@@ -499,7 +499,8 @@ async function settle(world: World): Promise<{ leaked: number }> {
     await eventually(
       async () => (await transferInstancesRunning()) === 0,
       'no transfer instance runs',
-      30_000,
+      // The watchdog fires at the run deadline: 60 simulated minutes are 36 s at 0.01.
+      60_000,
     );
   } catch {
     // Counted below, and asserted by the caller.
