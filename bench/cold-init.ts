@@ -1,0 +1,101 @@
+/**
+ * coldInitMs: how long importing each bundled handler takes in a fresh Node.js process (what a
+ * Lambda cold start adds to the runtime's own start), from the zip `npm run package` built,
+ * unpacked as Lambda does (/var/task = the zip's root, the config beside the bundle). Several
+ * processes per handler; the figure is the slowest handler's median.
+ */
+import { execFile } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { promisify } from 'node:util';
+import { zipEntries } from '../scripts/sls/package-copy.js';
+import type { Benchmark } from './lib/figures.js';
+
+/** Imports the module and prints the milliseconds the import took (nothing else runs). */
+const IMPORT_ONE = `
+const started = performance.now();
+const module = await import(process.argv[1]);
+if (typeof module.handler !== 'function') throw new Error('no handler export');
+process.stdout.write(String(performance.now() - started));
+`;
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
+}
+
+/** Unpacks a function zip into `dir`. */
+function unzip(zipPath: string, dir: string): void {
+  for (const [name, content] of zipEntries(readFileSync(zipPath))) {
+    if (name.endsWith('/')) continue;
+    mkdirSync(dirname(join(dir, name)), { recursive: true });
+    writeFileSync(join(dir, name), content);
+  }
+}
+
+/** The environment Lambda gives a function, with the values serverless.yml sets. */
+function lambdaEnvironment(key: string, taskRoot: string): NodeJS.ProcessEnv {
+  return {
+    PATH: process.env.PATH,
+    LAMBDA_TASK_ROOT: taskRoot,
+    AWS_REGION: 'us-east-1',
+    AWS_DEFAULT_REGION: 'us-east-1',
+    AWS_LAMBDA_FUNCTION_NAME: `fsx-transfer-dev-${key}`,
+    AWS_LAMBDA_FUNCTION_MEMORY_SIZE: '512',
+    AWS_ACCESS_KEY_ID: 'AKIDBENCH',
+    AWS_SECRET_ACCESS_KEY: 'bench',
+    AWS_SESSION_TOKEN: 'bench',
+    FSX_TRANSFER_CONFIG: 'fsx-transfer.config.yaml',
+    FSX_TRANSFER_STAGE: 'dev',
+    TRANSFERS_TABLE: 'fsx-transfer-dev-transfers',
+    TRANSFER_STATE_MACHINE_ARN: 'arn:aws:states:us-east-1:000000000000:stateMachine:fsx-transfer-dev-transfer',
+    POWERTOOLS_SERVICE_NAME: 'fsx-transfer',
+    AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+  };
+}
+
+const coldInit: Benchmark<'coldInitMs'> = {
+  figure: 'coldInitMs',
+  title: 'bundled handler import time',
+  order: 20,
+  async run(context) {
+    const packaged = await context.packaged();
+    const zips = join(packaged.dir, '.serverless');
+    const keys = readdirSync(zips)
+      .filter((file) => file.endsWith('.zip'))
+      .map((file) => file.replace(/\.zip$/, ''))
+      .sort();
+    const work = mkdtempSync(join(tmpdir(), 'fsx-transfer-bench-cold-init-'));
+    const medians: Record<string, number> = {};
+    try {
+      for (const key of keys) {
+        const taskRoot = join(work, key);
+        unzip(join(zips, `${key}.zip`), taskRoot);
+        const handler = pathToFileURL(join(taskRoot, 'functions', key, 'handler.mjs')).href;
+        const samples: number[] = [];
+        for (let i = 0; i < context.options.samples; i++) {
+          const { stdout } = await promisify(execFile)(
+            process.execPath,
+            ['--input-type=module', '--eval', IMPORT_ONE, handler],
+            { cwd: taskRoot, env: lambdaEnvironment(key, taskRoot) },
+          );
+          samples.push(Number(stdout));
+        }
+        medians[key] = Math.round(median(samples) * 10) / 10;
+      }
+    } finally {
+      rmSync(work, { recursive: true, force: true });
+    }
+    const slowest = Object.entries(medians).sort((a, b) => b[1] - a[1]);
+    return {
+      value: Math.round(slowest[0]![1]),
+      details: { samplesPerHandler: context.options.samples, medianMs: Object.fromEntries(slowest) },
+      notes: [`Node.js ${process.version} here; Lambda runs nodejs22.x`],
+    };
+  },
+};
+
+export default coldInit;
