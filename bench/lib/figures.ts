@@ -71,15 +71,39 @@ export function checkTargets(figures: Partial<Figures>): Check[] {
     check('coalescing', 'events lost', '0', coalescing.lost, coalescing.lost === 0);
     // The issue names no number; one burst is one upload, which test/e2e/triggers-s3-events
     // expects to start one run, at most two.
-    check('coalescing', 'executions started by one burst', '<= 2', coalescing.executions, coalescing.executions <= 2);
+    check(
+      'coalescing',
+      'executions started by one burst',
+      '<= 2',
+      coalescing.executions,
+      coalescing.executions <= 2,
+    );
   }
   if (bundles)
-    check('bundles', 'largest function zip', `<= ${300 * KB} bytes`, bundles.maxZipBytes, bundles.maxZipBytes <= 300 * KB);
+    check(
+      'bundles',
+      'largest function zip',
+      `<= ${300 * KB} bytes`,
+      bundles.maxZipBytes,
+      bundles.maxZipBytes <= 300 * KB,
+    );
   if (coldInitMs !== undefined)
-    check('coldInitMs', 'slowest bundled handler import (median)', '<= 150 ms', coldInitMs, coldInitMs <= 150);
+    check(
+      'coldInitMs',
+      'slowest bundled handler import (median)',
+      '<= 150 ms',
+      coldInitMs,
+      coldInitMs <= 150,
+    );
   if (scaleOut) {
     const at4 = scaleOut.efficiency[scaleOut.workers.indexOf(4)];
-    check('scaleOut', 'efficiency at 4 workers', '>= 0.8', at4 ?? 'not measured', at4 !== undefined && at4 >= 0.8);
+    check(
+      'scaleOut',
+      'efficiency at 4 workers',
+      '>= 0.8',
+      at4 ?? 'not measured',
+      at4 !== undefined && at4 >= 0.8,
+    );
   }
   return checks;
 }

@@ -1,0 +1,82 @@
+/**
+ * coalescing: --events (100,000) S3 "Object Created" events for one mapping put on the local bus
+ * in one burst, as S3 would send them for an upload: the real rule -> SQS queue -> s3-event-trigger
+ * path from serverless.yml, then the quiet-period check and the runs. Executions = the runs the
+ * burst started; lost = events not matched to the mapping (never received, dropped or invalid),
+ * from the trigger's daily counters.
+ */
+import { PutObjectCommand } from '@aws-sdk/client-s3';
+import { getS3 } from '../shared/aws/clients.js';
+import { encodeEventKey } from '../shared/triggers/s3-events.js';
+import { BUCKET } from '../test/e2e/ec2-helpers.js';
+import { counterDelta, eventCounters, eventRuns, settled } from '../test/e2e/trigger-runs.js';
+import { MAPPINGS } from './lib/context.js';
+import type { Benchmark } from './lib/figures.js';
+
+/** Events put on the bus between two yields to the event loop (the burst stays one burst). */
+const CHUNK = 1000;
+
+const coalescing: Benchmark<'coalescing'> = {
+  figure: 'coalescing',
+  title: 'S3 events of one mapping in a burst -> runs',
+  order: 50,
+  async run(context) {
+    const events = context.options.events;
+    const world = await context.world();
+    // One object really there, so each run has something to copy.
+    await getS3().send(
+      new PutObjectCommand({ Bucket: BUCKET, Key: `${MAPPINGS.burst}/burst/first.nc`, Body: 'first' }),
+    );
+    await settled(world);
+    const before = await eventCounters();
+    const runsBefore = (await eventRuns(world, MAPPINGS.burst)).length;
+
+    const started = performance.now();
+    for (let i = 0; i < events; i++) {
+      const key = `${MAPPINGS.burst}/burst/${String(i % 100).padStart(2, '0')}/obs-${i}.nc`;
+      world.cloud.events.emit({
+        source: 'aws.s3',
+        'detail-type': 'Object Created',
+        resources: [`arn:aws:s3:::${BUCKET}`],
+        detail: {
+          version: '0',
+          bucket: { name: BUCKET },
+          object: {
+            key: encodeEventKey(key),
+            size: 1024,
+            etag: 'd41d8cd98f00b204e9800998ecf8427e',
+            sequencer: i.toString(16).padStart(16, '0'),
+          },
+          'request-id': `bench-${i}`,
+          requester: world.cloud.events.accountId,
+          'source-ip-address': '127.0.0.1',
+          reason: 'PutObject',
+        },
+      });
+      if (i % CHUNK === CHUNK - 1) await new Promise((resolve) => setImmediate(resolve));
+    }
+    const putSeconds = (performance.now() - started) / 1000;
+    context.log(
+      `coalescing: ${events} events on the bus in ${putSeconds.toFixed(1)} s; waiting until all settled ...`,
+    );
+    await settled(world, 30 * 60_000);
+    const settledSeconds = (performance.now() - started) / 1000;
+
+    const delta = counterDelta(before, await eventCounters());
+    const all = await eventRuns(world, MAPPINGS.burst);
+    // Newest first: the ones the burst started come before those of the first object's upload.
+    const runs = all.slice(0, all.length - runsBefore);
+    const matched = delta.matched ?? 0;
+    return {
+      value: { events, executions: runs.length, lost: events - matched },
+      details: {
+        counters: delta,
+        runStatuses: runs.map((run) => run.status),
+        busSeconds: Math.round(putSeconds * 10) / 10,
+        settledSeconds: Math.round(settledSeconds * 10) / 10,
+      },
+    };
+  },
+};
+
+export default coalescing;
