@@ -9,6 +9,10 @@
  *   bundle that uses the client. Writing those keys as the string literals they stand for makes
  *   the unused schemas droppable; the objects are the same. Only keys naming a `const _x = "..."`
  *   of the same file are rewritten.
+ * - sideEffectFreeLibDynamoDb: @aws-sdk/lib-dynamodb declares no `sideEffects` in its package.json
+ *   (its modules only declare classes and functions), so esbuild kept it, and the DynamoDB client
+ *   it extends, in every function that imports shared/aws/clients.ts, DynamoDB user or not.
+ *   Marking its entry side-effect free lets esbuild drop it where nothing uses it.
  * - sourceMapsOutsideZip: source maps are written next to the bundle (`sourcemap: external`, no
  *   sourceMappingURL comment) and moved to .serverless/sourcemaps/<function path>.map before the
  *   zip is made. A map with its sources is 5 MB per function: inside the zip it was most of the
@@ -45,6 +49,24 @@ const treeShakeableSdkSchemas = {
   },
 };
 
+const sideEffectFreeLibDynamoDb = {
+  name: 'side-effect-free-lib-dynamodb',
+  setup(build) {
+    build.onResolve({ filter: /^@aws-sdk\/lib-dynamodb$/ }, async (args) => {
+      if (args.pluginData?.resolving) return undefined;
+      const { kind, importer, resolveDir } = args;
+      const resolved = await build.resolve(args.path, {
+        kind,
+        importer,
+        resolveDir,
+        pluginData: { resolving: true },
+      });
+      if (resolved.errors.length > 0) return { errors: resolved.errors };
+      return { path: resolved.path, namespace: resolved.namespace, sideEffects: false };
+    });
+  },
+};
+
 /**
  * Moves the maps esbuild wrote into a bundle's `outdir` (serverless-esbuild: <build dir>/<function
  * folder>) to `<mapsDir>/<function folder>/`, before serverless-esbuild zips the build dir.
@@ -69,6 +91,7 @@ function sourceMapsOutsideZip(mapsDir) {
 /** serverless-esbuild calls this with the serverless instance. */
 module.exports = (serverless) => [
   treeShakeableSdkSchemas,
+  sideEffectFreeLibDynamoDb,
   sourceMapsOutsideZip(join(serverless.config.servicePath, '.serverless', 'sourcemaps')),
 ];
 module.exports.inlineSchemaKeys = inlineSchemaKeys;

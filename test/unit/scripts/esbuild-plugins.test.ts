@@ -16,7 +16,7 @@ const plugins = require('../../../scripts/sls/esbuild-plugins.cjs') as ((serverl
   inlineSchemaKeys(source: string): string;
 };
 const { inlineSchemaKeys } = plugins;
-const [schemaPlugin] = plugins({ config: { servicePath: tmpdir() } });
+const [schemaPlugin, libDynamoDbPlugin] = plugins({ config: { servicePath: tmpdir() } });
 
 const CLIENTS = ['ec2', 's3', 'ssm', 'fsx', 'sfn', 'sts', 'dynamodb', 'eventbridge', 'sqs'];
 const workDir = mkdtempSync(join(tmpdir(), 'fsx-transfer-esbuild-plugins-'));
@@ -105,4 +105,49 @@ describe('tree-shakeable SDK schemas', () => {
     },
     60_000,
   );
+});
+
+/** The npm packages a bundle of `source` (resolved from shared/) contains. */
+async function packagesIn(source: string): Promise<string[]> {
+  const result = await build({
+    stdin: {
+      contents: source,
+      resolveDir: join(import.meta.dirname, '..', '..', '..', 'shared'),
+      loader: 'ts',
+    },
+    bundle: true,
+    write: false,
+    format: 'esm',
+    platform: 'node',
+    mainFields: ['module', 'main'],
+    outdir: workDir,
+    metafile: true,
+    plugins: [schemaPlugin!, libDynamoDbPlugin!],
+    logLevel: 'error',
+  });
+  // Inputs with bytes in the output (metafile.inputs lists every file read, shaken off or not).
+  const output = Object.values(result.metafile.outputs)[0]!;
+  const inputs = Object.entries(output.inputs)
+    .filter(([, input]) => input.bytesInOutput > 0)
+    .map(([path]) => path);
+  return [
+    ...new Set(inputs.map((path) => path.match(/node_modules\/(@aws-sdk\/[^/]+)/)?.[1]).filter(Boolean)),
+  ] as string[];
+}
+
+describe('side-effect-free lib-dynamodb', () => {
+  it('leaves the DynamoDB clients out of a bundle that uses only another client', async () => {
+    const packages = await packagesIn("export { getFsx } from './aws/clients.ts';");
+
+    expect(packages).toContain('@aws-sdk/client-fsx');
+    expect(packages).not.toContain('@aws-sdk/lib-dynamodb');
+    expect(packages).not.toContain('@aws-sdk/client-dynamodb');
+  }, 60_000);
+
+  it('keeps them in a bundle that uses DynamoDB', async () => {
+    const packages = await packagesIn("export { getDynamoDb } from './aws/clients.ts';");
+
+    expect(packages).toContain('@aws-sdk/lib-dynamodb');
+    expect(packages).toContain('@aws-sdk/client-dynamodb');
+  }, 60_000);
 });
