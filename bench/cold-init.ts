@@ -5,12 +5,13 @@
  * processes per handler; the figure is the slowest handler's median.
  */
 import { execFile } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import { zipEntries } from '../scripts/sls/package-copy.js';
+import { zipSizes } from './bundles.js';
 import type { Benchmark } from './lib/figures.js';
 
 /**
@@ -72,10 +73,7 @@ const coldInit: Benchmark<'coldInitMs'> = {
   async run(context) {
     const packaged = await context.packaged();
     const zips = join(packaged.dir, '.serverless');
-    const keys = readdirSync(zips)
-      .filter((file) => file.endsWith('.zip'))
-      .map((file) => file.replace(/\.zip$/, ''))
-      .sort();
+    const keys = Object.keys(zipSizes(packaged.dir)).sort();
     const work = mkdtempSync(join(tmpdir(), 'fsx-transfer-bench-cold-init-'));
     const medians: Record<string, number> = {};
     const cpuMedians: Record<string, number> = {};
