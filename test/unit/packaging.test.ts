@@ -35,7 +35,7 @@ beforeAll(async () => {
     readFileSync(join(workDir, '.serverless', 'cloudformation-template-update-stack.json'), 'utf8'),
   );
   resources = template.Resources;
-}, 240_000);
+}, 420_000); // minified bundles of every function: minutes on a busy 2-core machine
 
 afterAll(() => {
   packaged?.remove();
