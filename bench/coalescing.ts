@@ -15,6 +15,8 @@ import type { Benchmark } from './lib/figures.js';
 
 /** Events put on the bus between two yields to the event loop (the burst stays one burst). */
 const CHUNK = 1000;
+/** How long the trigger, the queue and the runs get to finish before the counters are read. */
+const SETTLE_MINUTES = 20;
 
 const coalescing: Benchmark<'coalescing'> = {
   figure: 'coalescing',
@@ -59,7 +61,13 @@ const coalescing: Benchmark<'coalescing'> = {
     context.log(
       `coalescing: ${events} events on the bus in ${putSeconds.toFixed(1)} s; waiting until all settled ...`,
     );
-    await settled(world, 30 * 60_000);
+    const notes: string[] = [];
+    try {
+      await settled(world, SETTLE_MINUTES * 60_000);
+    } catch (error) {
+      // Report what happened so far: the counters say how many events the trigger got through.
+      notes.push(`not settled after ${SETTLE_MINUTES} minutes (${(error as Error).message.slice(0, 200)})`);
+    }
     const settledSeconds = (performance.now() - started) / 1000;
 
     const delta = counterDelta(before, await eventCounters());
@@ -75,6 +83,7 @@ const coalescing: Benchmark<'coalescing'> = {
         busSeconds: Math.round(putSeconds * 10) / 10,
         settledSeconds: Math.round(settledSeconds * 10) / 10,
       },
+      notes,
     };
   },
 };
