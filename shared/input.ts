@@ -3,7 +3,7 @@
  * names the field and the rule. Used by the handlers, the CLI and the planner alike (no Lambda
  * machinery here, so domain code can parse without pulling in middy or the logger).
  */
-import type { z } from 'zod';
+import type * as z from 'zod';
 import { InvalidRequestError } from './errors.js';
 
 /**

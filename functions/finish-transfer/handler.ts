@@ -4,7 +4,7 @@
  * `Transfer Succeeded` / `Transfer Failed` event; every 5 minutes a scheduled call repairs what
  * lost events left behind. Logic: shared/transfers/finish.ts.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { parseInput } from '../../shared/input.js';
 import { lambdaHandler, logger } from '../../shared/lambda.js';
 import { transferDeps } from '../../shared/transfers/deps.js';

@@ -5,7 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import { type SFNClient, StopExecutionCommand } from '@aws-sdk/client-sfn';
-import { z } from 'zod';
+import * as z from 'zod';
 import { isTransientAwsError } from '../aws/transient.js';
 import type { Config } from '../config/schema.js';
 import {

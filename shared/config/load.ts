@@ -14,7 +14,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { isMap, isPair, isScalar, isSeq, LineCounter, type Node, parseDocument } from 'yaml';
-import type { z } from 'zod';
+import type * as z from 'zod';
 import { ConfigError, MappingNotFoundError } from '../errors.js';
 import { type Config, ConfigSchema, type FileSystemConfig, type MappingConfig } from './schema.js';
 

@@ -2,7 +2,7 @@
  * The one schema: the config file, transfer requests (API, CLI, events, state machine input) and
  * the JSON Schema for editors all derive from here.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { PricingOverride } from '../cost/prices.js';
 import {
   fsxPathProblem,

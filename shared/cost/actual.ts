@@ -5,7 +5,7 @@
  * follow from the files and bytes moved, as in the estimate model (docs/planning.md).
  */
 import type { HistoryEvent } from '@aws-sdk/client-sfn';
-import { z } from 'zod';
+import * as z from 'zod';
 import { dataRequests, PROGRESS_INTERVAL_SECONDS, s3Cost } from './estimate.js';
 import type { PriceTable } from './prices.js';
 

@@ -7,7 +7,7 @@
  * config's `pricing` section, which overrides any field of this table (docs/planning.md says how
  * to read current prices with `aws pricing get-products`).
  */
-import { z } from 'zod';
+import * as z from 'zod';
 
 /** One EC2 instance type: on-demand price and network bandwidth (EC2 instance type specifications). */
 export const InstancePrice = z.strictObject({

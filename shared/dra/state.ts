@@ -3,7 +3,7 @@
  * zod schema each with the type inferred from it, so the steps check their input against the same
  * contract the producing step follows.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 
 /** `$.dra.association`: written by EnsureAssociation, refreshed by WaitForAssociation. */
 export const AssociationState = z.object({

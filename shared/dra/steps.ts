@@ -3,7 +3,7 @@
  * the part of the plan its step reads, as a `.pick()` of the one plan schema, and the branch states
  * with their own schemas. A mismatch is a wiring bug and fails as InvalidRequestError naming the field.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { TransferPlan } from '../plan/schema.js';
 import { AssociationState, LustreCommandPurpose, LustreCommandState, TaskState, TaskType } from './state.js';
 

@@ -7,7 +7,7 @@
  * (c) the watchdog in user data (see launch.ts) needs nothing from here.
  */
 import type { EC2Client } from '@aws-sdk/client-ec2';
-import { z } from 'zod';
+import * as z from 'zod';
 import {
   findOverdueInstances,
   type TerminationResult,

@@ -7,7 +7,7 @@
 import type { EC2Client } from '@aws-sdk/client-ec2';
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { SSMClient } from '@aws-sdk/client-ssm';
-import { z } from 'zod';
+import * as z from 'zod';
 import { InvalidRequestError } from '../errors.js';
 import { TransferPlan } from '../plan/schema.js';
 import { type CommandResult, pollTransferCommand, sendTransferCommand } from '../ssm/commands.js';

@@ -4,7 +4,7 @@
  * it (shared/dra/steps.ts, shared/ec2/steps.ts). Kept small and JSON-serialisable: it travels
  * through Step Functions state (256 KB limit).
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { Direction } from '../config/schema.js';
 
 export const ResolvedMethod = z.enum(['dra', 'ec2']);

@@ -6,7 +6,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { S3Client } from '@aws-sdk/client-s3';
-import { z } from 'zod';
+import * as z from 'zod';
 import { rethrowTransient } from '../aws/transient.js';
 import { fileSystemFor } from '../config/load.js';
 import { type Config, type MappingConfig, TransferRequest } from '../config/schema.js';

@@ -6,7 +6,7 @@
  * still-running command gets a heartbeat, so the state's HeartbeatSeconds only fires when this
  * whole mechanism is down, and the state machine then falls back to polling).
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { listTaskTokens, type ReportDeps, type ReportOutcome, reportCommandToTask } from './task-tokens.js';
 
 export const CommandStatusEvent = z.looseObject({

@@ -12,7 +12,7 @@ import {
   type DescribeExecutionCommandOutput,
   StartExecutionCommand,
 } from '@aws-sdk/client-sfn';
-import { z } from 'zod';
+import * as z from 'zod';
 import { type Direction, TransferRequest, Trigger } from '../config/schema.js';
 import { type RunCost, runCostFromHistory } from '../cost/actual.js';
 import { PRICE_TABLE, type PriceTable } from '../cost/prices.js';

@@ -8,7 +8,7 @@
 
 import type { FSxClient } from '@aws-sdk/client-fsx';
 import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import { z } from 'zod';
+import * as z from 'zod';
 import { unlessMissing } from '../aws/missing.js';
 import { describeTask } from '../fsx/tasks.js';
 import { progressKeyFor } from '../ssm/document.js';

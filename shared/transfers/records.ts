@@ -5,7 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import { DeleteCommand, GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { z } from 'zod';
+import * as z from 'zod';
 import { Direction, TransferRequest, Trigger } from '../config/schema.js';
 import { RunCost } from '../cost/actual.js';
 import {

@@ -6,7 +6,7 @@
  * starts when it gets its turn, not when it was queued).
  */
 import { SendTaskSuccessCommand, type SFNClient } from '@aws-sdk/client-sfn';
-import { z } from 'zod';
+import * as z from 'zod';
 import { TransferRequest, Trigger } from '../config/schema.js';
 import { awsErrorName } from '../errors.js';
 import { parseInput } from '../input.js';

@@ -3,7 +3,7 @@
  * object belongs to, and what its event asks of that mapping. Pure functions: the trigger
  * (stage-on-events.ts) does the I/O.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import type { Config, MappingConfig } from '../config/schema.js';
 import { REPORT_FOLDER } from '../dra/tasks.js';
 import { InvalidRequestError } from '../errors.js';

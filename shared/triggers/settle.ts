@@ -5,7 +5,7 @@
  * once no event joined it during a whole wait, or after `maxSettleMinutes` of continuous events.
  * Counting events (not comparing clocks) keeps the rule exact under the local cloud's scaled time.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import type { Config } from '../config/schema.js';
 import { parseInput } from '../input.js';
 import { readGate } from '../transfers/gate.js';

@@ -1,73 +1,53 @@
 // biome-ignore-all lint/suspicious/noTemplateCurlyInString: CloudFormation values rendered as ${Ref} text
 /**
  * `npm run package` builds a deployable template offline. The package runs in a private copy of
- * the project (node_modules linked), so it never races with another `npm run package` or with
- * tests that read the working tree, and it leaves the developer's .serverless/ alone.
+ * the project (scripts/sls/package-copy.ts), so it never races with another `npm run package` or
+ * with tests that read the working tree, and it leaves the developer's .serverless/ alone.
  */
-import { execFile } from 'node:child_process';
-import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join, relative } from 'node:path';
-import { promisify } from 'node:util';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import aslValidator from 'asl-validator';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { projectRoles, stateMachineResolverValues } from '../../local/iam/roles.js';
 import { evaluateCfn, evaluateCfnDeep, loadServerlessProject } from '../../local/serverless-config.js';
 import { lambdaLogicalId, readStateMachines } from '../../scripts/sls/asl.js';
 import { deploymentValues } from '../../scripts/sls/deployment.js';
+import { type PackagedCopy, packageCopy, zipEntries } from '../../scripts/sls/package-copy.js';
 import { loadConfig } from '../../shared/config/load.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');
-/** Not copied: dependencies (linked instead), VCS data and build or run outputs. */
-const SKIP = new Set([
-  'node_modules',
-  '.git',
-  '.serverless',
-  '.esbuild',
-  '.local-cloud',
-  'coverage',
-  'dist',
-  '.tmp',
-]);
 
 interface Resource {
   Type: string;
   Properties: Record<string, any>;
 }
 
+let packaged: PackagedCopy;
 let workDir: string;
 let resources: Record<string, Resource>;
 let packageLog = '';
 
 beforeAll(async () => {
-  workDir = mkdtempSync(join(tmpdir(), 'fsx-transfer-package-'));
-  cpSync(ROOT, workDir, {
-    recursive: true,
-    filter: (source) => !SKIP.has(relative(ROOT, source).split(/[\\/]/)[0]!),
-  });
-  symlinkSync(join(ROOT, 'node_modules'), join(workDir, 'node_modules'), 'dir');
-  const env = { ...process.env };
-  delete env.FSX_TRANSFER_CONFIG;
-  const { stdout, stderr } = await promisify(execFile)('npm', ['run', 'package'], {
-    cwd: workDir,
-    env,
-    maxBuffer: 16 * 1024 * 1024,
-  });
-  packageLog = stdout + stderr;
+  packaged = await packageCopy(ROOT);
+  workDir = packaged.dir;
+  packageLog = packaged.log;
   const template = JSON.parse(
     readFileSync(join(workDir, '.serverless', 'cloudformation-template-update-stack.json'), 'utf8'),
   );
   resources = template.Resources;
-}, 240_000);
+}, 420_000); // minified bundles of every function: minutes on a busy 2-core machine
 
 afterAll(() => {
-  if (workDir) rmSync(workDir, { recursive: true, force: true });
+  packaged?.remove();
 });
 
 const functionFolders = readdirSync(join(ROOT, 'functions'), { withFileTypes: true })
   .filter((entry) => entry.isDirectory() && existsSync(join(ROOT, 'functions', entry.name, 'handler.ts')))
   .map((entry) => entry.name);
 const stateMachines = readStateMachines(join(ROOT, 'statemachines'));
+
+/** Issue 12: every function's zip (bundle and config) at most 300 KB. */
+const ZIP_BUDGET_BYTES = 300_000;
 
 function ofType(type: string): Array<[string, Resource]> {
   return Object.entries(resources).filter(([, resource]) => resource.Type === type);
@@ -166,6 +146,37 @@ describe('npm run package', () => {
     expect(zip.includes(Buffer.from(configFile))).toBe(true);
     expect(zip.includes(Buffer.from(`functions/${key}/handler.mjs`))).toBe(true);
   });
+
+  it.each(functionFolders)(
+    'packages functions/%s in a zip of at most 300 KB: a minified bundle, no source map inside',
+    (key) => {
+      const zip = readFileSync(join(workDir, '.serverless', `${key}.zip`));
+      const entries = zipEntries(zip);
+      const bundle = entries.get(`functions/${key}/handler.mjs`)!.toString('utf8');
+
+      expect(zip.length).toBeLessThanOrEqual(ZIP_BUDGET_BYTES);
+      expect([...entries.keys()].filter((name) => name.endsWith('.map'))).toEqual([]);
+      expect(bundle).not.toContain('sourceMappingURL');
+      // Minified: long lines (kilobytes each; only template literals keep their line breaks),
+      // not one short line per statement.
+      expect(bundle.length / bundle.split('\n').length).toBeGreaterThan(1000);
+    },
+  );
+
+  it.each(functionFolders)(
+    'keeps the source map of functions/%s, with its sources, outside the zip',
+    (key) => {
+      const map = JSON.parse(
+        readFileSync(join(workDir, '.serverless', 'sourcemaps', 'functions', key, 'handler.mjs.map'), 'utf8'),
+      );
+
+      const handler = (map.sources as string[]).findIndex((source) =>
+        source.endsWith(`functions/${key}/handler.ts`),
+      );
+      expect(handler).toBeGreaterThanOrEqual(0);
+      expect(map.sourcesContent[handler]).toContain('export const handler');
+    },
+  );
 
   it.each(functionFolders)('gives functions/%s its own role without wildcard actions', (key) => {
     const fn = resources[lambdaLogicalId(key)]!;
