@@ -602,7 +602,7 @@ describe('npm run package: the triggers', () => {
     }
   });
 
-  it('lets GET /transfers/{id} read progress objects and task counts only, and finish-transfer the history', () => {
+  it('lets GET /transfers/{id} read progress objects (listing the bucket: NoSuchKey, not AccessDenied) and task counts only, and finish-transfer the history', () => {
     const executions =
       'arn:${AWS::Partition}:states:${AWS::Region}:${AWS::AccountId}:execution:fsx-transfer-dev-transfer:*';
     const get = actionsOn('api-get-transfer').filter((a) => /^(s3|fsx):/.test(a));
@@ -610,6 +610,7 @@ describe('npm run package: the triggers', () => {
     expect(get.sort()).toEqual([
       'fsx:DescribeDataRepositoryTasks *',
       's3:GetObject arn:${AWS::Partition}:s3:::demo/.fsx-transfer/progress/*',
+      's3:ListBucket arn:${AWS::Partition}:s3:::demo',
     ]);
     expect(actionsOn('finish-transfer')).toContain(`states:GetExecutionHistory ${executions}`);
   });
