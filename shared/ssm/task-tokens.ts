@@ -102,7 +102,7 @@ export interface ReportDeps extends TableDeps {
 }
 
 /** Step Functions errors meaning the waiting task no longer exists (execution ended, stopped, timed out). */
-const TASK_GONE = new Set(['TaskDoesNotExist', 'TaskTimedOut', 'InvalidToken']);
+export const TASK_GONE = new Set(['TaskDoesNotExist', 'TaskTimedOut', 'InvalidToken']);
 
 export type ReportOutcome = 'no-token' | 'running' | 'heartbeat' | 'succeeded' | 'failed' | 'task-gone';
 
