@@ -23,6 +23,7 @@ export const handler = lambdaHandler(async () => {
       'lustre-command': (wait) => checkLustreCommand({ ssm }, wait.plan, wait.command),
     },
   );
-  logger.info('DRA waits polled', { ...result });
+  // A round without waits (most minutes) logs nothing.
+  if (result.waits > 0) logger.info('DRA waits polled', { ...result });
   return result;
 });

@@ -1,0 +1,100 @@
+/**
+ * Waiting without polling cost (issue 12): a DRA run whose import task runs for most of a
+ * simulated day is billed the same state transitions as one whose task runs a minute (within 2),
+ * counted from GetExecutionHistory as Step Functions bills them (states entered plus retries,
+ * shared/cost/transitions.ts). The waits are `.waitForTaskToken` states completed by the scheduled
+ * poller (poll-dra-waits), which runs on the local cloud's scaled clock.
+ */
+import { DescribeDataRepositoryTasksCommand } from '@aws-sdk/client-fsx';
+import { GetExecutionHistoryCommand, type HistoryEvent } from '@aws-sdk/client-sfn';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { getFsx, getSfn } from '../../shared/aws/clients.js';
+import { countTransitions } from '../../shared/cost/transitions.js';
+import { BUCKET, draConfig, FS_ID, linkDirectly, type MappingYaml, putObjects } from './dra-helpers.js';
+import { runTransfer, startWorld, type World } from './ec2-helpers.js';
+
+/** One simulated second is this many real ones: a simulated day takes about 43 s. */
+const TIME_SCALE = 0.0005;
+const FILES = 3;
+/** The longest task the run's deadline allows (timeouts.transferMinutes 1440 = 24 h) with room for the run's other states. */
+const LONG_TASK_MS = 23.5 * 3_600_000;
+const SHORT_TASK_MS = 60_000;
+
+const MAPPINGS: MappingYaml[] = ['short', 'long'].map((name) => ({
+  name,
+  fsxPath: `/${name}`,
+  s3Uri: `s3://${BUCKET}/${name}`,
+  extra: ['method: dra'],
+}));
+
+let world: World;
+
+beforeAll(async () => {
+  const config = `${draConfig([{ id: FS_ID }], MAPPINGS)}defaults:\n  timeouts: {transferMinutes: 1440}\n`;
+  world = await startWorld({ config, timeScale: TIME_SCALE });
+  // The background monitor (auto-export scans) need not run every 5 real ms at this scale.
+  world.cloud.fsx.setTimings({ monitorIntervalMs: 600_000 });
+  for (const name of ['short', 'long']) {
+    await putObjects(
+      Object.fromEntries([...Array(FILES).keys()].map((i) => [`${name}/f${i}.nc`, `${name} ${i}`])),
+    );
+    // Linked before the slow tasks start, so the import FSx runs on creation is quick and both
+    // runs take the same states (the association is reused).
+    await linkDirectly(FS_ID, `/${name}`, `s3://${BUCKET}/${name}`);
+  }
+}, 60_000);
+
+afterAll(async () => {
+  await world?.stop();
+});
+
+async function historyOf(executionArn: string): Promise<HistoryEvent[]> {
+  const events: HistoryEvent[] = [];
+  let nextToken: string | undefined;
+  do {
+    const page = await getSfn().send(
+      new GetExecutionHistoryCommand({ executionArn, nextToken, maxResults: 1000 }),
+    );
+    events.push(...(page.events ?? []));
+    nextToken = page.nextToken;
+  } while (nextToken);
+  return events;
+}
+
+/** Stages in `mapping` with an import task that takes `taskMs` (simulated); returns its history and the task's duration. */
+async function stageIn(mapping: string, taskMs: number) {
+  world.cloud.fsx.setFaults({ taskFileDelayMs: taskMs / FILES });
+  const run = await runTransfer(world, { mapping, direction: 'stage-in' }, 180_000);
+  world.cloud.fsx.setFaults({});
+  const taskId = run.output?.details?.task?.taskId as string | undefined;
+  const [task] = taskId
+    ? ((await getFsx().send(new DescribeDataRepositoryTasksCommand({ TaskIds: [taskId] })))
+        .DataRepositoryTasks ?? [])
+    : [];
+  const taskSeconds =
+    task?.StartTime && task.EndTime ? (task.EndTime.getTime() - task.StartTime.getTime()) / 1000 : undefined;
+  return { run, events: await historyOf(run.executionArn), taskSeconds };
+}
+
+describe('DRA waits without polling cost', () => {
+  it('bills a run whose import task takes a simulated day the same transitions as a one-minute one (+-2)', async () => {
+    const short = await stageIn('short', SHORT_TASK_MS);
+    const long = await stageIn('long', LONG_TASK_MS);
+
+    expect(short.run.status, short.run.cause).toBe('SUCCEEDED');
+    expect(long.run.status, long.run.cause).toBe('SUCCEEDED');
+    expect(long.run.output?.files).toBe(FILES);
+    // The task really ran that long: FSx's own start and end times (the local cloud's clock reads
+    // the wall clock; its durations are simulated ones times TIME_SCALE).
+    expect(short.taskSeconds! / TIME_SCALE).toBeLessThan(600);
+    expect(long.taskSeconds! / TIME_SCALE).toBeGreaterThanOrEqual(LONG_TASK_MS / 1000);
+    const shortCount = countTransitions(short.events);
+    const longCount = countTransitions(long.events);
+    expect(Math.abs(longCount.billed - shortCount.billed)).toBeLessThanOrEqual(2);
+    // Each wait was entered once and never retried: no polling by Retry.
+    expect(long.run.states.filter((s) => s === 'WaitForImportTask')).toHaveLength(1);
+    expect(longCount.retries).toBe(0);
+    // Within the issue's target for a DRA run.
+    expect(longCount.billed).toBeLessThanOrEqual(20);
+  }, 300_000);
+});
