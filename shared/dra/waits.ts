@@ -17,12 +17,12 @@ import {
   SendTaskSuccessCommand,
   type SFNClient,
 } from '@aws-sdk/client-sfn';
-import { DeleteCommand, PutCommand, paginateQuery } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { z } from 'zod';
 import { isTransientAwsError, rethrowTransient } from '../aws/transient.js';
 import { awsErrorName, NotReadyYetError } from '../errors.js';
 import { TASK_GONE } from '../ssm/task-tokens.js';
-import { epochSeconds, type TableDeps } from '../transfers/table.js';
+import { epochSeconds, queryPartition, type TableDeps } from '../transfers/table.js';
 import { WaitForAssociationInput, WaitForLustreCommandInput, WaitForTaskInput } from './steps.js';
 
 /** The partition of the wait items in the transfers table. */
@@ -125,27 +125,15 @@ async function deleteWait(store: TableDeps, record: WaitRecord): Promise<void> {
 
 /** Every stored wait (an item that does not parse is skipped: it can complete nothing). */
 export async function listWaits(store: TableDeps): Promise<WaitRecord[]> {
-  const records: WaitRecord[] = [];
   try {
-    const pages = paginateQuery(
-      { client: store.db },
-      {
-        TableName: store.table,
-        KeyConditionExpression: 'pk = :pk',
-        ExpressionAttributeValues: { ':pk': WAITS_PARTITION },
-        ConsistentRead: true,
-      },
-    );
-    for await (const page of pages) {
-      for (const item of page.Items ?? []) {
-        const parsed = WaitRecord.safeParse(item.record);
-        if (parsed.success) records.push(parsed.data);
-      }
-    }
+    const items = await queryPartition(store, WAITS_PARTITION);
+    return items.flatMap((item) => {
+      const parsed = WaitRecord.safeParse(item.record);
+      return parsed.success ? [parsed.data] : [];
+    });
   } catch (error) {
     rethrowTransient(error, 'listing the DRA waits');
   }
-  return records;
 }
 
 export type WaitOutcome = 'succeeded' | 'failed' | 'heartbeat' | 'task-gone' | 'error';
