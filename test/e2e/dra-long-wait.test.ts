@@ -8,9 +8,19 @@
 import { DescribeDataRepositoryTasksCommand } from '@aws-sdk/client-fsx';
 import { GetExecutionHistoryCommand, type HistoryEvent } from '@aws-sdk/client-sfn';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { FaultRule } from '../../local/faults.js';
 import { getFsx, getSfn } from '../../shared/aws/clients.js';
 import { countTransitions } from '../../shared/cost/transitions.js';
-import { BUCKET, draConfig, FS_ID, linkDirectly, type MappingYaml, putObjects } from './dra-helpers.js';
+import {
+  BUCKET,
+  draConfig,
+  FS_ID,
+  linkDirectly,
+  type MappingYaml,
+  putObjects,
+  startLustreClient,
+  useConfig,
+} from './dra-helpers.js';
 import { runTransfer, startWorld, type World } from './ec2-helpers.js';
 
 /** One simulated second is this many real ones: a simulated day takes about 43 s. */
@@ -28,10 +38,17 @@ const MAPPINGS: MappingYaml[] = ['short', 'long'].map((name) => ({
 }));
 
 let world: World;
+/** The run's deadline: 24 hours (the most timeouts.transferMinutes allows). */
+const DEFAULTS = 'defaults:\n  timeouts: {transferMinutes: 1440}\n';
 
 beforeAll(async () => {
-  const config = `${draConfig([{ id: FS_ID }], MAPPINGS)}defaults:\n  timeouts: {transferMinutes: 1440}\n`;
-  world = await startWorld({ config, timeScale: TIME_SCALE });
+  world = await startWorld({
+    config: `${draConfig([{ id: FS_ID }], MAPPINGS)}${DEFAULTS}`,
+    timeScale: TIME_SCALE,
+  });
+  // A Lustre client: the runs also wait for the file listing (WaitForFileListing).
+  const client = await startLustreClient(world, FS_ID);
+  useConfig(world, `${draConfig([{ id: FS_ID, lustreClientInstanceId: client }], MAPPINGS)}${DEFAULTS}`);
   // The background monitor (auto-export scans) need not run every 5 real ms at this scale.
   world.cloud.fsx.setTimings({ monitorIntervalMs: 600_000 });
   for (const name of ['short', 'long']) {
@@ -62,10 +79,12 @@ async function historyOf(executionArn: string): Promise<HistoryEvent[]> {
 }
 
 /** Stages in `mapping` with an import task that takes `taskMs` (simulated); returns its history and the task's duration. */
-async function stageIn(mapping: string, taskMs: number) {
+async function stageIn(mapping: string, taskMs: number, faults: FaultRule[] = []) {
   world.cloud.fsx.setFaults({ taskFileDelayMs: taskMs / FILES });
+  world.cloud.faults.add(faults);
   const run = await runTransfer(world, { mapping, direction: 'stage-in' }, 180_000);
   world.cloud.fsx.setFaults({});
+  world.cloud.faults.clear();
   const taskId = run.output?.details?.task?.taskId as string | undefined;
   const [task] = taskId
     ? ((await getFsx().send(new DescribeDataRepositoryTasksCommand({ TaskIds: [taskId] })))
@@ -76,17 +95,48 @@ async function stageIn(mapping: string, taskMs: number) {
   return { run, events: await historyOf(run.executionArn), taskSeconds };
 }
 
+/** What each wait's function answered (`waiting: true`: the poller completed the wait), by state. */
+function waitAnswers(events: HistoryEvent[]): Record<string, boolean> {
+  const answers: Record<string, boolean> = {};
+  let state = '';
+  for (const event of events) {
+    if (event.stateEnteredEventDetails?.name) state = event.stateEnteredEventDetails.name;
+    if (event.type === 'TaskSubmitted' && state.startsWith('WaitFor') && state !== 'WaitForTurn') {
+      answers[state] = JSON.parse(event.taskSubmittedEventDetails?.output ?? '{}').Payload?.waiting;
+    }
+  }
+  return answers;
+}
+
+/** Slows the first invocation of a function down by `ms` (simulated). */
+const slowFunction = (functionKey: string, ms: number): FaultRule => ({
+  service: 'lambda',
+  operation: 'Invoke',
+  delayMs: ms,
+  count: 1,
+  match: { function: functionKey },
+});
+
 describe('DRA waits without polling cost', () => {
   it('bills a run whose import task takes a simulated day the same transitions as a one-minute one (+-2)', async () => {
     const short = await stageIn('short', SHORT_TASK_MS);
-    const long = await stageIn('long', LONG_TASK_MS);
+    // The listing takes ten minutes, so the poller completes that wait too.
+    const long = await stageIn('long', LONG_TASK_MS, [
+      {
+        service: 'ssm',
+        behavior: 'command-slow',
+        delayMs: 600_000,
+        match: { Comment: 'fsx-transfer list *' },
+      },
+    ]);
 
     expect(short.run.status, short.run.cause).toBe('SUCCEEDED');
     expect(long.run.status, long.run.cause).toBe('SUCCEEDED');
     expect(long.run.output?.files).toBe(FILES);
     // The task really ran that long: FSx's own start and end times (the local cloud's clock reads
     // the wall clock; its durations are simulated ones times TIME_SCALE).
-    expect(short.taskSeconds! / TIME_SCALE).toBeLessThan(600);
+    // (A minute of simulated work; at this scale the machine's own real overhead adds minutes.)
+    expect(short.taskSeconds! / TIME_SCALE).toBeLessThan(3_600);
     expect(long.taskSeconds! / TIME_SCALE).toBeGreaterThanOrEqual(LONG_TASK_MS / 1000);
     const shortCount = countTransitions(short.events);
     const longCount = countTransitions(long.events);
@@ -96,5 +146,27 @@ describe('DRA waits without polling cost', () => {
     expect(longCount.retries).toBe(0);
     // Within the issue's target for a DRA run.
     expect(longCount.billed).toBeLessThanOrEqual(20);
+    // The association was AVAILABLE at the first check; the task and the listing were not.
+    expect(waitAnswers(long.events)).toEqual({
+      WaitForAssociation: false,
+      WaitForImportTask: true,
+      WaitForFileListing: true,
+    });
   }, 300_000);
+
+  it('completes a wait at once, without the poller, when what it waits for ended before its first check', async () => {
+    // The task and the listing end while their wait functions are slowed down by an hour.
+    const run = await stageIn('short', SHORT_TASK_MS, [
+      slowFunction('wait-for-data-repository-task', 3_600_000),
+      slowFunction('wait-for-lustre-command', 3_600_000),
+    ]);
+    const answers = waitAnswers(run.events);
+
+    expect(run.run.status, run.run.cause).toBe('SUCCEEDED');
+    expect(answers, JSON.stringify(run.events.filter((e) => e.type === 'TaskSubmitted'))).toEqual({
+      WaitForAssociation: false,
+      WaitForImportTask: false,
+      WaitForFileListing: false,
+    });
+  }, 120_000);
 });
