@@ -2,8 +2,9 @@
  * Waiting without polling cost (issue 12): a DRA run whose import task runs for most of a
  * simulated day is billed the same state transitions as one whose task runs a minute (within 2),
  * counted from GetExecutionHistory as Step Functions bills them (states entered plus retries,
- * shared/cost/transitions.ts). The waits are `.waitForTaskToken` states completed by the scheduled
- * poller (poll-dra-waits), which runs on the local cloud's scaled clock.
+ * shared/cost/transitions.ts). The waits (association, import task, the Lustre client's listing)
+ * are `.waitForTaskToken` states completed by the scheduled poller (poll-dra-waits), which runs on
+ * the local cloud's scaled clock.
  */
 import { DescribeDataRepositoryTasksCommand } from '@aws-sdk/client-fsx';
 import { GetExecutionHistoryCommand, type HistoryEvent } from '@aws-sdk/client-sfn';
