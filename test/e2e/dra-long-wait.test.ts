@@ -170,4 +170,22 @@ describe('DRA waits without polling cost', () => {
       WaitForFileListing: false,
     });
   }, 120_000);
+
+  it('fails a wait at once, naming the files of the completion report, when the task failed before its first check', async () => {
+    world.cloud.fsx.setFaults({
+      taskFileFailures: [
+        { match: '/short/', errorCode: 'S3AccessDenied', types: ['IMPORT_METADATA_FROM_REPOSITORY'] },
+      ],
+    });
+    world.cloud.faults.add([slowFunction('wait-for-data-repository-task', 3_600_000)]);
+
+    const run = await runTransfer(world, { mapping: 'short', direction: 'stage-in' }, 120_000);
+    world.cloud.fsx.setFaults({});
+    world.cloud.faults.clear();
+
+    expect(run.status).toBe('FAILED');
+    expect(run.error).toBe('DataRepositoryTaskFailedError');
+    expect(run.cause).toContain('S3AccessDenied');
+    expect(waitAnswers(await historyOf(run.executionArn))).toEqual({ WaitForAssociation: false });
+  }, 120_000);
 });
