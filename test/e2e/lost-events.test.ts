@@ -26,9 +26,7 @@ const table = () => ({ db: getDynamoDb(), table: transfersTable() });
 let world: World;
 
 beforeAll(async () => {
-  // EC2 runs only: no DRA wait poller, whose rounds would crowd out the capped invocation log
-  // (cloud.lambdas.invocations) that these tests read.
-  world = await startWorld({ schedules: [] });
+  world = await startWorld();
   await getS3().send(
     new PutObjectCommand({ Bucket: BUCKET, Key: 'blended-tropomi/2019/orbit.nc', Body: 'orbit' }),
   );
