@@ -63,6 +63,8 @@ export const PROJECT_DOCUMENT_FILE = 'ssm/transfer-document.yaml';
 export const CONFIG_RESOLVER_FILE = 'scripts/sls/config.cjs';
 /** The resolver of the state machine definitions and the functions they invoke. */
 export const STATE_MACHINES_RESOLVER_FILE = 'scripts/sls/state-machines.cjs';
+/** The function whose schedule completes DRA waits (functions/poll-dra-waits): DRA runs need it running. */
+export const DRA_WAIT_POLLER = 'poll-dra-waits';
 /** SenderId of the messages EventBridge rules send to SQS targets. */
 export const EVENTBRIDGE_SENDER_ID = 'AIDAIEVENTBRIDGELOCAL';
 
@@ -79,8 +81,13 @@ export interface LocalCloudOptions {
   faultsFile?: string;
   /** No console output (errors of background work still go to `cloud.logs`). */
   quiet?: boolean;
-  /** Fire `rate(...)` schedule rules on the scaled clock (the sweeper, the command poller); tests fire them on demand. */
-  schedules?: boolean;
+  /**
+   * Fire `rate(...)` schedule rules on the scaled clock: true for all (the sweeper, the command
+   * poller, the DRA wait poller ...), a list for those it names (rule, logical id or function, e.g.
+   * `DRA_WAIT_POLLER`); by default none, tests fire them on demand. A DRA run needs
+   * `DRA_WAIT_POLLER`: FSx has no completion event, so only that poller ends its waits.
+   */
+  schedules?: boolean | readonly string[];
   /** Project root holding serverless.yml, functions/, statemachines/ and ssm/ (default: this repository). */
   rootDir?: string;
   /** Simulated durations (ms) of EC2 and SSM processes. */
@@ -287,7 +294,7 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
       accountId,
       region,
       log,
-      schedules: Boolean(options.schedules),
+      schedules: options.schedules ?? false,
     });
     const eventLog: BusEvent[] = [];
     /** Puts an event on the bus and in the log of recent events. */

@@ -33,8 +33,11 @@ export interface EventBusDeps {
   /** Default: the registry's account, region and stage. */
   accountId?: string;
   region?: string;
-  /** Start `rate(...)` timers at construction (default false; see startSchedules). */
-  schedules?: boolean;
+  /**
+   * Start `rate(...)` timers at construction: true for every rule, a list for the rules it names
+   * (as `fireSchedule` names them); default none (see startSchedules).
+   */
+  schedules?: boolean | readonly string[];
   /** Where delivery failures are reported (default console.error). */
   log?: (message: string) => void;
   /** Accepted for compatibility; the project root and stage come from the Lambda registry. */
@@ -108,7 +111,7 @@ export class EventBus {
   /** Recent deliveries (capped), for tests and the admin API. */
   readonly deliveries: Delivery[] = [];
   private readonly inFlight = new Set<Promise<void>>();
-  private readonly timers: NodeJS.Timeout[] = [];
+  private readonly timers = new Map<EventRule, NodeJS.Timeout>();
   private starter?: StateMachineStarter;
   private queueSender?: QueueSender;
   private readonly log: (message: string) => void;
@@ -118,7 +121,8 @@ export class EventBus {
     this.region = deps.region ?? deps.lambdas.region;
     this.log = deps.log ?? ((message) => console.error(message));
     this.loadRules(deps.lambdas.serverless);
-    if (deps.schedules) this.startSchedules();
+    if (deps.schedules === true) this.startSchedules();
+    else if (deps.schedules) this.startSchedules(deps.schedules);
   }
 
   /** Lets rules target state machines (call once the Step Functions emulator exists). */
@@ -195,6 +199,11 @@ export class EventBus {
    * @returns once every target has run.
    */
   async fireSchedule(ruleName: string): Promise<void> {
+    await Promise.all(this.scheduledRules(ruleName).map((rule) => this.fireRule(rule)));
+  }
+
+  /** The scheduled rules `ruleName` names (see fireSchedule); throws when none. */
+  private scheduledRules(ruleName: string): EventRule[] {
     const rules = this.rules.filter(
       (rule) =>
         rule.schedule &&
@@ -211,7 +220,7 @@ export class EventBus {
       const known = this.rules.filter((rule) => rule.schedule).map((rule) => rule.name);
       throw new Error(`No scheduled rule named ${ruleName} (scheduled rules: ${known.join(', ') || 'none'})`);
     }
-    await Promise.all(chosen.map((rule) => this.fireRule(rule)));
+    return chosen;
   }
 
   /**
@@ -232,18 +241,27 @@ export class EventBus {
     return chosen.map((rule) => rule.name);
   }
 
-  /** Starts timers for enabled `rate(...)` rules on the scaled clock. */
-  startSchedules(): void {
-    if (this.timers.length > 0) return;
-    for (const rule of this.rules) {
+  /**
+   * Starts timers for enabled `rate(...)` rules on the scaled clock: every rule, or those `names`
+   * names (as fireSchedule does). A tick while the rule's previous delivery still runs is skipped:
+   * at a small time scale ticks would otherwise pile up faster than the machine runs them.
+   */
+  startSchedules(names?: readonly string[]): void {
+    const chosen = names ? [...new Set(names.flatMap((name) => this.scheduledRules(name)))] : this.rules;
+    for (const rule of chosen) {
       const ms = rule.enabled && rule.schedule ? rateMillis(rule.schedule) : undefined;
-      if (ms === undefined) continue;
+      if (ms === undefined || this.timers.has(rule)) continue;
+      let running = false;
       const timer = setInterval(
-        () => this.track(this.fireRule(rule)),
+        () => {
+          if (running) return;
+          running = true;
+          this.track(this.fireRule(rule).finally(() => (running = false)));
+        },
         Math.max(1, this.deps.clock.scale(ms)),
       );
       timer.unref?.();
-      this.timers.push(timer);
+      this.timers.set(rule, timer);
     }
   }
 
@@ -258,7 +276,8 @@ export class EventBus {
   }
 
   close(): void {
-    for (const timer of this.timers.splice(0)) clearInterval(timer);
+    for (const timer of this.timers.values()) clearInterval(timer);
+    this.timers.clear();
   }
 
   private async fireRule(rule: EventRule): Promise<void> {

@@ -159,6 +159,15 @@ export class TurnTimeoutError extends TransferError {
 }
 
 /**
+ * A DRA wait (`.waitForTaskToken`) got no heartbeat for its HeartbeatSeconds: the scheduled poller
+ * (functions/poll-dra-waits) stopped or failed, or the stored token was lost. Reported by the state
+ * machine itself (the WaitLost Pass state renames States.HeartbeatTimeout), thrown by no function.
+ */
+export class WaitLostError extends TransferError {
+  override name = 'WaitLostError';
+}
+
+/**
  * Every error class, by name (each key equals its class's `name`): the one vocabulary of error
  * names that `ErrorEquals`, the Choice states and the Fail states of `statemachines/` use, and that
  * README's troubleshooting table documents (test/unit/statemachines.test.ts checks all of them).
@@ -193,6 +202,7 @@ export const ERROR_CLASSES = {
   TransferConflictError,
   TooManyRequestsError,
   TurnTimeoutError,
+  WaitLostError,
 } as const;
 
 export type ErrorName = keyof typeof ERROR_CLASSES;

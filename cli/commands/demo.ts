@@ -13,7 +13,7 @@ import { DescribeInstancesCommand } from '@aws-sdk/client-ec2';
 import { CreateBucketCommand, GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { ListExecutionsCommand } from '@aws-sdk/client-sfn';
 import type { Command } from 'commander';
-import { startLocalCloud } from '../../local/cloud.js';
+import { DRA_WAIT_POLLER, startLocalCloud } from '../../local/cloud.js';
 import { transfersApi } from '../../shared/api/client.js';
 import { getEc2, getS3, getSfn, resetClients } from '../../shared/aws/clients.js';
 import { fileSystemFor, findMapping, loadConfig } from '../../shared/config/load.js';
@@ -236,6 +236,8 @@ export async function runDemo(options: {
     configPath,
     timeScale: options.timeScale,
     quiet: true,
+    // FSx has no completion event: the DRA runs end through the wait poller's schedule, as on AWS.
+    schedules: [DRA_WAIT_POLLER],
   });
   Object.assign(process.env, cloud.env, { FSX_TRANSFER_CONFIG: configPath });
   resetClients();

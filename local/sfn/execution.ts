@@ -154,6 +154,8 @@ export class Execution {
   /** States entered and not yet left (for `<Type>StateAborted`), keyed by name and Map index. */
   private readonly active = new Map<string, { name: string; type: string }>();
   private readonly enteredIds = new Map<string, number>();
+  /** The input of the latest entry of each state (its `*SecondsPath` fields read it). */
+  private readonly stateInputs = new Map<string, unknown>();
   private lastFailedState?: string;
   private silent = false;
   private finalFailState?: string;
@@ -339,6 +341,7 @@ export class Execution {
           inputDetails: { truncated: false },
         });
         this.enteredIds.set(state.name, entered.id);
+        this.stateInputs.set(state.name, state.input);
         this.active.set(key, { name: state.name, type: info.type });
         if (info.type === 'Fail') this.finalFailState = state.name;
         if (info.type === 'Map')
@@ -481,7 +484,16 @@ export class Execution {
     if (typeof value === 'number') return value;
     const path = info.definition[`${field}Path`];
     if (typeof path === 'string') {
-      const found = jsonPathGet(input, path);
+      // AWS resolves the path in the state's input (after InputPath), not in its Parameters.
+      const entered = this.stateInputs.get(info.name);
+      const inputPath = info.definition.InputPath;
+      const stateInput =
+        entered === undefined
+          ? input
+          : typeof inputPath === 'string'
+            ? jsonPathGet(entered, inputPath)
+            : entered;
+      const found = jsonPathGet(stateInput, path);
       if (typeof found === 'number' && found > 0) return found;
       throw new TaskError('States.Runtime', `${field}Path ${path} must point to a positive integer`);
     }

@@ -8,6 +8,7 @@ import type { HistoryEvent } from '@aws-sdk/client-sfn';
 import * as z from 'zod';
 import { dataRequests, PROGRESS_INTERVAL_SECONDS, s3Cost } from './estimate.js';
 import type { PriceTable } from './prices.js';
+import { countTransitions, isLambdaScheduled } from './transitions.js';
 
 export const InstanceCost = z.object({
   instanceId: z.string(),
@@ -74,8 +75,6 @@ export function runCostFromHistory(
   options: { end?: Date; now?: Date } = {},
 ): RunCost {
   const endMs = ms(options.end ?? options.now ?? new Date());
-  let entered = 0;
-  let taskEntries = 0;
   let scheduled = 0;
   let lambdaSeconds = 0;
   let syncStarted: number | undefined;
@@ -86,17 +85,8 @@ export function runCostFromHistory(
   for (const event of events) {
     const type = event.type ?? '';
     const at = ms(event.timestamp);
-    if (type.endsWith('StateEntered')) {
-      entered += 1;
-      if (type === 'TaskStateEntered') taskEntries += 1;
-      if (event.stateEnteredEventDetails?.name === 'RunTransferCommand') syncStarted = at;
-    }
-    if (
-      type === 'LambdaFunctionScheduled' ||
-      (type === 'TaskScheduled' && event.taskScheduledEventDetails?.resourceType === 'lambda')
-    ) {
-      scheduled += 1;
-    }
+    if (event.stateEnteredEventDetails?.name === 'RunTransferCommand') syncStarted = at;
+    if (isLambdaScheduled(event)) scheduled += 1;
     if (type === 'LambdaFunctionStarted' || type === 'TaskStarted') started = at;
     // A .waitForTaskToken invocation ends when Lambda answers (TaskSubmitted), not at the callback.
     if (
@@ -127,8 +117,7 @@ export function runCostFromHistory(
   }
   if (syncStarted !== undefined) syncSeconds += (endMs - syncStarted) / 1000;
 
-  // Each attempt of a Task state is a transition; the first one is its StateEntered.
-  const transitions = entered + Math.max(0, scheduled - taskEntries);
+  const transitions = countTransitions(events).billed;
   const gbSeconds = lambdaSeconds * (prices.lambda.memoryMb / 1024);
   const instances = launches.map((launch) => {
     const from = Date.parse(launch.launchedAt);

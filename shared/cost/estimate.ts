@@ -125,11 +125,10 @@ export function pollAttempts(
   return attempts;
 }
 
-/** The Retry blocks of the waiting states in statemachines/transfer.asl.json. */
+/** The Retry block of WaitForAgent in statemachines/transfer.asl.json (the EC2 method's one polling state). */
 const WAIT_FOR_AGENT = { intervalSeconds: 5, backoffRate: 1.5, maxDelaySeconds: 30 };
-const WAIT_FOR_TASK = { intervalSeconds: 10, backoffRate: 1.5, maxDelaySeconds: 300 };
-const WAIT_FOR_ASSOCIATION = { intervalSeconds: 5, backoffRate: 1.5, maxDelaySeconds: 60 };
-const WAIT_FOR_LUSTRE_COMMAND = { intervalSeconds: 10, backoffRate: 1.5, maxDelaySeconds: 300 };
+/** The DRA wait poller (functions/poll-dra-waits) runs once a minute for all runs. */
+const DRA_POLLER_SECONDS = 60;
 
 /** Step Functions and Lambda cost of `transitions` state transitions and `invocations` function runs. */
 function orchestration(transitions: number, invocations: number, prices: PriceTable) {
@@ -245,20 +244,16 @@ export function estimateDra(input: EstimateInput, prices: PriceTable): MethodEst
   // FSx loads contents in chunks of ImportedFileChunkSize (1 GiB by default).
   const s3Get =
     (input.direction === 'stage-in' ? files : 0) + (preload ? dataRequests(input.scope, 1024 ** 3) : 0) + 1;
-  const taskPolls = pollAttempts(task, WAIT_FOR_TASK);
-  const associationPolls = association ? pollAttempts(association, WAIT_FOR_ASSOCIATION) : 1;
-  const preloadPolls = preload ? pollAttempts(preload, WAIT_FOR_LUSTRE_COMMAND) : 0;
   // Validate ChooseTurn WaitForTurn ChooseMethod EnsureAssociation WaitForAssociation
   // ChooseDraDirection Start*Task (ImportTaskStarted) WaitFor*Task StartFileListing FileListingSent
-  // WaitForFileListing VerifyDraTransfer ChooseDraFollowUp Summarize Succeed, the polls, and the
-  // preload (StartPreload PreloadSent WaitForPreload).
-  const transitions =
-    (input.direction === 'stage-in' ? 16 : 15) +
-    (taskPolls - 1) +
-    (associationPolls - 1) +
-    (preload ? 3 + preloadPolls - 1 : 0);
-  // Functions: the 9 Task states and finish-transfer.
-  const invocations = 10 + (taskPolls - 1) + (associationPolls - 1) + (preload ? 1 + preloadPolls : 0);
+  // WaitForFileListing VerifyDraTransfer ChooseDraFollowUp Summarize Succeed, and the preload
+  // (StartPreload PreloadSent WaitForPreload). The waits are .waitForTaskToken states: one
+  // transition each however long they last.
+  const transitions = (input.direction === 'stage-in' ? 16 : 15) + (preload ? 3 : 0);
+  // Functions: the 9 Task states, finish-transfer, the preload's two, and the poller's rounds while
+  // the run waits (shared with the other runs waiting at the same time: at most this many).
+  const pollerRounds = Math.ceil((association + task + preload) / DRA_POLLER_SECONDS);
+  const invocations = 10 + (preload ? 2 : 0) + pollerRounds;
   const costs: CostBreakdown = {
     instances: 0,
     s3Requests: s3Cost(s3Put, s3Get, prices),

@@ -87,6 +87,12 @@ export const TransferPlan = z.object({
     transferMinutes: z.number(),
     agentOnlineMinutes: z.number(),
     associationMinutes: z.number(),
+    /**
+     * TimeoutSeconds of each DRA wait (TimeoutSecondsPath `$.plan.timeouts.waitSeconds`): the run's
+     * transfer time with a generous margin. The poller ends a wait at the deadline itself
+     * (TransferTimeoutError); this only bounds a wait whose poller heartbeats but never reports.
+     */
+    waitSeconds: z.number().int().positive(),
   }),
 });
 export type TransferPlan = z.infer<typeof TransferPlan>;

@@ -148,8 +148,17 @@ export function buildPlan(parts: PlanParts): TransferPlan {
         : {}),
     },
     deadline: new Date(base.getTime() + timeouts.transferMinutes * 60_000).toISOString(),
-    timeouts,
+    timeouts: { ...timeouts, waitSeconds: waitSeconds(timeouts.transferMinutes) },
   };
+}
+
+/**
+ * The bound of one DRA wait state: the run's transfer time plus half of it and an hour, so only a
+ * broken poller (heartbeats, never reports) reaches it; the poller itself fails the wait at the
+ * deadline. Never a retry count: a wait costs one transition however long it lasts.
+ */
+export function waitSeconds(transferMinutes: number): number {
+  return Math.ceil(transferMinutes * 60 * 1.5) + 3600;
 }
 
 /**

@@ -14,11 +14,12 @@ import {
   type SFNClient,
 } from '@aws-sdk/client-sfn';
 import type { SSMClient } from '@aws-sdk/client-ssm';
-import { DeleteCommand, GetCommand, PutCommand, paginateQuery } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { rethrowTransient } from '../aws/transient.js';
 import { awsErrorName } from '../errors.js';
 import {
   epochSeconds,
+  queryPartition,
   type TableDeps,
   TOKEN_TTL_DAYS,
   TOKENS_PARTITION,
@@ -75,24 +76,12 @@ export async function deleteTaskToken(store: TableDeps, commandId: string): Prom
 
 /** Every stored token record (for the scheduled poller). */
 export async function listTaskTokens(store: TableDeps): Promise<TaskTokenRecord[]> {
-  const records: TaskTokenRecord[] = [];
   try {
-    const pages = paginateQuery(
-      { client: store.db },
-      {
-        TableName: store.table,
-        KeyConditionExpression: 'pk = :pk',
-        ExpressionAttributeValues: { ':pk': TOKENS_PARTITION },
-        ConsistentRead: true,
-      },
-    );
-    for await (const page of pages) {
-      for (const item of page.Items ?? []) if (item.record) records.push(item.record as TaskTokenRecord);
-    }
+    const items = await queryPartition(store, TOKENS_PARTITION);
+    return items.flatMap((item) => (item.record ? [item.record as TaskTokenRecord] : []));
   } catch (error) {
     rethrowTransient(error, 'listing stored task tokens');
   }
-  return records;
 }
 
 /** What reporting a command needs: SSM, Step Functions and the table holding the tokens. */
@@ -102,7 +91,7 @@ export interface ReportDeps extends TableDeps {
 }
 
 /** Step Functions errors meaning the waiting task no longer exists (execution ended, stopped, timed out). */
-const TASK_GONE = new Set(['TaskDoesNotExist', 'TaskTimedOut', 'InvalidToken']);
+export const TASK_GONE = new Set(['TaskDoesNotExist', 'TaskTimedOut', 'InvalidToken']);
 
 export type ReportOutcome = 'no-token' | 'running' | 'heartbeat' | 'succeeded' | 'failed' | 'task-gone';
 

@@ -10,12 +10,14 @@
  * | seen S3 event     | `EVENT#<event id>`            | `EVENT`         | -                              |
  * | event counters    | `STATS#EVENTS`                | `<day>[#<mapping>]` | -                          |
  * | task token        | `TOKENS`                      | `TOKEN#<commandId>` | -                          |
+ * | DRA wait          | `DRA_WAITS`                   | `WAIT#<executionArn>#<state>` | -                |
  *
  * `expiresAt` (epoch seconds) is the table's TTL attribute: records, seen events and task tokens
- * expire; gates and waiters never carry it. Task tokens (shared/ssm/task-tokens.ts) live here
- * because the transfer instance's role cannot read this table.
+ * expire; gates and waiters never carry it. Task tokens (shared/ssm/task-tokens.ts) and the DRA
+ * waits' tokens (shared/dra/waits.ts) live here because the transfer instance's role cannot read
+ * this table.
  */
-import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { type DynamoDBDocumentClient, paginateQuery } from '@aws-sdk/lib-dynamodb';
 import type { Direction } from '../config/schema.js';
 import { awsErrorName } from '../errors.js';
 import { stageName } from '../sfn/executions.js';
@@ -58,6 +60,22 @@ export const TOKEN_TTL_DAYS = 30;
 
 export function epochSeconds(date: Date, plusDays = 0): number {
   return Math.floor(date.getTime() / 1000) + plusDays * 86_400;
+}
+
+/** Every item of partition `pk` (consistent reads, all pages): the task tokens and the DRA waits. */
+export async function queryPartition(store: TableDeps, pk: string): Promise<Record<string, unknown>[]> {
+  const items: Record<string, unknown>[] = [];
+  const pages = paginateQuery(
+    { client: store.db },
+    {
+      TableName: store.table,
+      KeyConditionExpression: 'pk = :pk',
+      ExpressionAttributeValues: { ':pk': pk },
+      ConsistentRead: true,
+    },
+  );
+  for await (const page of pages) items.push(...(page.Items ?? []));
+  return items;
 }
 
 /** True for the error DynamoDB returns when a ConditionExpression did not hold. */

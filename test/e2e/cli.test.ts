@@ -17,7 +17,7 @@ import {
 } from '@aws-sdk/client-sfn';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type LocalCloud, startLocalCloud } from '../../local/cloud.js';
+import { DRA_WAIT_POLLER, type LocalCloud, startLocalCloud } from '../../local/cloud.js';
 import { getRecord } from '../../shared/transfers/records.js';
 import { getTransfer, type TransferProgress } from '../../shared/transfers/view.js';
 import { localClients } from '../support/local-clients.js';
@@ -86,6 +86,7 @@ describe('fsx-transfer against a running local cloud', () => {
       configPath: CONFIG,
       timeScale: 0.01,
       quiet: true,
+      schedules: [DRA_WAIT_POLLER],
     });
     env = { ...cloud.env, AWS_ENDPOINT_URL: cloud.endpoint };
     clients = localClients(cloud.endpoint);

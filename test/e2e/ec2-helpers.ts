@@ -16,7 +16,12 @@ import {
   ListStateMachinesCommand,
   StartExecutionCommand,
 } from '@aws-sdk/client-sfn';
-import { type LocalCloud, type LocalCloudOptions, startLocalCloud } from '../../local/cloud.js';
+import {
+  DRA_WAIT_POLLER,
+  type LocalCloud,
+  type LocalCloudOptions,
+  startLocalCloud,
+} from '../../local/cloud.js';
 import { getEc2, getS3, getSfn, resetClients } from '../../shared/aws/clients.js';
 
 export const FS_ID = 'fs-00000000000000001';
@@ -67,6 +72,8 @@ export async function startWorld(
     timeScale?: number;
     /** IAM settings of the cloud (default: enforced, with this project's roles). */
     iam?: Pick<LocalCloudOptions, 'iam' | 'iamWithoutStatements' | 'iamReport'>;
+    /** Schedules running on the scaled clock (default: the DRA wait poller, as on AWS; the others fire on demand). */
+    schedules?: LocalCloudOptions['schedules'];
   } = {},
 ): Promise<World> {
   const dataDir = mkdtempSync(join(tmpdir(), 'fsx-transfer-e2e-ec2-'));
@@ -78,6 +85,7 @@ export async function startWorld(
     configPath,
     timeScale: options.timeScale ?? 0.01,
     quiet: true,
+    schedules: options.schedules ?? [DRA_WAIT_POLLER],
     ...options.iam,
   });
   Object.assign(process.env, cloud.env);

@@ -17,8 +17,14 @@ const ALL: Scenario[] = [
   ...EC2_COMMAND_SCENARIOS,
   ...TRIGGER_SCENARIOS,
 ];
-/** The functions that start, stop and finish runs outside the state machine. */
-const TRIGGERS = ['s3-event-trigger', 'api-start-transfer', 'api-cancel-transfer', 'finish-transfer'];
+/** The functions that start, stop, finish runs or complete their waits outside the state machine. */
+const TRIGGERS = [
+  's3-event-trigger',
+  'api-start-transfer',
+  'api-cancel-transfer',
+  'finish-transfer',
+  'poll-dra-waits',
+];
 
 describe('the fault matrix', () => {
   it('injects a fault into every Task state of the transfer state machine', () => {

@@ -61,6 +61,12 @@ export function buildTransferPlan(overrides: PlanOverrides = {}): TransferPlan {
       amiParameter: '/aws/service/x',
       ...instance,
     },
-    timeouts: { transferMinutes: 240, agentOnlineMinutes: 15, associationMinutes: 60, ...timeouts },
+    timeouts: {
+      transferMinutes: 240,
+      agentOnlineMinutes: 15,
+      associationMinutes: 60,
+      waitSeconds: 25_200,
+      ...timeouts,
+    },
   };
 }

@@ -157,8 +157,11 @@ describe.each(Object.entries(machines))('statemachines/%s.asl.json', (name, defi
         renamed !== undefined && renamed in ERROR_CLASSES && byName[target!.Next ?? '']?.Error === renamed
       );
     };
-    /** Lambda's own names for a function that crashed, timed out or could not be invoked. */
-    const lambdaFailure = /^(Lambda\.|Runtime\.|Sandbox\.)/;
+    /**
+     * Lambda's own names for a function that crashed, timed out or could not be invoked, and Step
+     * Functions' own (States.HeartbeatTimeout of a lost DRA wait, States.Timeout).
+     */
+    const lambdaFailure = /^(Lambda\.|Runtime\.|Sandbox\.|States\.)/;
     const wrong = states
       .filter(([, state]) => state.Type === 'Choice')
       .flatMap(([stateName, state]) =>
@@ -175,7 +178,7 @@ describe.each(Object.entries(machines))('statemachines/%s.asl.json', (name, defi
       )
       .filter(({ name, next }) => {
         if (name === undefined) return true;
-        // Lambda's failure names are renamed to a class (FunctionFailedError) before failing.
+        // Lambda's and Step Functions' names are renamed to a class (FunctionFailedError, WaitLostError ...) before failing.
         if (lambdaFailure.test(name)) return !renamesToClass(next);
         if (!(name in ERROR_CLASSES)) return true;
         const target = byName[next];

@@ -3,7 +3,10 @@
  * File system fs-1 has a Lustre client (listing and preload run there); fs-2 has none (the preload
  * runs on a transfer instance launched for it).
  */
+import { getDynamoDb } from '../../../shared/aws/clients.js';
 import type { TransferRequest } from '../../../shared/config/schema.js';
+import { listWaits } from '../../../shared/dra/waits.js';
+import { transfersTable } from '../../../shared/transfers/table.js';
 import { putObjects } from '../../e2e/dra-helpers.js';
 import { BUCKET, type Scenario, type ScenarioContext } from '../harness.js';
 import {
@@ -62,6 +65,11 @@ const ARCHIVE: TransferRequest = { mapping: 'dra-archive', direction: 'export' }
 const REMOTE: TransferRequest = { mapping: 'dra-remote', direction: 'stage-in' };
 
 const firstRun = (name: string): TransferRequest => ({ mapping: name, direction: 'stage-in' });
+
+/** How many DRA waits the transfers table holds (for the poller's faults). */
+async function storedWaits(): Promise<number> {
+  return (await listWaits({ db: getDynamoDb(), table: transfersTable() })).length;
+}
 
 /** Lustre client commands of one purpose (`list`, `preload`), by the comment SendLustreCommand gives them. */
 const lustreCommand = (purpose: 'list' | 'preload') => ({ Comment: `fsx-transfer ${purpose} *` });
@@ -349,6 +357,38 @@ export const DRA_SCENARIOS: Scenario[] = [
         { match: '/dra-archive/', errorCode: 'ResourceBusy', types: ['RELEASE_DATA_FROM_FILESYSTEM'] },
       ],
     }),
+  },
+  // ── the DRA wait poller (poll-dra-waits, every minute: completes the waits above) ──
+  {
+    state: 'poll-dra-waits',
+    fault: 'lambda-crash',
+    what: 'the poller crashes in its first round that finds a stored wait',
+    expect: 'SUCCEEDED',
+    request: EXPORT,
+    inject: replaceFunction('poll-dra-waits', (real) => {
+      let crashed = false;
+      return async (event, context) => {
+        if (!crashed && (await storedWaits()) > 0) {
+          crashed = true;
+          throw Object.assign(new Error('Runtime exited with error: signal: killed'), {
+            name: 'Lambda.Unknown',
+          });
+        }
+        return real(event, context);
+      };
+    }),
+    clear: restoreFunction('poll-dra-waits'),
+  },
+  {
+    state: 'poll-dra-waits',
+    fault: 'lost-event',
+    what: 'the stored waits are lost (every poller round finds none): no heartbeat reaches the wait',
+    expect: 'WaitLostError',
+    request: EXPORT,
+    inject: replaceFunction('poll-dra-waits', () => async () => ({ waits: 0, reports: [] })),
+    clear: restoreFunction('poll-dra-waits'),
+    // HeartbeatSeconds (3600) on the world's clock, plus the run.
+    timeoutMs: 90_000,
   },
   // ── preload on a transfer instance (no Lustre client on fs-2) ──
   {

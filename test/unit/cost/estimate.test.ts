@@ -65,18 +65,24 @@ describe('the estimate model (docs/planning.md)', () => {
     );
   });
 
-  it('worked example 2: the same by DRA takes about 6 minutes and $0.003, contents loading on first read', () => {
+  it('worked example 2: the same by DRA takes about 6 minutes and $0.0025, contents loading on first read', () => {
     const estimate = estimateDra(example(), PRICE_TABLE);
 
     // 10 s overhead + 300 s to create the association + 60 s task + 5,000 files at 1,000 files/s.
     expect(estimate.seconds).toBe(375);
     expect(estimate.costs.instances).toBe(0);
-    expect(estimate.usd).toBeCloseTo(0.0031, 4);
+    // No polls: 16 transitions; 10 functions and 7 poller rounds (365 s of waits, one a minute).
+    expect(estimate.counts.transitions).toBe(16);
+    expect(estimate.counts.lambdaInvocations).toBe(17);
+    expect(estimate.usd).toBeCloseTo(0.0025, 4);
     expect(estimate.notes[0]).toMatch(/first read: 29m 50s of reading at the file system's 300 MB\/s/);
   });
 
   it('worked example 3: DRA with preload adds the contents at the file system throughput', () => {
     const estimate = estimateDra(example({ preload: true }), PRICE_TABLE);
+
+    // The preload's three states, whatever it lasts.
+    expect(estimate.counts.transitions).toBe(19);
 
     // 375 s + 536,870.9 MB / 300 MB/s.
     expect(estimate.seconds).toBeCloseTo(375 + 536_870.912 / 300, 1);

@@ -119,7 +119,9 @@ beforeAll(async () => {
         inputs[state] = [...(inputs[state] ?? []), input];
         const handler = handlers[state];
         if (!handler) throw new Error(`unexpected state ${state}`);
-        return handler(input);
+        // A lambda:invoke(.waitForTaskToken) state: the fake gets the function's Payload and
+        // answers as its callback (SendTaskSuccess/SendTaskFailure) would.
+        return handler(input.FunctionName ? input.Payload : input);
       };
     }
     const execution = machine.run(
@@ -237,16 +239,10 @@ describe('transfer state machine: DRA branch', () => {
     expect(outcome.output.details.preload).toMatchObject({ status: 'Success', commandId: 'c-1' });
   });
 
-  it('waits with retries while the association is CREATING and while another task runs', async () => {
-    let checks = 0;
+  it('waits for the association in one state entry (the poller completes it) and retries a busy task start', async () => {
     let starts = 0;
     const handlers = {
       ...happy(),
-      WaitForAssociation: async () => {
-        checks += 1;
-        if (checks < 3) throw new NotReadyYetError('CREATING');
-        return association;
-      },
       StartExportTask: async (i: any) => {
         starts += 1;
         if (starts < 2) throw new DataRepositoryTaskBusyError('busy');
@@ -257,8 +253,55 @@ describe('transfer state machine: DRA branch', () => {
     const outcome = await run(buildPlan({ direction: 'export' }), handlers);
 
     expect(outcome.output).toMatchObject({ status: 'SUCCEEDED' });
-    expect(checks).toBe(3);
+    expect(outcome.visited.filter((s) => s === 'WaitForAssociation')).toHaveLength(1);
     expect(starts).toBe(2);
+  });
+
+  it('gives each wait its task token, execution, own name and plan, and bounds it by the plan', async () => {
+    const plan = buildPlan({ direction: 'export' });
+
+    const outcome = await run(plan, happy());
+
+    expect(outcome.inputs.WaitForExportTask![0]).toEqual({
+      FunctionName: expect.stringContaining('wait-for-data-repository-task'),
+      Payload: {
+        taskToken: 'task-token-1',
+        executionArn: EXECUTION_ARN,
+        stateName: 'WaitForExportTask',
+        plan,
+        task: { type: 'EXPORT_TO_REPOSITORY', ran: true, reason: 'always', taskId: 'task-2' },
+      },
+    });
+    expect(plan.timeouts.waitSeconds).toBeGreaterThan(plan.timeouts.transferMinutes * 60);
+  });
+
+  it('ends a wait whose heartbeats stopped (poller down, token lost) in WaitLostError', async () => {
+    const handlers = {
+      ...happy(),
+      WaitForImportTask: async () => {
+        throw Object.assign(new Error(''), { name: 'States.HeartbeatTimeout' });
+      },
+    };
+
+    const outcome = await run(buildPlan(), handlers);
+
+    expect(outcome.error).toBe('WaitLostError');
+    expect(outcome.cause).toContain('poll-dra-waits');
+    expect(outcome.visited).not.toContain('VerifyDraTransfer');
+  });
+
+  it("ends a wait past the plan's waitSeconds in TransferTimeoutError", async () => {
+    const handlers = {
+      ...happy(),
+      WaitForAssociation: async () => {
+        throw Object.assign(new Error(''), { name: 'States.Timeout' });
+      },
+    };
+
+    const outcome = await run(buildPlan(), handlers);
+
+    expect(outcome.error).toBe('TransferTimeoutError');
+    expect(outcome.cause).toContain('waitSeconds');
   });
 
   it('ends a MISCONFIGURED association in DraMisconfiguredError with FSx failure details', async () => {
@@ -290,7 +333,7 @@ describe('transfer state machine: DRA branch', () => {
     expect(outcome.visited).not.toContain('VerifyDraTransfer');
   });
 
-  it('reports a wait that runs out of retries while still not ready as TransferTimeoutError', async () => {
+  it('never polls by Retry: a wait that fails NotReadyYetError ends at once as TransferTimeoutError', async () => {
     let checks = 0;
     const handlers = {
       ...happy(),
@@ -302,7 +345,7 @@ describe('transfer state machine: DRA branch', () => {
 
     const outcome = await run(buildPlan(), handlers);
 
-    expect(checks).toBe(61);
+    expect(checks).toBe(1);
     expect(outcome.error).toBe('TransferTimeoutError');
     expect(outcome.cause).toContain('still CREATING');
     expect(outcome.visited).not.toContain('StartImportTask');
@@ -375,6 +418,20 @@ describe('transfer state machine: preload on a launched transfer instance', () =
     expect(outcome.inputs.TerminateAfterFailure![0]).toMatchObject({
       instanceId: PRELOAD_INSTANCE.instanceId,
     });
+  });
+
+  it('terminates the instance and fails WaitLostError when the preload wait gets no heartbeat', async () => {
+    const handlers = {
+      ...happy(),
+      WaitForPreloadCommand: async () => {
+        throw Object.assign(new Error(''), { name: 'States.HeartbeatTimeout' });
+      },
+    };
+
+    const outcome = await run(launchedPreloadPlan(), handlers);
+
+    expect(outcome.error).toBe('WaitLostError');
+    expect(outcome.visited.slice(-2)).toEqual(['WaitForPreloadCommand', 'TerminateAfterFailure']);
   });
 
   it('terminates by tag and fails InsufficientCapacityError when the launch finds no capacity', async () => {
