@@ -18,7 +18,7 @@ import {
   type SFNClient,
 } from '@aws-sdk/client-sfn';
 import { DeleteCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
-import { z } from 'zod';
+import * as z from 'zod';
 import { isTransientAwsError, rethrowTransient } from '../aws/transient.js';
 import { awsErrorName, NotReadyYetError } from '../errors.js';
 import { TASK_GONE } from '../ssm/task-tokens.js';
