@@ -4,8 +4,8 @@
  */
 import { getS3 } from '../../shared/aws/clients.js';
 import { getConfig } from '../../shared/config/load.js';
-import { PlanShardsInput } from '../../shared/ec2/steps.js';
 import { planRunShards } from '../../shared/ec2/scale-out.js';
+import { PlanShardsInput } from '../../shared/ec2/steps.js';
 import { parseInput } from '../../shared/input.js';
 import { lambdaHandler, logger } from '../../shared/lambda.js';
 

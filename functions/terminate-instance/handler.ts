@@ -14,7 +14,12 @@ import { lambdaHandler, logger } from '../../shared/lambda.js';
 
 export const handler = lambdaHandler(async (event: unknown) => {
   const input = parseInput(TerminateInput, event, 'TerminateInstance input');
-  const terminated = await terminateExecutionInstances(getEc2(), input.executionArn, input.instanceId, input.shard);
+  const terminated = await terminateExecutionInstances(
+    getEc2(),
+    input.executionArn,
+    input.instanceId,
+    input.shard,
+  );
   logger.info('transfer instances terminated', { terminated });
   return { terminated };
 });

@@ -155,7 +155,10 @@ export function buildRunInstancesInput(spec: RunInstancesSpec): RunInstancesComm
   const tags = [
     {
       Key: 'Name',
-      Value: `fsx-transfer-${plan.transferId}${spec.shard === undefined ? '' : `-shard-${spec.shard}`}`.slice(0, 255),
+      Value: `fsx-transfer-${plan.transferId}${spec.shard === undefined ? '' : `-shard-${spec.shard}`}`.slice(
+        0,
+        255,
+      ),
     },
     { Key: TAG_EXECUTION, Value: spec.executionArn },
     { Key: TAG_TRANSFER_ID, Value: plan.transferId },

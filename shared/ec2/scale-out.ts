@@ -41,7 +41,8 @@ export async function planRunShards(
     reason,
   });
   const maxInstances = config.defaults.scaleOut.maxInstances;
-  if (plan.direction === 'export') return single('an export runs on one instance (the file system cannot be listed from here)');
+  if (plan.direction === 'export')
+    return single('an export runs on one instance (the file system cannot be listed from here)');
   if (maxInstances <= 1) return single('defaults.scaleOut.maxInstances is 1');
   const capacity = plan.fileSystem.storageCapacityGiB;
   if (!capacity) return single('the file system storage capacity is unknown');
@@ -74,7 +75,8 @@ export async function planRunShards(
     prices,
   );
   const count = instanceCount(suggestion, maxInstances, files.length);
-  if (count === 1) return single(suggestion.worthwhile ? suggestion.reason : 'one instance is enough for this scope');
+  if (count === 1)
+    return single(suggestion.worthwhile ? suggestion.reason : 'one instance is enough for this scope');
   const items = planShards(files, count);
   return {
     count: items.length,

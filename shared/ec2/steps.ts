@@ -27,8 +27,8 @@ import {
 import type { BranchResult } from '../verify/compare.js';
 import { type LaunchedInstance, launchTransferInstance } from './launch.js';
 import { inShard } from './shards.js';
-import { syncTuning } from './tuning.js';
 import { currentStage } from './tags.js';
+import { syncTuning } from './tuning.js';
 import { verifyEc2Shards, verifyEc2Transfer } from './verify.js';
 
 /** On this branch the transfer id names instances (tags, ClientToken) and S3 keys (the listing). */
@@ -111,8 +111,15 @@ export const VerifyEc2Input = z.object({
   }),
 });
 /** What each TransferShards iteration returns (ShardDone): VerifyShards reads their listings. */
-export const ShardResult = z.object({ shard: ShardItem, instanceId: InstanceId, commandId: z.string().min(1) });
-export const VerifyShardsInput = z.object({ plan: VerifyEc2Input.shape.plan, shards: z.array(ShardResult).min(1) });
+export const ShardResult = z.object({
+  shard: ShardItem,
+  instanceId: InstanceId,
+  commandId: z.string().min(1),
+});
+export const VerifyShardsInput = z.object({
+  plan: VerifyEc2Input.shape.plan,
+  shards: z.array(ShardResult).min(1),
+});
 export const TerminateInput = z.object({
   executionArn: ExecutionArn,
   instanceId: InstanceId.optional(),
