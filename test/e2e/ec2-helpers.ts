@@ -67,6 +67,8 @@ export async function startWorld(
     timeScale?: number;
     /** IAM settings of the cloud (default: enforced, with this project's roles). */
     iam?: Pick<LocalCloudOptions, 'iam' | 'iamWithoutStatements' | 'iamReport'>;
+    /** The instances' network model (local/ssm/instance-network.ts); off by default. */
+    instanceNetworkScale?: number;
   } = {},
 ): Promise<World> {
   const dataDir = mkdtempSync(join(tmpdir(), 'fsx-transfer-e2e-ec2-'));
@@ -79,6 +81,7 @@ export async function startWorld(
     timeScale: options.timeScale ?? 0.01,
     quiet: true,
     ...options.iam,
+    ...(options.instanceNetworkScale ? { instanceNetworkScale: options.instanceNetworkScale } : {}),
   });
   Object.assign(process.env, cloud.env);
   resetClients();
