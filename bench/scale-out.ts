@@ -91,7 +91,9 @@ async function runOnce(
       await getS3().send(new PutObjectCommand({ Bucket: 'bench', Key: key, Body: body }));
     }
     const machines = await getSfn().send(new ListStateMachinesCommand({}));
-    const stateMachineArn = machines.stateMachines?.find((m) => m.name?.endsWith('-transfer'))?.stateMachineArn;
+    const stateMachineArn = machines.stateMachines?.find((m) =>
+      m.name?.endsWith('-transfer'),
+    )?.stateMachineArn;
     const { executionArn } = await getSfn().send(
       new StartExecutionCommand({
         stateMachineArn,
@@ -107,20 +109,31 @@ async function runOnce(
       status = described.status ?? 'RUNNING';
       output = described.output;
     }
-    if (status !== 'SUCCEEDED' || !output) throw new Error(`bench run with ${workers} instance(s) ended ${status}`);
+    if (status !== 'SUCCEEDED' || !output)
+      throw new Error(`bench run with ${workers} instance(s) ended ${status}`);
     const summary = JSON.parse(output) as {
       bytes: number;
-      details: { instanceId?: string; commandId?: string; shards?: { instanceId: string; commandId: string }[] };
+      details: {
+        instanceId?: string;
+        commandId?: string;
+        shards?: { instanceId: string; commandId: string }[];
+      };
     };
     const commands = summary.details.shards ?? [
       { instanceId: summary.details.instanceId!, commandId: summary.details.commandId! },
     ];
     const launched = (await countStates(executionArn!, ['LaunchInstance', 'LaunchShardInstance'])) || 1;
-    if (launched !== workers) throw new Error(`asked for ${workers} instance(s), the run launched ${launched}`);
+    if (launched !== workers)
+      throw new Error(`asked for ${workers} instance(s), the run launched ${launched}`);
     const spans = await Promise.all(
       commands.map(async ({ instanceId, commandId }) => {
-        const out = await getSsm().send(new GetCommandInvocationCommand({ CommandId: commandId, InstanceId: instanceId }));
-        return [Date.parse(out.ExecutionStartDateTime ?? ''), Date.parse(out.ExecutionEndDateTime ?? '')] as const;
+        const out = await getSsm().send(
+          new GetCommandInvocationCommand({ CommandId: commandId, InstanceId: instanceId }),
+        );
+        return [
+          Date.parse(out.ExecutionStartDateTime ?? ''),
+          Date.parse(out.ExecutionEndDateTime ?? ''),
+        ] as const;
       }),
     );
     const seconds = (Math.max(...spans.map((s) => s[1])) - Math.min(...spans.map((s) => s[0]))) / 1000;
