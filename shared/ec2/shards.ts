@@ -12,8 +12,8 @@
  */
 import type { ListedFile } from '../verify/listing.js';
 
-/** Characters a shard boundary may contain: no glob syntax, and each one's predecessor is none either. */
-export const BOUNDARY_CHARS = /^[A-Za-z0-9_/]+$/;
+/** Characters a shard boundary may contain: no glob syntax, and none whose predecessor would end a class. */
+export const BOUNDARY_CHARS = /^[A-Za-z0-9._/-]+$/;
 /** Longest boundary (the filters grow with its length, and it travels as an SSM parameter). */
 export const MAX_BOUNDARY_LENGTH = 200;
 

@@ -55,7 +55,7 @@ const Instance = z.looseObject({
   instanceType: z.string().optional(),
 });
 /** One scale-out shard as PlanShards planned it (shared/ec2/shards.ts), an item of TransferShards. */
-const Boundary = z.string().regex(/^[A-Za-z0-9_/]{1,200}$/, 'must be 1-200 letters, digits, _ or /');
+const Boundary = z.string().regex(/^[A-Za-z0-9._/-]{1,200}$/, 'must be 1-200 letters, digits, ., _, - or /');
 export const ShardItem = z.object({
   index: z.number().int().min(0),
   count: z.number().int().min(1),

@@ -78,8 +78,8 @@ export const DOCUMENT_PATTERNS = {
   MaxConcurrentRequests: '^[1-9][0-9]{0,2}$',
   MultipartChunkSize: '^[1-9][0-9]{0,3}$',
   /** Scale-out key boundaries (shared/ec2/shards.ts BOUNDARY_CHARS), or empty for none. */
-  ShardStart: '^[A-Za-z0-9_/]{0,200}$',
-  ShardEnd: '^[A-Za-z0-9_/]{0,200}$',
+  ShardStart: '^[A-Za-z0-9._/-]{0,200}$',
+  ShardEnd: '^[A-Za-z0-9._/-]{0,200}$',
 } as const;
 
 /** allowedValues of the enum parameters. */

@@ -55,7 +55,11 @@ const HOSTILE = [
   'abd/deeper/file.nc',
   'ab/',
   'b',
+  'a-1',
+  'a.2',
   'b-',
+  'b.',
+  'b.x',
   'b_',
   'b0',
   'bZ',
@@ -112,6 +116,7 @@ describe('planShards', () => {
     expect(shortestBoundary('out/a.nc', 'out/b.nc')).toBe('out/b');
     expect(shortestBoundary('a', 'ab')).toBe('ab');
     expect(shortestBoundary('a', 'a*b')).toBeUndefined();
+    expect(shortestBoundary('scenario-1.nc', 'scenario-2.nc')).toBe('scenario-2');
   });
 });
 
@@ -129,6 +134,8 @@ describe('shard filters', () => {
     ['c/', ''],
     ['abd/deeper', 'b0'],
     ['B', 'bZ'],
+    ['a-', 'b-'],
+    ['b.', 'b_'],
   ])('leave aws s3 sync exactly the keys in [%j, %j), whatever their characters', (start, end) => {
     const kept = cliKeeps(HOSTILE, documentPatterns(start, end));
 
