@@ -144,7 +144,10 @@ async function runOnce(
     const seconds = (Math.max(...spans.map((s) => s[1])) - Math.min(...spans.map((s) => s[0]))) / 1000;
     if (process.env.BENCH_DEBUG) {
       const first = Math.min(...spans.map((s) => s[0]));
-      console.error(workers, spans.map(([a, b]) => [(a - first) / 1000, (b - first) / 1000]));
+      console.error(
+        workers,
+        spans.map(([a, b]) => [(a - first) / 1000, (b - first) / 1000]),
+      );
     }
     return { seconds, bytes: summary.bytes };
   } finally {
