@@ -9,9 +9,11 @@ import type { S3Client } from '@aws-sdk/client-s3';
 import type { Config } from '../config/schema.js';
 import { suggestScaleOut } from '../cost/estimate.js';
 import { priceTable } from '../cost/prices.js';
+import { VerificationFailedError } from '../errors.js';
 import type { TransferPlan } from '../plan/schema.js';
 import { RESERVED_PREFIX } from '../ssm/document.js';
 import { passesFilters } from '../verify/compare.js';
+import type { ListedFile } from '../verify/listing.js';
 import { listS3Scope } from '../verify/scope.js';
 import { instanceCount, planShards, type Shard } from './shards.js';
 
@@ -28,7 +30,7 @@ type ShardPlanInput = Pick<TransferPlan, 'direction' | 'scope' | 'options' | 'fi
 /**
  * Plans the shards of a run.
  * @returns `{count, items, reason}` (`$.shards`); one unbounded shard when scaling out does not pay.
- * @throws TransientAwsError on throttling; VerificationFailedError when the scope cannot be listed.
+ * @throws TransientAwsError on throttling (a scope that cannot be listed gets one instance).
  */
 export async function planRunShards(
   deps: { s3: S3Client },
@@ -47,7 +49,16 @@ export async function planRunShards(
   const capacity = plan.fileSystem.storageCapacityGiB;
   if (!capacity) return single('the file system storage capacity is unknown');
 
-  const files = (await listS3Scope(deps.s3, plan.scope.bucket, plan.scope.prefix)).filter(
+  let listed: ListedFile[];
+  try {
+    listed = await listS3Scope(deps.s3, plan.scope.bucket, plan.scope.prefix);
+  } catch (error) {
+    // Planning only makes the run faster: a scope that cannot be listed (a missing bucket, access
+    // denied) runs on one instance, whose sync reports the cause as before. Throttling is retried.
+    if (!(error instanceof VerificationFailedError)) throw error;
+    return single(`the scope could not be listed: ${error.message}`);
+  }
+  const files = listed.filter(
     (file) =>
       !(plan.scope.prefix === '' && file.path.startsWith(`${RESERVED_PREFIX}/`)) &&
       passesFilters(file.path, plan.options.include, plan.options.exclude),
