@@ -93,6 +93,12 @@ export interface LocalCloudOptions {
   /** Simulated durations (ms) of EC2 and SSM processes. */
   timings?: Partial<Ec2Timings & SsmTimings>;
   /**
+   * Model each transfer instance's network: its commands move bytes at the instance type's
+   * baseline bandwidth times this factor (local/ssm/instance-network.ts; e.g. the time scale
+   * when the data is scaled down likewise). Off by default: local transfers run at machine speed.
+   */
+  instanceNetworkScale?: number;
+  /**
    * Values merged over `${self:custom.config.*}` (which the cloud derives from the config with
    * scripts/sls/deployment.ts, as packaging does): fixtures, or values the derivation lacks.
    */
@@ -463,6 +469,7 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
       store,
       timings: options.timings,
       iam: instanceIam(iam),
+      ...(options.instanceNetworkScale ? { instanceNetworkScale: options.instanceNetworkScale } : {}),
     });
     stoppers.push(() => ssm.close());
     const sts = new StsEmulator({ accountId });

@@ -1,6 +1,7 @@
 /**
  * `WaitForAgent`: succeeds once the instance's SSM agent is Online; throws NotReadyYetError before
- * (the state retries with back-off) and InstanceNotReadyError after the agent deadline.
+ * (the state retries with back-off) and InstanceNotReadyError after the agent deadline. Also
+ * `WaitForShardAgent` for each instance of a scaled-out run.
  */
 import { getEc2, getSsm } from '../../shared/aws/clients.js';
 import { CheckAgentInput } from '../../shared/ec2/steps.js';

@@ -1,6 +1,7 @@
 /**
  * `LaunchInstance`: first state of the EC2 branch. Input `{plan, executionArn}`; output the
- * launched instance (`$.ec2.instance`): id, type, subnet and deadlines.
+ * launched instance (`$.ec2.instance`): id, type, subnet and deadlines. Also `LaunchShardInstance`
+ * (input with `shard`: its own ClientToken and the `fsx-transfer:shard` tag).
  */
 import { getEc2, getSsm } from '../../shared/aws/clients.js';
 import { LaunchInstanceInput, launchInstanceStep } from '../../shared/ec2/steps.js';

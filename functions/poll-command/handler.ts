@@ -1,6 +1,7 @@
 /**
  * `PollTransferCommand`: the fallback after the wait for the callback timed out. Returns the
  * command result, throws NotReadyYetError while it runs, CommandFailedError/CommandTimedOutError.
+ * Also `PollShardCommand` for each instance of a scaled-out run.
  */
 import { getSsm } from '../../shared/aws/clients.js';
 import { PollCommandInput, pollCommandStep } from '../../shared/ec2/steps.js';

@@ -1,7 +1,8 @@
 /**
  * `RunTransferCommand` (lambda:invoke.waitForTaskToken): sends the transfer document to the
  * instance and stores the task token; the state completes when the command callback (or this
- * function, for a command that already ended) calls SendTaskSuccess/SendTaskFailure.
+ * function, for a command that already ended) calls SendTaskSuccess/SendTaskFailure. Also
+ * `RunShardCommand` (with `shard`: the instance copies only its key range).
  */
 import { getDynamoDb, getSfn, getSsm } from '../../shared/aws/clients.js';
 import { SendCommandInput, sendCommandStep } from '../../shared/ec2/steps.js';

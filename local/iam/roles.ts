@@ -163,6 +163,17 @@ function functionRoles(project: ServerlessProject, result: ProjectRoles): void {
   }
 }
 
+/** Whether a definition has a Map state run in DISTRIBUTED mode (at any depth). */
+function hasDistributedMap(machine: unknown): boolean {
+  const states = (machine as { States?: Record<string, Record<string, unknown>> }).States ?? {};
+  return Object.values(states).some((state) => {
+    const processor = state.ItemProcessor as { ProcessorConfig?: { Mode?: string } } | undefined;
+    if (state.Type === 'Map' && processor?.ProcessorConfig?.Mode === 'DISTRIBUTED') return true;
+    const nested = [processor, state.Iterator, ...((state.Branches as unknown[]) ?? [])].filter(Boolean);
+    return nested.some(hasDistributedMap);
+  });
+}
+
 function stateMachineRoles(
   project: ServerlessProject,
   definitions: Record<string, unknown>,
@@ -189,6 +200,33 @@ function stateMachineRoles(
         },
         origin: `serverless-step-functions: the Lambda tasks of statemachines/${machine.key}.asl.json`,
       });
+    }
+    if (hasDistributedMap(definitions[machine.key] ?? {})) {
+      // What serverless-step-functions adds for a Distributed Map (its child executions).
+      const sub = (arn: string) => evaluateCfn(project, { 'Fn::Sub': [arn, {}] }) ?? UNRESOLVED_RESOURCE;
+      const machineArn = sub(
+        `arn:\${AWS::Partition}:states:\${AWS::Region}:\${AWS::AccountId}:stateMachine:${name}`,
+      );
+      const origin = `serverless-step-functions: the Distributed Map of statemachines/${machine.key}.asl.json`;
+      for (const [Action, Resource] of [
+        [['states:StartExecution'], machineArn],
+        [
+          ['states:DescribeExecution', 'states:StopExecution'],
+          `${machineArn.replace(':stateMachine:', ':execution:')}:*`,
+        ],
+        [
+          ['events:PutTargets', 'events:PutRule', 'events:DescribeRule'],
+          sub(
+            // biome-ignore lint/suspicious/noTemplateCurlyInString: a CloudFormation Fn::Sub string
+            'arn:${AWS::Partition}:events:${AWS::Region}:${AWS::AccountId}:rule/StepFunctionsGetEventsForStepFunctionsExecutionRule',
+          ),
+        ],
+      ] as const) {
+        statements.push({
+          statement: { Effect: 'Allow', Action: [...Action], Resource: [Resource] },
+          origin,
+        });
+      }
     }
     if (raw.loggingConfig) {
       statements.push({

@@ -24,6 +24,7 @@ import {
 } from './commands.js';
 import type { Documents } from './documents.js';
 import { validation } from './input.js';
+import { instanceBytesPerSecond, startInstanceLink } from './instance-network.js';
 import type { ParameterStore } from './parameters.js';
 import type { SsmEmulatorDeps, SsmTimings } from './service.js';
 import { type RunningStep, runShellStep, STDERR_LIMIT, STDOUT_LIMIT } from './shell-step.js';
@@ -396,6 +397,12 @@ export class RunCommand {
       (Number.isFinite(timeoutSeconds) && timeoutSeconds > 0 ? timeoutSeconds : 3600) * 1000,
     );
     const endpoint = this.deps.endpoint();
+    const instance = this.deps.ec2.getInstance(instanceId);
+    const rate =
+      instance && this.deps.instanceNetworkScale
+        ? instanceBytesPerSecond(instance.instanceType, this.deps.instanceNetworkScale)
+        : undefined;
+    const link = rate ? await startInstanceLink(endpoint, rate) : undefined;
     const env: NodeJS.ProcessEnv = {};
     for (const [key, value] of Object.entries(process.env)) {
       if (
@@ -407,11 +414,11 @@ export class RunCommand {
         continue;
       env[key] = value;
     }
-    const instance = this.deps.ec2.getInstance(instanceId);
     Object.assign(env, {
       PATH: `${this.deps.shimDir}:${process.env.PATH ?? '/usr/bin:/bin'}`,
       HOME: fsView.home(instanceId),
-      AWS_ENDPOINT_URL: endpoint,
+      // The instance's own network (paced at its type's baseline when the cloud models it).
+      AWS_ENDPOINT_URL: link?.url ?? endpoint,
       // The instance profile role's credentials (what the CLI gets from IMDS on the instance).
       ...((instance && this.deps.iam?.credentials(instance)) ?? {
         AWS_ACCESS_KEY_ID: 'test',
@@ -428,7 +435,7 @@ export class RunCommand {
     });
     const step$ = runShellStep({ script, cwd, env, orchestrationDir, timeoutMs });
     this.running.set(invocationKey(invocation.commandId, invocation.instanceId), step$);
-    const result = await step$.result;
+    const result = await step$.result.finally(() => link?.close());
     this.running.delete(invocationKey(invocation.commandId, invocation.instanceId));
     this.publishOutput(command, invocation, step.name);
     const unmap = (text: string) => text.split(instanceRoot).join('');

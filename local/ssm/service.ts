@@ -63,6 +63,11 @@ export interface SsmEmulatorDeps {
   timings?: Partial<SsmTimings>;
   /** What each instance's role lets its agent and its commands do (local/iam); everything when absent. */
   iam?: InstanceIam;
+  /**
+   * Paces each instance's commands at its type's network baseline times this factor
+   * (local/ssm/instance-network.ts); unlimited when absent.
+   */
+  instanceNetworkScale?: number;
 }
 
 /**

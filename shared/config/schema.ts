@@ -164,6 +164,19 @@ export const DefaultsConfig = z.strictObject({
   reportPath: S3Uri.optional().describe(
     'Where data repository task completion reports go (defaults to the mapping bucket)',
   ),
+  scaleOut: z
+    .strictObject({
+      maxInstances: z
+        .number()
+        .int()
+        .min(1)
+        .max(16)
+        .default(4)
+        .describe(
+          'Most transfer instances one EC2 stage-in runs in parallel (key ranges of the scope); the planner asks for more only when one instance cannot reach the file system throughput; 1 turns scale-out off',
+        ),
+    })
+    .default({ maxInstances: 4 }),
 });
 
 export const ConfigSchema = z

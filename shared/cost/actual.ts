@@ -43,7 +43,11 @@ const TERMINATE_STATES = new Set([
   'TerminateInstance',
   'TerminateAfterFailure',
   'TerminateAfterLaunchFailure',
+  'TerminateShards',
+  'TerminateShardsAfterFailure',
 ]);
+/** Scale-out: states that terminate one shard's own instance (`$.instance` of their output). */
+const SHARD_TERMINATE_STATES = new Set(['TerminateShardInstance', 'TerminateShardAfterFailure']);
 
 function parse(text: string | undefined): Record<string, unknown> | undefined {
   if (!text) return undefined;
@@ -82,6 +86,7 @@ export function runCostFromHistory(
   let started: number | undefined;
   const launches: Array<z.infer<typeof Launched>> = [];
   const terminations: number[] = [];
+  const shardTerminations = new Map<string, number>();
   for (const event of events) {
     const type = event.type ?? '';
     const at = ms(event.timestamp);
@@ -109,7 +114,15 @@ export function runCostFromHistory(
       const instance = Launched.safeParse((parse(exited.output)?.ec2 as Record<string, unknown>)?.instance);
       if (instance.success) launches.push(instance.data);
     }
+    if (exited?.name === 'LaunchShardInstance') {
+      const instance = Launched.safeParse(parse(exited.output)?.instance);
+      if (instance.success) launches.push(instance.data);
+    }
     if (exited?.name && TERMINATE_STATES.has(exited.name)) terminations.push(at);
+    if (exited?.name && SHARD_TERMINATE_STATES.has(exited.name)) {
+      const id = (parse(exited.output)?.instance as { instanceId?: unknown } | undefined)?.instanceId;
+      if (typeof id === 'string' && !shardTerminations.has(id)) shardTerminations.set(id, at);
+    }
     if (exited?.name === 'RunTransferCommand' || exited?.name === 'PollTransferCommand') {
       if (syncStarted !== undefined) syncSeconds += (at - syncStarted) / 1000;
       syncStarted = undefined;
@@ -121,7 +134,7 @@ export function runCostFromHistory(
   const gbSeconds = lambdaSeconds * (prices.lambda.memoryMb / 1024);
   const instances = launches.map((launch) => {
     const from = Date.parse(launch.launchedAt);
-    const to = terminations.find((t) => t >= from) ?? endMs;
+    const to = shardTerminations.get(launch.instanceId) ?? terminations.find((t) => t >= from) ?? endMs;
     const seconds = Math.max(prices.ec2MinimumSeconds, Math.round((to - from) / 1000));
     const perHour = prices.ec2[launch.instanceType]?.usdPerHour ?? 0;
     return { ...launch, seconds, usd: (seconds * perHour) / 3600 };

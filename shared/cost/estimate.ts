@@ -178,11 +178,12 @@ export function estimateEc2(input: EstimateInput, prices: PriceTable): MethodEst
   const s3Put = (input.direction === 'export' ? moved : 0) + 2 * lists + progress + 1;
   const s3Get = (input.direction === 'stage-in' ? moved : 0) + 1;
   const agentPolls = pollAttempts(model.instanceStartupSeconds / 2, WAIT_FOR_AGENT);
-  // Validate ChooseTurn WaitForTurn ChooseMethod LaunchInstance WaitForAgent ChooseInstanceCommand
-  // RunTransferCommand VerifyEc2Transfer TerminateInstance Summarize Succeed, and the agent polls;
-  // functions: the 7 Task states, command-callback and finish-transfer.
-  const transitions = 12 + (agentPolls - 1);
-  const invocations = 9 + (agentPolls - 1);
+  // Validate ChooseTurn WaitForTurn ChooseMethod PlanShards ChooseScaleOut LaunchInstance
+  // WaitForAgent ChooseInstanceCommand RunTransferCommand VerifyEc2Transfer TerminateInstance
+  // Summarize Succeed, and the agent polls; functions: the 8 Task states, command-callback and
+  // finish-transfer. (One instance: a scaled-out run adds the Map's states per shard.)
+  const transitions = 14 + (agentPolls - 1);
+  const invocations = 10 + (agentPolls - 1);
   const costs: CostBreakdown = {
     instances: (Math.max(prices.ec2MinimumSeconds, instanceSeconds) * instance.usdPerHour) / 3600,
     s3Requests: s3Cost(s3Put, s3Get, prices),

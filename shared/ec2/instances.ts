@@ -14,7 +14,7 @@ import {
 import { rethrowTransient } from '../aws/transient.js';
 import { awsErrorName } from '../errors.js';
 import { LIVE_STATES } from './launch.js';
-import { currentStage, TAG_DEADLINE, TAG_EXECUTION, TAG_STAGE, tagValue } from './tags.js';
+import { currentStage, TAG_DEADLINE, TAG_EXECUTION, TAG_SHARD, TAG_STAGE, tagValue } from './tags.js';
 
 export interface InstanceSummary {
   instanceId: string;
@@ -136,13 +136,22 @@ export async function terminateInstances(
 
 /**
  * Terminates every live instance of an execution plus `instanceId` when given (the failure path
- * knows the id; after a launch that timed out only the tag finds it).
+ * knows the id; after a launch that timed out only the tag finds it); with `shard`, only that
+ * scale-out shard's instances.
  */
 export async function terminateExecutionInstances(
   ec2: EC2Client,
   executionArn: string,
   instanceId?: string,
+  shard?: number,
 ): Promise<TerminationResult[]> {
-  const tagged = await findInstancesByExecution(ec2, executionArn);
+  // A shard ends only its own instances: the others of the run may still be transferring.
+  const tagged =
+    shard === undefined
+      ? await findInstancesByExecution(ec2, executionArn)
+      : await findLiveInstances(ec2, [
+          { Name: `tag:${TAG_EXECUTION}`, Values: [executionArn] },
+          { Name: `tag:${TAG_SHARD}`, Values: [String(shard)] },
+        ]);
   return terminateInstances(ec2, [...(instanceId ? [instanceId] : []), ...tagged.map((i) => i.instanceId)]);
 }

@@ -21,6 +21,7 @@ import {
   TAG_DEADLINE,
   TAG_EXECUTION,
   TAG_MAPPING,
+  TAG_SHARD,
   TAG_STAGE,
   TAG_TRANSFER_ID,
 } from './tags.js';
@@ -59,6 +60,8 @@ export interface LaunchRequest {
   /** Instance profile from the deployment (env); the config's `defaults.instanceProfileName` wins. */
   instanceProfileName?: string;
   stage?: string;
+  /** Index of the scale-out shard this instance transfers (tag `fsx-transfer:shard`, own ClientToken). */
+  shard?: number;
 }
 
 export interface LaunchAttempt extends LaunchCandidate {
@@ -99,9 +102,11 @@ export function launchCandidates(plan: Pick<TransferPlan, 'instance' | 'fileSyst
  * only on the execution and the candidate, never on the attempt, so a retried step sends the same
  * token and EC2 returns the instance it already launched instead of a second one.
  */
-export function clientTokenFor(executionArn: string, candidate: LaunchCandidate): string {
+export function clientTokenFor(executionArn: string, candidate: LaunchCandidate, shard?: number): string {
   const digest = createHash('sha256')
-    .update(`${executionArn}\n${candidate.instanceType}\n${candidate.subnetId}`)
+    .update(
+      `${executionArn}\n${candidate.instanceType}\n${candidate.subnetId}${shard === undefined ? '' : `\nshard ${shard}`}`,
+    )
     .digest('hex');
   return `fsxt-${digest.slice(0, 48)}`;
 }
@@ -141,18 +146,26 @@ export interface RunInstancesSpec {
   clientToken: string;
   userData: string;
   stage: string;
+  shard?: number;
 }
 
 /** RunInstances parameters for one candidate (pure; see `launchTransferInstance`). */
 export function buildRunInstancesInput(spec: RunInstancesSpec): RunInstancesCommandInput {
   const { plan, candidate } = spec;
   const tags = [
-    { Key: 'Name', Value: `fsx-transfer-${plan.transferId}`.slice(0, 255) },
+    {
+      Key: 'Name',
+      Value: `fsx-transfer-${plan.transferId}${spec.shard === undefined ? '' : `-shard-${spec.shard}`}`.slice(
+        0,
+        255,
+      ),
+    },
     { Key: TAG_EXECUTION, Value: spec.executionArn },
     { Key: TAG_TRANSFER_ID, Value: plan.transferId },
     { Key: TAG_MAPPING, Value: plan.mapping },
     { Key: TAG_DEADLINE, Value: plan.deadline },
     { Key: TAG_STAGE, Value: spec.stage },
+    ...(spec.shard === undefined ? [] : [{ Key: TAG_SHARD, Value: String(spec.shard) }]),
   ];
   return {
     ImageId: spec.imageId,
@@ -257,7 +270,7 @@ export async function launchTransferInstance(
     Math.min(deadline.getTime(), now.getTime() + plan.timeouts.agentOnlineMinutes * 60_000),
   );
   const candidates = launchCandidates(plan);
-  const tokens = candidates.map((candidate) => clientTokenFor(executionArn, candidate));
+  const tokens = candidates.map((candidate) => clientTokenFor(executionArn, candidate, request.shard));
   const result = (instance: Instance, reused: boolean, attempts: LaunchAttempt[]): LaunchedInstance => ({
     instanceId: instance.InstanceId ?? '',
     instanceType: String(instance.InstanceType ?? ''),
@@ -294,6 +307,7 @@ export async function launchTransferInstance(
       clientToken,
       userData,
       stage: request.stage ?? currentStage(),
+      ...(request.shard === undefined ? {} : { shard: request.shard }),
     });
     try {
       const out = await deps.ec2.send(new RunInstancesCommand(input));

@@ -26,8 +26,10 @@ import {
 } from '../ssm/task-tokens.js';
 import type { BranchResult } from '../verify/compare.js';
 import { type LaunchedInstance, launchTransferInstance } from './launch.js';
+import { inShard } from './shards.js';
 import { currentStage } from './tags.js';
-import { verifyEc2Transfer } from './verify.js';
+import { syncTuning } from './tuning.js';
+import { verifyEc2Shards, verifyEc2Transfer } from './verify.js';
 
 /** On this branch the transfer id names instances (tags, ClientToken) and S3 keys (the listing). */
 const EC2 = {
@@ -47,7 +49,22 @@ type SyncPlan = z.infer<typeof SyncPlan>;
 const ExecutionArn = z.string().regex(/^arn:aws[a-z-]*:states:/, 'must be a Step Functions execution ARN');
 const InstanceId = z.string().regex(/^i-[0-9a-zA-Z]{1,32}$/, 'must be an instance id');
 /** The instance as LaunchInstance returned it ($.ec2.instance). */
-const Instance = z.looseObject({ instanceId: InstanceId, deadline: z.iso.datetime() });
+const Instance = z.looseObject({
+  instanceId: InstanceId,
+  deadline: z.iso.datetime(),
+  instanceType: z.string().optional(),
+});
+/** One scale-out shard as PlanShards planned it (shared/ec2/shards.ts), an item of TransferShards. */
+const Boundary = z.string().regex(/^[A-Za-z0-9._/-]{1,200}$/, 'must be 1-200 letters, digits, ., _, - or /');
+export const ShardItem = z.object({
+  index: z.number().int().min(0),
+  count: z.number().int().min(1),
+  start: Boundary.optional(),
+  end: Boundary.optional(),
+  files: z.number().int().min(0),
+  bytes: z.number().min(0),
+});
+export type ShardItem = z.infer<typeof ShardItem>;
 
 export const LaunchInstanceInput = z.object({
   plan: TransferPlan.pick({
@@ -62,6 +79,10 @@ export const LaunchInstanceInput = z.object({
     timeouts: true,
   }).extend(EC2),
   executionArn: ExecutionArn,
+  shard: ShardItem.optional(),
+});
+export const PlanShardsInput = z.object({
+  plan: TransferPlan.pick({ direction: true, scope: true, options: true, fileSystem: true, instance: true }),
 });
 export const CheckAgentInput = z.object({ instanceId: InstanceId, agentDeadline: z.iso.datetime() });
 export const SendCommandInput = z.object({
@@ -69,6 +90,7 @@ export const SendCommandInput = z.object({
   instance: Instance,
   taskToken: z.string().min(1),
   executionArn: ExecutionArn.optional(),
+  shard: ShardItem.optional(),
 });
 export const PollCommandInput = z.object({
   plan: TransferPlan.pick({ transferId: true, scope: true }).extend(EC2),
@@ -88,7 +110,22 @@ export const VerifyEc2Input = z.object({
     listingUri: z.string().startsWith('s3://').optional(),
   }),
 });
-export const TerminateInput = z.object({ executionArn: ExecutionArn, instanceId: InstanceId.optional() });
+/** What each TransferShards iteration returns (ShardDone): VerifyShards reads their listings. */
+export const ShardResult = z.object({
+  shard: ShardItem,
+  instanceId: InstanceId,
+  commandId: z.string().min(1),
+});
+export const VerifyShardsInput = z.object({
+  plan: VerifyEc2Input.shape.plan,
+  shards: z.array(ShardResult).min(1),
+});
+export const TerminateInput = z.object({
+  executionArn: ExecutionArn,
+  instanceId: InstanceId.optional(),
+  /** Only this scale-out shard's instances (TerminateShardInstance, TerminateShardAfter*). */
+  shard: z.number().int().min(0).optional(),
+});
 
 /** Deployment settings of the EC2 method (serverless.yml sets them; the defaults follow its names). */
 export interface Ec2Settings {
@@ -122,12 +159,19 @@ export function commandComment(plan: Pick<TransferPlan, 'transferId'>): string {
  * The document parameters of a run's sync command (with the listing written for verification and
  * the progress published for status and watch).
  */
-export function syncParameters(plan: SyncPlan, instanceId: string, now: Date): TransferCommandParameters {
+export function syncParameters(
+  plan: SyncPlan,
+  instanceId: string,
+  now: Date,
+  options: { instanceType?: string; shard?: Pick<ShardItem, 'start' | 'end'> } = {},
+): TransferCommandParameters {
   return buildCommandParameters(plan, {
     mode: 'sync',
     listingUri: listingUriFor(plan, instanceId),
     progressUri: progressUriFor(plan),
     executionTimeoutSeconds: commandTimeoutSeconds(plan.deadline, now),
+    ...(options.instanceType ? syncTuning(options.instanceType) : {}),
+    ...(options.shard ? { shard: options.shard } : {}),
   });
 }
 
@@ -143,7 +187,12 @@ export async function launchInstanceStep(
   settings: Ec2Settings = ec2Settings(),
 ): Promise<LaunchedInstance> {
   const now = deps.now?.() ?? new Date();
-  const problems = documentParameterProblems(syncParameters(input.plan, 'i-00000000000000000', now));
+  const problems = documentParameterProblems(
+    syncParameters(input.plan, 'i-00000000000000000', now, {
+      instanceType: input.plan.instance.instanceType,
+      ...(input.shard ? { shard: input.shard } : {}),
+    }),
+  );
   if (problems.length > 0) {
     throw new InvalidRequestError(
       `The transfer cannot be run by the transfer document: ${problems.join('; ')}`,
@@ -157,6 +206,7 @@ export async function launchInstanceStep(
     executionArn: input.executionArn,
     instanceProfileName: settings.instanceProfileName,
     stage: settings.stage,
+    ...(input.shard ? { shard: input.shard.index } : {}),
   });
 }
 
@@ -177,7 +227,10 @@ export async function sendCommandStep(
   const { commandId, sent } = await sendTransferCommand(deps.ssm, {
     instanceId: instance.instanceId,
     documentName: settings.documentName,
-    parameters: syncParameters(plan, instance.instanceId, now),
+    parameters: syncParameters(plan, instance.instanceId, now, {
+      ...(instance.instanceType ? { instanceType: instance.instanceType } : {}),
+      ...(input.shard ? { shard: input.shard } : {}),
+    }),
     comment: commandComment(plan),
     logGroupName: settings.logGroupName,
   });
@@ -224,5 +277,34 @@ export async function verifyStep(
   return {
     ...result,
     details: { ...result.details, instanceId: input.instance.instanceId, commandId: input.command.commandId },
+  };
+}
+
+/**
+ * The VerifyShards step of a scaled-out run: every shard's listing, cut to the shard's key range,
+ * together against the S3 listing of the scope (verification over the union).
+ * @see verifyEc2Shards
+ */
+export async function verifyShardsStep(
+  deps: { s3: S3Client },
+  input: z.infer<typeof VerifyShardsInput>,
+): Promise<BranchResult> {
+  const listings = input.shards.map((item) => ({
+    listingUri: listingUriFor(input.plan, item.instanceId),
+    includes: (path: string) => inShard(path, item.shard),
+  }));
+  const result = await verifyEc2Shards(deps, { plan: input.plan, listings });
+  return {
+    ...result,
+    details: {
+      ...result.details,
+      shards: input.shards.map((item) => ({
+        index: item.shard.index,
+        instanceId: item.instanceId,
+        commandId: item.commandId,
+        files: item.shard.files,
+        bytes: item.shard.bytes,
+      })),
+    },
   };
 }

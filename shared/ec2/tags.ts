@@ -8,6 +8,8 @@ export const TAG_TRANSFER_ID = 'fsx-transfer:transfer-id';
 export const TAG_MAPPING = 'fsx-transfer:mapping';
 export const TAG_DEADLINE = 'fsx-transfer:deadline';
 export const TAG_STAGE = 'fsx-transfer:stage';
+/** Index of the scale-out shard an instance transfers (only on scaled-out runs). */
+export const TAG_SHARD = 'fsx-transfer:shard';
 
 /** Deployment stage (`FSX_TRANSFER_STAGE`; `local` against the local cloud, else `dev`). */
 export function currentStage(env: NodeJS.ProcessEnv = process.env): string {

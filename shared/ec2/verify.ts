@@ -11,7 +11,7 @@ import { parseS3Uri } from '../paths.js';
 import type { TransferPlan } from '../plan/schema.js';
 import { deleteObject, getObjectText } from '../s3/objects.js';
 import { type BranchResult, compareScope, verificationFailure } from '../verify/compare.js';
-import { type Listing, parseListing } from '../verify/listing.js';
+import { type ListedFile, type Listing, listingHash, parseListing } from '../verify/listing.js';
 import { listS3Scope } from '../verify/scope.js';
 
 /**
@@ -61,10 +61,12 @@ export async function verifyEc2Transfer(
     plan: Pick<TransferPlan, 'direction' | 'scope' | 'fileSystem' | 'options'>;
     listingUri: string;
     keepListing?: boolean;
+    /** The file system listing, when already read (scale-out: the union of the shards'). */
+    fsx?: Listing;
   },
 ): Promise<BranchResult> {
   const { plan, listingUri } = input;
-  const fsx = await readListingObject(deps.s3, listingUri);
+  const fsx = input.fsx ?? (await readListingObject(deps.s3, listingUri));
   const comparison = compareScope({
     direction: plan.direction,
     s3: await listS3Scope(deps.s3, plan.scope.bucket, plan.scope.prefix),
@@ -90,4 +92,47 @@ export async function verifyEc2Transfer(
     verified: true,
     details: { destinationFiles: destination?.files ?? 0, extraInDestination: comparison.extra },
   };
+}
+
+/**
+ * Verification of a scaled-out run: each shard instance listed the whole scope when its own sync
+ * ended, while other shards may still have been copying, so only the files of its own key range
+ * count from its listing. The union of those parts is compared with the S3 listing of the scope.
+ * @returns the branch result, as verifyEc2Transfer.
+ * @throws VerificationFailedError (a missing or incomplete listing, or differences).
+ */
+export async function verifyEc2Shards(
+  deps: { s3: S3Client },
+  input: {
+    plan: Pick<TransferPlan, 'direction' | 'scope' | 'fileSystem' | 'options'>;
+    listings: { listingUri: string; includes: (path: string) => boolean }[];
+  },
+): Promise<BranchResult> {
+  const files: ListedFile[] = [];
+  let exists = false;
+  for (const { listingUri, includes } of input.listings) {
+    const listing = await readListingObject(deps.s3, listingUri);
+    exists ||= listing.exists;
+    files.push(...listing.files.filter((file) => includes(file.path)));
+  }
+  files.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+  const union: Listing = {
+    exists,
+    count: files.length,
+    bytes: files.reduce((sum, file) => sum + file.size, 0),
+    sha256: listingHash(files),
+    files,
+    truncated: false,
+  };
+  const result = await verifyEc2Transfer(deps, {
+    plan: input.plan,
+    listingUri: input.listings.map((l) => l.listingUri).join(' '),
+    keepListing: true,
+    fsx: union,
+  });
+  for (const { listingUri } of input.listings) {
+    const { bucket, prefix: key } = parseS3Uri(listingUri);
+    await deleteObject(deps.s3, bucket, key).catch(() => undefined);
+  }
+  return result;
 }

@@ -41,6 +41,9 @@ export const PlannedFileSystem = z.object({
   vpcId: z.string().optional(),
   lustreClientInstanceId: z.string().optional(),
   dataRepositoryRoleArn: z.string().optional(),
+  /** StorageCapacity and PerUnitStorageThroughput: the file system throughput scale-out aims at. */
+  storageCapacityGiB: z.number().optional(),
+  perUnitStorageThroughput: z.number().optional(),
 });
 export type PlannedFileSystem = z.infer<typeof PlannedFileSystem>;
 

@@ -130,6 +130,10 @@ export function buildPlan(parts: PlanParts): TransferPlan {
       ...(fileSystem.VpcId ? { vpcId: fileSystem.VpcId } : {}),
       ...(fsConfig.lustreClientInstanceId ? { lustreClientInstanceId: fsConfig.lustreClientInstanceId } : {}),
       ...(fsConfig.dataRepositoryRoleArn ? { dataRepositoryRoleArn: fsConfig.dataRepositoryRoleArn } : {}),
+      ...(fileSystem.StorageCapacity ? { storageCapacityGiB: fileSystem.StorageCapacity } : {}),
+      ...(fileSystem.LustreConfiguration?.PerUnitStorageThroughput
+        ? { perUnitStorageThroughput: fileSystem.LustreConfiguration.PerUnitStorageThroughput }
+        : {}),
     },
     scope: {
       fsxPath: scope.fsxPath,

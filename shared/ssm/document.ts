@@ -76,6 +76,10 @@ export const DOCUMENT_PATTERNS = {
   Region: '^[a-z]{2}(?:-gov)?-[a-z]+-[0-9]$',
   ExecutionTimeout: '^[1-9][0-9]{0,5}$',
   MaxConcurrentRequests: '^[1-9][0-9]{0,2}$',
+  MultipartChunkSize: '^[1-9][0-9]{0,3}$',
+  /** Scale-out key boundaries (shared/ec2/shards.ts BOUNDARY_CHARS), or empty for none. */
+  ShardStart: '^[A-Za-z0-9._/-]{0,200}$',
+  ShardEnd: '^[A-Za-z0-9._/-]{0,200}$',
 } as const;
 
 /** allowedValues of the enum parameters. */
@@ -122,6 +126,9 @@ export function buildCommandParameters(
     progressUri?: string;
     executionTimeoutSeconds: number;
     maxConcurrentRequests?: number;
+    multipartChunkSizeMb?: number;
+    /** The instance's key range when the run scales out (shared/ec2/shards.ts). */
+    shard?: { start?: string; end?: string };
   },
 ): TransferCommandParameters {
   return {
@@ -143,6 +150,9 @@ export function buildCommandParameters(
       Math.min(MAX_EXECUTION_TIMEOUT_SECONDS, Math.max(60, Math.floor(options.executionTimeoutSeconds))),
     ),
     MaxConcurrentRequests: String(options.maxConcurrentRequests ?? 32),
+    MultipartChunkSize: String(options.multipartChunkSizeMb ?? 8),
+    ShardStart: options.shard?.start ?? '',
+    ShardEnd: options.shard?.end ?? '',
   };
 }
 

@@ -74,6 +74,8 @@ export async function startWorld(
     iam?: Pick<LocalCloudOptions, 'iam' | 'iamWithoutStatements' | 'iamReport'>;
     /** Schedules running on the scaled clock (default: the DRA wait poller, as on AWS; the others fire on demand). */
     schedules?: LocalCloudOptions['schedules'];
+    /** The instances' network model (local/ssm/instance-network.ts); off by default. */
+    instanceNetworkScale?: number;
   } = {},
 ): Promise<World> {
   const dataDir = mkdtempSync(join(tmpdir(), 'fsx-transfer-e2e-ec2-'));
@@ -87,6 +89,7 @@ export async function startWorld(
     quiet: true,
     schedules: options.schedules ?? [DRA_WAIT_POLLER],
     ...options.iam,
+    ...(options.instanceNetworkScale ? { instanceNetworkScale: options.instanceNetworkScale } : {}),
   });
   Object.assign(process.env, cloud.env);
   resetClients();

@@ -20,7 +20,8 @@ beforeAll(async () => {
   // 5-minute runs: the command may run 3 simulated minutes (3.6 s here), the watchdog fires at 5 (6 s).
   world = await startWorld({
     timeScale: 0.02,
-    config: configYaml({ defaults: '  timeouts:\n    transferMinutes: 5' }),
+    // One instance (no scale-out plan): the delayed listing below is the sync's own.
+    config: configYaml({ defaults: '  timeouts:\n    transferMinutes: 5\n  scaleOut:\n    maxInstances: 1' }),
   });
   await putTree('blended-tropomi', { 'input.nc': 'input\n' });
 }, 60_000);

@@ -151,7 +151,10 @@ describe('the gate when the first run times out', () => {
     // the second has 12 s for its small sync even on a busy machine.
     world = await startWorld({
       timeScale: 0.02,
-      config: configYaml({ defaults: '  timeouts:\n    transferMinutes: 10' }),
+      // One instance (no scale-out plan): the delayed listing of the test is the sync's own.
+      config: configYaml({
+        defaults: '  timeouts:\n    transferMinutes: 10\n  scaleOut:\n    maxInstances: 1',
+      }),
     });
     await putTree('blended-tropomi', { 'input.nc': 'input\n' });
   }, 60_000);

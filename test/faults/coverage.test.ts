@@ -9,12 +9,14 @@ import { projectStateMachines } from '../support/asl.js';
 import { FAULT_KINDS, type Scenario } from './harness.js';
 import { DRA_SCENARIOS } from './scenarios/dra.js';
 import { EC2_COMMAND_SCENARIOS, EC2_LAUNCH_SCENARIOS } from './scenarios/ec2.js';
+import { EC2_SCALE_OUT_SCENARIOS } from './scenarios/ec2-scale-out.js';
 import { TRIGGER_SCENARIOS } from './scenarios/triggers.js';
 
 const ALL: Scenario[] = [
   ...DRA_SCENARIOS,
   ...EC2_LAUNCH_SCENARIOS,
   ...EC2_COMMAND_SCENARIOS,
+  ...EC2_SCALE_OUT_SCENARIOS,
   ...TRIGGER_SCENARIOS,
 ];
 /** The functions that start, stop, finish runs or complete their waits outside the state machine. */
@@ -27,12 +29,14 @@ const TRIGGERS = [
 ];
 
 describe('the fault matrix', () => {
-  it('injects a fault into every Task state of the transfer state machine', () => {
-    const states = Object.entries(
-      (projectStateMachines().transfer as { States: Record<string, { Type: string }> }).States,
-    )
-      .filter(([, state]) => state.Type === 'Task')
-      .map(([name]) => name);
+  it('injects a fault into every Task state of the transfer state machine, inside Map states too', () => {
+    type States = Record<string, { Type: string; ItemProcessor?: { States: States } }>;
+    const tasks = (states: States): string[] =>
+      Object.entries(states).flatMap(([name, state]) => [
+        ...(state.Type === 'Task' ? [name] : []),
+        ...(state.ItemProcessor ? tasks(state.ItemProcessor.States) : []),
+      ]);
+    const states = tasks((projectStateMachines().transfer as { States: States }).States);
     const covered = new Set(ALL.map((scenario) => scenario.state));
 
     expect(states.filter((state) => !covered.has(state))).toEqual([]);

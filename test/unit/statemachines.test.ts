@@ -312,11 +312,16 @@ describe('transfer state machine: termination of the transfer instance', () => {
    * run: a Fail or Succeed reached first, a Task that does not catch States.ALL, a Choice without
    * Default (States.NoChoiceMatched cannot be caught).
    */
-  function leaks(): string[] {
-    const launch = transfer.States.LaunchInstance!;
+  function leaks(
+    machine: { States: Record<string, State> } = transfer,
+    start = 'LaunchInstance',
+    launched = true,
+  ): string[] {
+    const launch = machine.States[start]!;
     const found: string[] = [];
     const seen = new Set<string>();
     const queue = [
+      ...(launched ? [] : [start]),
       launch.Next!,
       ...(launch.Catch ?? [])
         .filter((c) => !c.ErrorEquals.includes('InvalidRequestError'))
@@ -324,7 +329,7 @@ describe('transfer state machine: termination of the transfer instance', () => {
     ];
     while (queue.length > 0) {
       const name = queue.shift()!;
-      const state = transfer.States[name];
+      const state = machine.States[name];
       if (seen.has(name) || terminates(state)) continue;
       seen.add(name);
       if (!state || state.Type === 'Fail' || state.Type === 'Succeed')
@@ -336,7 +341,10 @@ describe('transfer state machine: termination of the transfer instance', () => {
           ...(state.Default ? [state.Default] : []),
         );
       } else {
-        if (state.Type === 'Task' && !state.Catch?.some((c) => c.ErrorEquals.includes('States.ALL'))) {
+        if (
+          (state.Type === 'Task' || state.Type === 'Map') &&
+          !state.Catch?.some((c) => c.ErrorEquals.includes('States.ALL'))
+        ) {
           found.push(`${name} does not catch States.ALL`);
         }
         queue.push(...(state.Next ? [state.Next] : []), ...(state.Catch ?? []).map((c) => c.Next));
@@ -349,14 +357,37 @@ describe('transfer state machine: termination of the transfer instance', () => {
     expect(leaks()).toEqual([]);
   });
 
+  it('reaches termination of every shard from the TransferShards Map, on success and on every error', () => {
+    expect(leaks(transfer, 'TransferShards', false)).toEqual([]);
+  });
+
+  it("terminates each shard's own instance inside the Map after its launch, on success and on every error", () => {
+    const processor = transfer.States.TransferShards!.ItemProcessor!;
+
+    expect(leaks(processor, 'LaunchShardInstance')).toEqual([]);
+  });
+
+  it('runs TransferShards as a Distributed Map of standard child executions, fed inline by PlanShards', () => {
+    const map = transfer.States.TransferShards as State & Record<string, unknown>;
+
+    expect((map.ItemProcessor as Record<string, unknown>).ProcessorConfig).toEqual({
+      Mode: 'DISTRIBUTED',
+      ExecutionType: 'STANDARD',
+    });
+    expect(map.ItemsPath).toBe('$.shards.items');
+    expect(map).not.toHaveProperty('ItemReader');
+    expect(transfer.States.PlanShards!.Next).toBe('ChooseScaleOut');
+  });
+
   it('still fails with the original error when a termination after a failure fails', () => {
     const afterFailure = Object.entries(transfer.States).filter(
-      ([name, state]) => terminates(state) && name !== 'TerminateInstance',
+      ([name, state]) => terminates(state) && name !== 'TerminateInstance' && name !== 'TerminateShards',
     );
 
     expect(afterFailure.map(([name]) => name).sort()).toEqual([
       'TerminateAfterFailure',
       'TerminateAfterLaunchFailure',
+      'TerminateShardsAfterFailure',
     ]);
     for (const [, state] of afterFailure) {
       expect(state.Next).toBe('FailWithError');

@@ -11,7 +11,10 @@ import { eventually, instancesOf, statesEntered } from '../../e2e/ec2-helpers.js
 import { FS_ID, outcomeOf, type Scenario, type ScenarioContext } from '../harness.js';
 import { crash, replaceFunction, restoreFunction, rules } from './builders.js';
 
-/** `timeouts` of the world's config (YAML flow mapping). */
+/**
+ * `timeouts` of the world's config (YAML flow mapping). One instance per run (scale-out has its own
+ * world, scenarios/ec2-scale-out.ts): faults on the first S3 listing hit the sync itself.
+ */
 const ec2Config = (timeouts: string) => `version: 1
 region: us-east-1
 accountId: '000000000000'
@@ -24,6 +27,7 @@ mappings:
   - {name: ec2-data, fileSystemId: ${FS_ID}, fsxPath: /ec2-data, s3Uri: 's3://faults/ec2-data', directions: [stage-in, export], method: ec2}
 defaults:
   timeouts: ${timeouts}
+  scaleOut: {maxInstances: 1}
 `;
 
 export const EC2_LAUNCH_CONFIG = ec2Config('{agentOnlineMinutes: 2}');

@@ -55,6 +55,37 @@ describe('runCostFromHistory', () => {
     expect(running.final).toBe(false);
   });
 
+  it('bills each scale-out shard instance from its launch to its own termination', () => {
+    const launched = (id: string, at: number) => ({
+      exit: 'LaunchShardInstance',
+      at,
+      output: {
+        instance: {
+          instanceId: id,
+          instanceType: 'c6i.large',
+          launchedAt: new Date(T0 + at * 1000).toISOString(),
+        },
+      },
+    });
+    const history = historyOf([
+      { enter: 'LaunchShardInstance', at: 0 },
+      { enter: 'LaunchShardInstance', at: 0 },
+      launched('i-a', 5),
+      launched('i-b', 6),
+      { enter: 'TerminateShardInstance', at: 100 },
+      { exit: 'TerminateShardInstance', at: 101, output: { instance: { instanceId: 'i-b' } } },
+      { enter: 'TerminateShardInstance', at: 300 },
+      { exit: 'TerminateShardInstance', at: 305, output: { instance: { instanceId: 'i-a' } } },
+    ]);
+
+    const cost = runCostFromHistory(history, {}, PRICE_TABLE, { end: new Date(T0 + 400_000) });
+
+    expect(cost.instances.map((i) => [i.instanceId, i.seconds])).toEqual([
+      ['i-a', 300],
+      ['i-b', 95],
+    ]);
+  });
+
   it('derives the S3 requests from the files and bytes moved, as the estimate model does', () => {
     const cost = runCostFromHistory(
       ec2RunHistory(),

@@ -1,7 +1,7 @@
 import { DeleteObjectCommand, GetObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { verifyEc2Transfer } from '../../../shared/ec2/verify.js';
+import { verifyEc2Shards, verifyEc2Transfer } from '../../../shared/ec2/verify.js';
 import { VerificationFailedError } from '../../../shared/errors.js';
 import { formatListing, type ListedFile } from '../../../shared/verify/listing.js';
 import { buildPlan } from './builders.js';
@@ -77,5 +77,60 @@ describe('verifyEc2Transfer', () => {
       name: 'VerificationFailedError',
       message: expect.stringContaining('incomplete'),
     });
+  });
+});
+
+describe('verifyEc2Shards', () => {
+  const shardListings = {
+    // Each shard listed the whole scope when its own sync ended: shard 0 saw shard 1's file only
+    // half-written, shard 1 saw everything.
+    'i-0.list': formatListing(files(['a.nc', 3], ['m.nc', 1])),
+    'i-1.list': formatListing(files(['a.nc', 3], ['m.nc', 5])),
+  };
+  const listings = [
+    { listingUri: 's3://bucket/.fsx-transfer/listings/t/i-0.list', includes: (p: string) => p < 'm' },
+    { listingUri: 's3://bucket/.fsx-transfer/listings/t/i-1.list', includes: (p: string) => p >= 'm' },
+  ];
+
+  beforeEach(() => {
+    for (const [name, text] of Object.entries(shardListings)) {
+      s3Mock
+        .on(GetObjectCommand, { Key: `.fsx-transfer/listings/t/${name}` })
+        .resolves({ Body: body(text) } as never);
+    }
+  });
+
+  it("verifies the union of the shards' own key ranges and removes every listing", async () => {
+    s3Mock.on(ListObjectsV2Command).resolves({
+      Contents: [
+        { Key: 'ExtData/a.nc', Size: 3 },
+        { Key: 'ExtData/m.nc', Size: 5 },
+      ],
+    });
+
+    const result = await verifyEc2Shards({ s3: new S3Client({}) }, { plan: buildPlan(), listings });
+
+    expect(result).toMatchObject({ files: 2, bytes: 8, verified: true });
+    expect(s3Mock.commandCalls(DeleteObjectCommand).map((c) => c.args[0].input.Key)).toEqual([
+      '.fsx-transfer/listings/t/i-0.list',
+      '.fsx-transfer/listings/t/i-1.list',
+    ]);
+  });
+
+  it("fails when a file of one shard's range is missing from that shard's listing", async () => {
+    s3Mock.on(ListObjectsV2Command).resolves({
+      Contents: [
+        { Key: 'ExtData/a.nc', Size: 3 },
+        { Key: 'ExtData/b.nc', Size: 2 },
+        { Key: 'ExtData/m.nc', Size: 5 },
+      ],
+    });
+
+    const error = await verifyEc2Shards({ s3: new S3Client({}) }, { plan: buildPlan(), listings }).catch(
+      (e) => e,
+    );
+
+    expect(error).toBeInstanceOf(VerificationFailedError);
+    expect(error.message).toContain('b.nc');
   });
 });

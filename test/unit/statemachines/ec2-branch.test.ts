@@ -40,6 +40,12 @@ const HAPPY: Record<string, Handler> = {
   Validate: async () => buildPlan(),
   // The gate grants the turn at once; its result is the run's deadline.
   WaitForTurn: async () => buildPlan().deadline,
+  // One instance: the single-instance states (scale-out has its own tests).
+  PlanShards: async () => ({
+    count: 1,
+    items: [{ index: 0, count: 1, files: 0, bytes: 0 }],
+    reason: 'small',
+  }),
   LaunchInstance: async () => INSTANCE,
   WaitForAgent: async () => ({ pingStatus: 'Online' }),
   RunTransferCommand: async () => COMMAND,
@@ -108,6 +114,7 @@ describe('transfer state machine: EC2 branch', () => {
     expect(states(result)).toEqual([
       'Validate',
       'WaitForTurn',
+      'PlanShards',
       'LaunchInstance',
       'WaitForAgent',
       'RunTransferCommand',
@@ -144,6 +151,7 @@ describe('transfer state machine: EC2 branch', () => {
     expect(states(result)).toEqual([
       'Validate',
       'WaitForTurn',
+      'PlanShards',
       'LaunchInstance',
       'TerminateAfterLaunchFailure',
     ]);
@@ -157,7 +165,7 @@ describe('transfer state machine: EC2 branch', () => {
       LaunchInstance: failWith(new InvalidRequestError('S3Prefix: does not match')),
     });
 
-    expect(states(result)).toEqual(['Validate', 'WaitForTurn', 'LaunchInstance']);
+    expect(states(result)).toEqual(['Validate', 'WaitForTurn', 'PlanShards', 'LaunchInstance']);
     expect(result.error).toBe('InvalidRequestError');
   });
 
