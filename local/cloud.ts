@@ -363,6 +363,7 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
       accountId,
       region,
       buckets: configBuckets(config),
+      faults,
       log,
       onEvent: (record) => {
         fsxRef?.onS3Event(record).catch((error) => log(`FSx auto-import: ${(error as Error).message}`));
