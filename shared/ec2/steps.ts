@@ -13,6 +13,7 @@ import { TransferPlan } from '../plan/schema.js';
 import { type CommandResult, pollTransferCommand, sendTransferCommand } from '../ssm/commands.js';
 import {
   buildCommandParameters,
+  checksumsUriFor,
   documentParameterProblems,
   listingUriFor,
   progressUriFor,
@@ -127,6 +128,7 @@ export function syncParameters(plan: SyncPlan, instanceId: string, now: Date): T
     mode: 'sync',
     listingUri: listingUriFor(plan, instanceId),
     progressUri: progressUriFor(plan),
+    checksumsUri: plan.options.verify === 'checksum' ? checksumsUriFor(plan, instanceId) : '',
     executionTimeoutSeconds: commandTimeoutSeconds(plan.deadline, now),
   });
 }

@@ -5,7 +5,7 @@
  * through Step Functions state (256 KB limit).
  */
 import { z } from 'zod';
-import { Direction } from '../config/schema.js';
+import { Direction, VerifyMode } from '../config/schema.js';
 
 export const ResolvedMethod = z.enum(['dra', 'ec2']);
 export type ResolvedMethod = z.infer<typeof ResolvedMethod>;
@@ -68,6 +68,8 @@ export const TransferPlan = z.object({
   }),
   options: z.object({
     delete: z.boolean(),
+    /** The verification mode (request over mapping); `size` for plans made before it existed. */
+    verify: VerifyMode.default('size'),
     include: z.array(z.string()),
     exclude: z.array(z.string()),
     preload: z.boolean(),

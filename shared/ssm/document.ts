@@ -71,6 +71,8 @@ export const DOCUMENT_PATTERNS = {
   Exclude: `^(?:${FILTER}(?: ${FILTER})*)?$`,
   /** Where the file system listing goes, or empty for none. */
   ListingUri: `^(?:s3://${BUCKET}(?:/${SEGMENT})+)?$`,
+  /** Where the checksums step writes the file system checksums (checksum verification), or empty. */
+  ChecksumsUri: `^(?:s3://${BUCKET}(?:/${SEGMENT})+)?$`,
   /** Where the sync publishes its progress, or empty for none. */
   ProgressUri: `^(?:s3://${BUCKET}(?:/${SEGMENT})+)?$`,
   Region: '^[a-z]{2}(?:-gov)?-[a-z]+-[0-9]$',
@@ -99,6 +101,14 @@ export function listingUriFor(plan: Pick<TransferPlan, 'scope' | 'transferId'>, 
   return `s3://${plan.scope.bucket}/${RESERVED_PREFIX}/listings/${plan.transferId}/${instanceId}.list`;
 }
 
+/** Where the instance writes the file system checksums of a run (checksum verification). */
+export function checksumsUriFor(
+  plan: Pick<TransferPlan, 'scope' | 'transferId'>,
+  instanceId: string,
+): string {
+  return `s3://${plan.scope.bucket}/${RESERVED_PREFIX}/checksums/${plan.transferId}/${instanceId}.checksums`;
+}
+
 /**
  * Where the transfer instance publishes the progress of a run's sync (read by
  * shared/transfers/progress.ts); under the bucket's `.fsx-transfer/`, which the sync never copies.
@@ -120,6 +130,8 @@ export function buildCommandParameters(
     listingUri: string;
     /** Where the sync publishes its progress ('' or absent: nowhere). */
     progressUri?: string;
+    /** Where the checksums step writes the file system checksums ('' or absent: no checksums). */
+    checksumsUri?: string;
     executionTimeoutSeconds: number;
     maxConcurrentRequests?: number;
   },
@@ -137,6 +149,7 @@ export function buildCommandParameters(
     Exclude: plan.options.exclude.join(' '),
     Delete: plan.options.delete ? 'true' : 'false',
     ListingUri: options.listingUri,
+    ChecksumsUri: options.checksumsUri ?? '',
     ProgressUri: options.progressUri ?? '',
     Region: plan.fileSystem.region,
     ExecutionTimeout: String(
