@@ -20,7 +20,7 @@ import {
   rmSync,
   writeFileSync,
 } from 'node:fs';
-import { open, readFile, rm, writeFile } from 'node:fs/promises';
+import { readFile, rm, writeFile } from 'node:fs/promises';
 import type { IncomingHttpHeaders } from 'node:http';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -36,6 +36,7 @@ import {
   DIGEST_BYTES,
   isChecksumAlgorithm,
 } from '../../shared/verify/checksums.js';
+import { flipBit } from '../fsx/corrupt.js';
 import { LocalAwsError } from '../types.js';
 
 export interface StoredChecksum {
@@ -316,19 +317,8 @@ export class ChecksumStore {
       return undefined;
     }
     const stored = this.get(bucket, key, etag);
-    const handle = await open(data, 'r+');
-    let at: number;
-    try {
-      const { size } = await handle.stat();
-      if (size === 0) return undefined;
-      at = Math.min(Math.max(0, offset ?? Math.floor(size / 2)), size - 1);
-      const byte = Buffer.alloc(1);
-      await handle.read(byte, 0, 1, at);
-      byte[0] = (byte[0] as number) ^ 0x01;
-      await handle.write(byte, 0, 1, at);
-    } finally {
-      await handle.close();
-    }
+    const at = await flipBit(data, offset);
+    if (at === undefined) return undefined;
     const multipartEtag = etag.includes('-');
     const newEtag = multipartEtag ? etag : `"${await md5OfFile(data)}"`;
     if (!multipartEtag) await writeFile(md5, newEtag.replaceAll('"', ''));

@@ -524,6 +524,25 @@ export class S3Backend {
       this.forwardComplete(call).catch((error) => sendS3Error(res, req, toS3Error(error), requestId));
       return;
     }
+    if (target.bucket && target.key && operation === 'HeadObject' && target.query.has('partNumber')) {
+      // A part of a multipart object: its size and (with ChecksumMode) its checksum, as S3 answers.
+      const { bucket, key } = target;
+      const part = Number(target.query.get('partNumber'));
+      const enabled = String(req.headers['x-amz-checksum-mode'] ?? '').toUpperCase() === 'ENABLED';
+      this.forward(call, {
+        headers: async (responseHeaders) => {
+          const stored = checksums.get(bucket, key, String(responseHeaders.etag ?? ''));
+          const found = stored?.parts?.[part - 1];
+          if (!stored?.parts || !found) return {};
+          return {
+            'content-length': String(found.size),
+            'x-amz-mp-parts-count': String(stored.parts.length),
+            ...(enabled ? checksumHeaders(stored.algorithm, found.checksum) : {}),
+          };
+        },
+      });
+      return;
+    }
     if (target.bucket && target.key && (operation === 'GetObject' || operation === 'HeadObject')) {
       const enabled = String(
         req.headers['x-amz-checksum-mode'] ?? target.query.get('x-amz-checksum-mode') ?? '',

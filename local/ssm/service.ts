@@ -63,6 +63,8 @@ export interface SsmEmulatorDeps {
   timings?: Partial<SsmTimings>;
   /** What each instance's role lets its agent and its commands do (local/iam); everything when absent. */
   iam?: InstanceIam;
+  /** Called after each step of a command (the `corrupt-file` fault: local/fsx/corrupt.ts). */
+  afterStep?: () => Promise<void>;
 }
 
 /**

@@ -222,7 +222,11 @@ export async function verifyStep(
   input: z.infer<typeof VerifyEc2Input>,
 ): Promise<BranchResult> {
   const listingUri = input.command.listingUri ?? listingUriFor(input.plan, input.instance.instanceId);
-  const result = await verifyEc2Transfer(deps, { plan: input.plan, listingUri });
+  const checksumsUri =
+    input.plan.options.verify === 'checksum'
+      ? checksumsUriFor(input.plan, input.instance.instanceId)
+      : undefined;
+  const result = await verifyEc2Transfer(deps, { plan: input.plan, listingUri, checksumsUri });
   return {
     ...result,
     details: { ...result.details, instanceId: input.instance.instanceId, commandId: input.command.commandId },

@@ -10,7 +10,15 @@ import { VerificationFailedError } from '../errors.js';
 import { parseS3Uri } from '../paths.js';
 import type { TransferPlan } from '../plan/schema.js';
 import { deleteObject, getObjectText } from '../s3/objects.js';
-import { type BranchResult, compareScope, verificationFailure } from '../verify/compare.js';
+import { type FileChecksums, parseChecksumListing } from '../verify/checksum-listing.js';
+import {
+  type BranchResult,
+  compareScope,
+  sameSizeFiles,
+  verificationFailure,
+  withContentMismatches,
+} from '../verify/compare.js';
+import { checkContent, sizeOnlyVerification, type Verification } from '../verify/content.js';
 import { type Listing, parseListing } from '../verify/listing.js';
 import { listS3Scope } from '../verify/scope.js';
 
@@ -51,43 +59,112 @@ export async function readListingObject(s3: S3Client, listingUri: string): Promi
 }
 
 /**
- * Compares the S3 listing of the scope with the file system listing written by the instance.
- * @returns the branch result (`$.result`): files and bytes of the source scope, verified.
- * @throws VerificationFailedError listing the first differences.
+ * Reads the file system checksums the instance uploaded (checksum verification).
+ * @throws VerificationFailedError when they are missing or malformed.
+ */
+export async function readChecksumsObject(
+  s3: S3Client,
+  checksumsUri: string,
+): Promise<Map<string, FileChecksums>> {
+  const { bucket, prefix: key } = parseS3Uri(checksumsUri);
+  let text: string | undefined;
+  try {
+    text = await getObjectText(s3, bucket, key);
+  } catch (error) {
+    rethrowTransient(error, `reading the file system checksums ${checksumsUri}`);
+  }
+  if (text === undefined) {
+    throw new VerificationFailedError(
+      `The transfer instance wrote no file system checksums at ${checksumsUri}; cannot verify the content`,
+      { details: { checksumsUri } },
+    );
+  }
+  try {
+    return parseChecksumListing(text);
+  } catch (error) {
+    throw new VerificationFailedError(
+      `The file system checksums ${checksumsUri} are unreadable: ${(error as Error).message}`,
+      { cause: error },
+    );
+  }
+}
+
+/** Deletes fsx-transfer's own listing objects once verification is done. */
+async function removeObjects(s3: S3Client, uris: readonly string[]): Promise<void> {
+  for (const uri of uris) {
+    const { bucket, prefix: key } = parseS3Uri(uri);
+    try {
+      await deleteObject(s3, bucket, key);
+    } catch {
+      // Only a leftover object under .fsx-transfer/; verification itself succeeded.
+    }
+  }
+}
+
+/**
+ * Compares the S3 listing of the scope with the file system listing written by the instance and,
+ * in `checksum` mode, the content of every transferred file (shared/verify/content.ts); in `none`
+ * mode differences are counted but do not fail the run.
+ * @returns the branch result (`$.result`): files and bytes of the source scope, and what was verified.
+ * @throws VerificationFailedError listing the first differences (a content difference names the file).
  */
 export async function verifyEc2Transfer(
   deps: { s3: S3Client },
   input: {
     plan: Pick<TransferPlan, 'direction' | 'scope' | 'fileSystem' | 'options'>;
     listingUri: string;
+    /** Where the instance wrote the file system checksums (checksum mode). */
+    checksumsUri?: string;
     keepListing?: boolean;
   },
 ): Promise<BranchResult> {
   const { plan, listingUri } = input;
+  const mode = plan.options.verify;
   const fsx = await readListingObject(deps.s3, listingUri);
-  const comparison = compareScope({
+  const s3Files = await listS3Scope(deps.s3, plan.scope.bucket, plan.scope.prefix);
+  let comparison = compareScope({
     direction: plan.direction,
-    s3: await listS3Scope(deps.s3, plan.scope.bucket, plan.scope.prefix),
+    s3: s3Files,
     fsx,
     include: plan.options.include,
     exclude: plan.options.exclude,
     delete: plan.options.delete,
   });
-  if (!comparison.ok) throw verificationFailure(plan, comparison, { listingUri });
-  if (!input.keepListing) {
-    const { bucket, prefix: key } = parseS3Uri(listingUri);
-    try {
-      await deleteObject(deps.s3, bucket, key);
-    } catch {
-      // Only a leftover listing under .fsx-transfer/; verification itself succeeded.
-    }
-  }
   const source = plan.direction === 'stage-in' ? comparison.s3 : comparison.fsx;
+  const files = source?.files ?? 0;
+  let verification: Verification = sizeOnlyVerification(mode, files);
+  if (mode === 'checksum' && input.checksumsUri) {
+    const checksums = await readChecksumsObject(deps.s3, input.checksumsUri);
+    const content = await checkContent(deps, {
+      bucket: plan.scope.bucket,
+      prefix: plan.scope.prefix,
+      files: sameSizeFiles(s3Files, fsx.files, plan.options),
+      fsx: checksums,
+    });
+    verification = {
+      mode,
+      files,
+      contentChecked: content.contentChecked,
+      sizeOnly: files - content.contentChecked,
+      checkedBy: content.checkedBy,
+      ...(content.sizeOnlyFiles.length ? { sizeOnlyFiles: content.sizeOnlyFiles } : {}),
+    };
+    comparison = withContentMismatches(comparison, content.mismatches);
+  }
+  if (!comparison.ok && mode !== 'none')
+    throw verificationFailure(plan, comparison, { listingUri, verification });
+  if (!input.keepListing)
+    await removeObjects(deps.s3, [listingUri, ...(input.checksumsUri ? [input.checksumsUri] : [])]);
   const destination = plan.direction === 'stage-in' ? comparison.fsx : comparison.s3;
   return {
-    files: source?.files ?? 0,
+    files,
     bytes: source?.bytes ?? 0,
-    verified: true,
-    details: { destinationFiles: destination?.files ?? 0, extraInDestination: comparison.extra },
+    verified: mode !== 'none',
+    verification,
+    details: {
+      destinationFiles: destination?.files ?? 0,
+      extraInDestination: comparison.extra,
+      ...(mode === 'none' ? { unverifiedDifferences: comparison.count } : {}),
+    },
   };
 }

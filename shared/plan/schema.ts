@@ -6,6 +6,7 @@
  */
 import { z } from 'zod';
 import { Direction, VerifyMode } from '../config/schema.js';
+import type { Verification } from '../verify/content.js';
 
 export const ResolvedMethod = z.enum(['dra', 'ec2']);
 export type ResolvedMethod = z.infer<typeof ResolvedMethod>;
@@ -103,6 +104,8 @@ export interface TransferSummary {
   files: number;
   bytes: number;
   verified: boolean;
+  /** What verification covered: its mode and how many files were checked by content or by size only. */
+  verification?: Verification;
   methodReasons: Reason[];
   details?: Record<string, unknown>;
 }
