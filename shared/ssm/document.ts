@@ -90,6 +90,9 @@ export const DOCUMENT_VALUES = {
 export type DocumentParameterName = keyof typeof DOCUMENT_PATTERNS | keyof typeof DOCUMENT_VALUES;
 export type TransferCommandParameters = Record<DocumentParameterName, string>;
 
+/** The steps of the transfer document (ssm/transfer-document.yaml), in order. */
+export const TRANSFER_DOCUMENT_STEPS = ['transfer', 'checksums'] as const;
+
 /** Key prefix (inside the mapping bucket) where file system listings are written for verification. */
 export const RESERVED_PREFIX = '.fsx-transfer';
 
