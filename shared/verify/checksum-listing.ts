@@ -18,7 +18,7 @@
 export const CHECKSUMS_HEADER = 'FSXT-CHECKSUMS v1';
 
 /** Largest file whose CRC32C / CRC64NVME the script computes without awscrt (pure Python, ~5 MB/s). */
-export const PURE_CRC_LIMIT = 64 * 1024 * 1024;
+export const PURE_CRC_LIMIT = 1024 * 1024;
 
 /** The script (Python 3.8+, standard library; `python3 - <dir>`); printed to standard output. */
 export const CHECKSUM_SCRIPT: readonly string[] = [

@@ -155,7 +155,7 @@ export async function checkContent(
     if (!local) {
       return sizeOnly(
         file.path,
-        `the Lustre client did not compute ${evidence.kind === 'md5' ? 'MD5' : evidence.algorithm} (install awscrt for CRC32C/CRC64NVME of large files)`,
+        `the Lustre client did not compute ${evidence.kind === 'md5' ? 'MD5' : evidence.algorithm} (install awscrt for the CRC32C or CRC64NVME of files over 1 MiB)`,
       );
     }
     result.contentChecked++;

@@ -244,3 +244,23 @@ describe('checksum verification, EC2 method', () => {
     expect(run.output?.verification).toEqual({ mode: 'size', files, contentChecked: 0, sizeOnly: files });
   }, 240_000);
 });
+
+describe('checksum verification, DRA method', () => {
+  it('reports that a DRA run was verified by size only and how to get content verification', async () => {
+    const tree = { 'a.nc': 'a\n', 'sub/b.nc': 'bb\n' };
+    await putTree('checked-dra', tree);
+
+    const run = await runTransfer(world, { mapping: 'checked-dra', direction: 'stage-in' }, 180_000);
+
+    expect(run.status, run.cause).toBe('SUCCEEDED');
+    expect(run.output?.method).toBe('dra');
+    expect(run.output?.verification).toMatchObject({
+      mode: 'checksum',
+      files: 2,
+      contentChecked: 0,
+      sizeOnly: 2,
+    });
+    expect(run.output?.verification.note).toContain('DRA runs are verified by size only');
+    expect(run.output?.verification.note).toContain('method ec2');
+  }, 240_000);
+});
