@@ -23,32 +23,45 @@ import { type Listing, parseListing } from '../verify/listing.js';
 import { listS3Scope } from '../verify/scope.js';
 
 /**
- * Reads the file system listing the instance uploaded.
- * @throws VerificationFailedError when it is missing, malformed or incomplete.
+ * Reads and parses an object the instance uploaded for verification (`what`: "file system listing").
+ * @throws VerificationFailedError when it is missing or malformed.
  */
-export async function readListingObject(s3: S3Client, listingUri: string): Promise<Listing> {
-  const { bucket, prefix: key } = parseS3Uri(listingUri);
+async function readInstanceObject<T>(
+  s3: S3Client,
+  uri: string,
+  what: string,
+  parse: (text: string) => T,
+): Promise<T> {
+  const { bucket, prefix: key } = parseS3Uri(uri);
   let text: string | undefined;
   try {
     text = await getObjectText(s3, bucket, key);
   } catch (error) {
-    rethrowTransient(error, `reading the file system listing ${listingUri}`);
+    rethrowTransient(error, `reading the ${what} ${uri}`);
   }
   if (text === undefined) {
     throw new VerificationFailedError(
-      `The transfer instance wrote no file system listing at ${listingUri}; cannot verify the transfer`,
-      { details: { listingUri } },
+      `The transfer instance wrote no ${what} at ${uri}; cannot verify the transfer`,
+      {
+        details: { uri },
+      },
     );
   }
-  let listing: Listing;
   try {
-    listing = parseListing(text);
+    return parse(text);
   } catch (error) {
-    throw new VerificationFailedError(
-      `The file system listing ${listingUri} is unreadable: ${(error as Error).message}`,
-      { cause: error },
-    );
+    throw new VerificationFailedError(`The ${what} ${uri} is unreadable: ${(error as Error).message}`, {
+      cause: error,
+    });
   }
+}
+
+/**
+ * Reads the file system listing the instance uploaded.
+ * @throws VerificationFailedError when it is missing, malformed or incomplete.
+ */
+export async function readListingObject(s3: S3Client, listingUri: string): Promise<Listing> {
+  const listing = await readInstanceObject(s3, listingUri, 'file system listing', parseListing);
   if (listing.truncated) {
     throw new VerificationFailedError(
       `The file system listing ${listingUri} is incomplete: ${listing.files.length} of ${listing.count} files`,
@@ -62,31 +75,8 @@ export async function readListingObject(s3: S3Client, listingUri: string): Promi
  * Reads the file system checksums the instance uploaded (checksum verification).
  * @throws VerificationFailedError when they are missing or malformed.
  */
-export async function readChecksumsObject(
-  s3: S3Client,
-  checksumsUri: string,
-): Promise<Map<string, FileChecksums>> {
-  const { bucket, prefix: key } = parseS3Uri(checksumsUri);
-  let text: string | undefined;
-  try {
-    text = await getObjectText(s3, bucket, key);
-  } catch (error) {
-    rethrowTransient(error, `reading the file system checksums ${checksumsUri}`);
-  }
-  if (text === undefined) {
-    throw new VerificationFailedError(
-      `The transfer instance wrote no file system checksums at ${checksumsUri}; cannot verify the content`,
-      { details: { checksumsUri } },
-    );
-  }
-  try {
-    return parseChecksumListing(text);
-  } catch (error) {
-    throw new VerificationFailedError(
-      `The file system checksums ${checksumsUri} are unreadable: ${(error as Error).message}`,
-      { cause: error },
-    );
-  }
+export function readChecksumsObject(s3: S3Client, checksumsUri: string): Promise<Map<string, FileChecksums>> {
+  return readInstanceObject(s3, checksumsUri, 'file system checksums', parseChecksumListing);
 }
 
 /** Deletes fsx-transfer's own listing objects once verification is done. */
