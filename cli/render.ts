@@ -3,9 +3,11 @@
  * (shared/transfers/view.ts) and the planner's report, so the CLI and the API say the same thing;
  * `--json` prints those objects themselves.
  */
+
 import type { RunCost } from '../shared/cost/actual.js';
 import type { MethodReport, PlanReport } from '../shared/plan/planner.js';
 import type { TransferProgress, TransferView } from '../shared/transfers/view.js';
+import type { Verification } from '../shared/verify/content.js';
 import { formatBytes, formatSeconds, formatUsd, paint, statusStyle, table } from './output.js';
 
 const plural = (n: number, word: string) => `${n.toLocaleString('en-US')} ${word}${n === 1 ? '' : 's'}`;
@@ -92,9 +94,23 @@ export function describeTransfer(view: TransferView): string {
     const verified = view.summary?.verified === true ? ', verified on both sides' : '';
     row('progress', `${progress}${verified}`);
   }
+  if (view.verification) row('verification', verificationLine(view.verification));
   if (view.error) row('error', `${view.error}: ${view.cause ?? ''}`);
   if (view.cost) row('cost', costLine(view.cost));
   return lines.join('\n');
+}
+
+/** What a run's verification covered, in one line. */
+export function verificationLine(verification: Verification): string {
+  const { mode, files, contentChecked, sizeOnly } = verification;
+  if (mode === 'none') return 'none: not verified (verify: none)';
+  if (mode === 'size')
+    return `size: ${files} file(s) by name and size; content not checked (use --verify checksum)`;
+  const by = Object.entries(verification.checkedBy ?? {})
+    .map(([how, count]) => `${how} ${count}`)
+    .join(', ');
+  const note = verification.note ? `; ${verification.note}` : '';
+  return `checksum: ${contentChecked} of ${files} file(s) checked by content${by ? ` (${by})` : ''}, ${sizeOnly} by size only${note}`;
 }
 
 /** The rows of `list`. */

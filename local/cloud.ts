@@ -25,6 +25,7 @@ import { type BusEvent, EventBus } from './events.js';
 import { EventsApi } from './events-api.js';
 import { type FaultInjector, FaultInjector as Faults, readFaultsFile } from './faults.js';
 import { registerFsxAdmin } from './fsx/admin.js';
+import { applyFileCorruption, corruptibleFileSystems } from './fsx/corrupt.js';
 import { FsxEmulator, fileSystemSpecs } from './fsx/service.js';
 import { EXECUTE_API_PREFIX, HttpApi } from './http-api/service.js';
 import { registerIamAdmin } from './iam/admin.js';
@@ -376,6 +377,7 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
       accountId,
       region,
       buckets: configBuckets(config),
+      faults,
       log,
       onEvent: (record) => {
         fsxRef?.onS3Event(record).catch((error) => log(`FSx auto-import: ${(error as Error).message}`));
@@ -470,6 +472,7 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
       timings: options.timings,
       iam: instanceIam(iam),
       ...(options.instanceNetworkScale ? { instanceNetworkScale: options.instanceNetworkScale } : {}),
+      afterStep: () => applyFileCorruption(faults, corruptibleFileSystems(fsx), log),
     });
     stoppers.push(() => ssm.close());
     const sts = new StsEmulator({ accountId });

@@ -10,6 +10,12 @@
  * (a Run Command invocation waits `delayMs` before its script starts) and `execution-timeout` (a
  * matching Step Functions execution times out `delayMs` after it starts, as if its TimeoutSeconds
  * were that short: the way to reach a TIMED_OUT execution without waiting for the real backstop).
+ * `corrupt-object` (S3: flips one bit of a matching object, `Bucket` and `Key`, right after it is
+ * stored; same size, its ETag and stored checksum then describe the new bytes) and `corrupt-file`
+ * (FSx: flips one bit of a matching file, `FileSystemId` and `Path` from the file system root,
+ * when a data repository task or a Run Command step that may have written it ends) let the
+ * checksum verification prove that it detects same-size corruption; `offset` picks the byte
+ * (the middle of the file when omitted).
  */
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
@@ -21,6 +27,8 @@ export const FAULT_BEHAVIORS = [
   'command-exit',
   'command-slow',
   'execution-timeout',
+  'corrupt-object',
+  'corrupt-file',
 ] as const;
 export type FaultBehavior = (typeof FAULT_BEHAVIORS)[number];
 
@@ -30,6 +38,8 @@ const BEHAVIOR_SERVICES: Record<FaultBehavior, string[]> = {
   'command-exit': ['ec2', 'ssm'],
   'command-slow': ['ec2', 'ssm'],
   'execution-timeout': ['states'],
+  'corrupt-object': ['s3'],
+  'corrupt-file': ['fsx', 'ssm'],
 };
 
 type MatchValue = string | number | boolean;
@@ -62,6 +72,8 @@ export interface FaultRule {
   behavior?: FaultBehavior;
   /** Exit code for `command-exit` (default 1). */
   exitCode?: number;
+  /** The byte whose lowest bit `corrupt-object` / `corrupt-file` flips (default: the middle one). */
+  offset?: number;
 }
 
 export interface StoredFaultRule extends FaultRule {
@@ -173,6 +185,7 @@ export function validateRule(input: unknown): FaultRule {
     'match',
     'behavior',
     'exitCode',
+    'offset',
   ]);
   for (const key of Object.keys(rule)) if (!known.has(key)) fail(`unknown field ${key}`);
   if (typeof rule.service !== 'string' || !rule.service) fail('service is required (e.g. "ec2", or "*")');
@@ -218,6 +231,9 @@ export function validateRule(input: unknown): FaultRule {
     fail('a request fault needs a code and/or delayMs (or set behavior)');
   }
   if (rule.behavior === 'command-slow' && rule.delayMs === undefined) fail('command-slow needs delayMs');
+  if (rule.offset !== undefined && !(Number.isInteger(rule.offset) && Number(rule.offset) >= 0)) {
+    fail('offset must be an integer >= 0');
+  }
   if (rule.behavior === 'execution-timeout' && rule.delayMs === undefined)
     fail('execution-timeout needs delayMs (the simulated time until the execution times out)');
   return rule as unknown as FaultRule;

@@ -32,6 +32,7 @@ export interface RequestOptions {
   subPath?: string;
   method?: string;
   delete?: boolean;
+  verify?: string;
   transferId?: string;
   dryRun?: boolean;
 }
@@ -48,6 +49,7 @@ export function requestFromArgs(
     ...(options.subPath !== undefined ? { subPath: options.subPath } : {}),
     ...(options.method !== undefined ? { method: options.method } : {}),
     ...(options.delete ? { delete: true } : {}),
+    ...(options.verify !== undefined ? { verify: options.verify } : {}),
     ...(options.dryRun ? { dryRun: true } : {}),
     ...(options.transferId !== undefined ? { transferId: options.transferId } : {}),
     trigger: 'cli',
@@ -62,6 +64,12 @@ export function addRequestOptions(command: Command): Command {
     .option('--sub-path <path>', 'only this folder, relative to the mapping')
     .addOption(new Option('--method <method>', 'overrides the mapping').choices(['auto', 'dra', 'ec2']))
     .option('--delete', 'delete destination files missing from the source (opt-in)')
+    .addOption(
+      new Option(
+        '--verify <mode>',
+        'overrides the mapping: size (names and sizes), checksum (also the content of every file), none',
+      ).choices(['size', 'checksum', 'none']),
+    )
     .option('--json', 'one JSON document on stdout');
 }
 

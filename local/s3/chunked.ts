@@ -11,6 +11,9 @@ export class AwsChunkedDecoder extends Transform {
   private line = '';
   private remaining = 0;
   private skipCrlf = 0;
+  private trailerText = '';
+  /** The trailer headers (lower-case names), complete once the stream has ended. */
+  readonly trailers = new Map<string, string>();
 
   override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
     let offset = 0;
@@ -49,7 +52,10 @@ export class AwsChunkedDecoder extends Transform {
           }
           if (this.skipCrlf === 0) this.state = 'size';
         } else {
-          // Trailer headers (checksums) and the final CRLF carry no object data.
+          // Trailer headers (checksums) and the final CRLF carry no object data: keep them for
+          // the checksum validation.
+          this.trailerText += chunk.toString('latin1', offset);
+          if (this.trailerText.length > 8192) throw new Error('aws-chunked: trailer too long');
           callback();
           return;
         }
@@ -58,6 +64,15 @@ export class AwsChunkedDecoder extends Transform {
     } catch (error) {
       callback(error as Error);
     }
+  }
+
+  override _flush(callback: TransformCallback): void {
+    for (const line of this.trailerText.split('\n')) {
+      const colon = line.indexOf(':');
+      if (colon <= 0) continue;
+      this.trailers.set(line.slice(0, colon).trim().toLowerCase(), line.slice(colon + 1).trim());
+    }
+    callback();
   }
 }
 

@@ -9,16 +9,28 @@
  * buckets), and DeleteObjects (which s3rver does not report) produces object-removed events.
  */
 import { type ChildProcess, fork } from 'node:child_process';
-import { randomUUID } from 'node:crypto';
-import { mkdirSync } from 'node:fs';
-import http, { type IncomingMessage, type ServerResponse } from 'node:http';
+import { createHash, randomUUID } from 'node:crypto';
+import { createReadStream, mkdirSync } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
+import http, { type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { XMLParser } from 'fast-xml-parser';
+import { CRC_ALGORITHMS, compositeChecksum, isChecksumAlgorithm } from '../../shared/verify/checksums.js';
+import type { FaultInjector } from '../faults.js';
 import { escapeXml } from '../protocols/query.js';
 import { PRESIGN_PARAMETERS } from '../protocols/sigv4-verify.js';
 import { LocalAwsError } from '../types.js';
+import {
+  badDigest,
+  ChecksumStore,
+  checksumHeaders,
+  checksumOfFile,
+  type RequestedChecksum,
+  requestedChecksum,
+  spoolBody,
+} from './checksums.js';
 import { AwsChunkedDecoder, isAwsChunked } from './chunked.js';
 
 /** An S3 event record as s3rver emits it (the S3 notification shape; keys are NOT URL-encoded). */
@@ -48,6 +60,8 @@ export interface S3BackendOptions {
   /** Buckets created at start (existing ones are kept). */
   buckets?: string[];
   onEvent: (record: S3EventRecord) => void;
+  /** Fault rules (the `corrupt-object` behaviour). */
+  faults?: FaultInjector;
   log?: (message: string) => void;
 }
 
@@ -209,8 +223,35 @@ export function sendS3Error(
   res.end(body);
 }
 
+/** One request on its way to s3rver. */
+interface ForwardCall {
+  req: IncomingMessage;
+  res: ServerResponse;
+  target: S3Target;
+  operation: string;
+  requestId: string;
+  headers: Record<string, string | string[]>;
+  body: NodeJS.ReadableStream;
+  onMissingObject?: () => LocalAwsError | undefined;
+}
+
+interface ForwardHooks {
+  /** Extra response headers of a successful answer (computed before it is sent). */
+  headers?: (responseHeaders: IncomingHttpHeaders) => Promise<Record<string, string>>;
+  /** Rewrites the XML body of a 200 answer (it may add response headers). */
+  rewrite?: (xml: string, responseHeaders: IncomingHttpHeaders) => Promise<string>;
+  /** Called once the answer went out (or failed). */
+  done?: () => void;
+}
+
+const toS3Error = (error: unknown): LocalAwsError =>
+  error instanceof LocalAwsError
+    ? error
+    : new LocalAwsError('InternalError', `local S3 failed: ${(error as Error).message}`, 500);
+
 export class S3Backend {
   private child?: ChildProcess;
+  private checksumStore?: ChecksumStore;
   private internalPort = 0;
   private readonly bucketAttributes = new Map<string, BucketAttributes>();
   private readonly agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
@@ -378,7 +419,8 @@ export class S3Backend {
 
   /**
    * Forwards one S3 request to s3rver (unsigned) and streams the response back. Throws
-   * LocalAwsError for requests the router must refuse (expected bucket owner mismatch).
+   * LocalAwsError for requests the router must refuse (expected bucket owner mismatch, a malformed
+   * checksum request).
    */
   proxy(
     req: IncomingMessage,
@@ -410,6 +452,7 @@ export class S3Backend {
     }
     headers.host = `127.0.0.1:${this.internalPort}`;
     let body: NodeJS.ReadableStream = readBody ? Readable.from([readBody]) : req;
+    let decoder: AwsChunkedDecoder | undefined;
     if (!readBody && isAwsChunked(req.headers)) {
       const decoded = req.headers['x-amz-decoded-content-length'];
       const encodings = String(req.headers['content-encoding'] ?? '')
@@ -426,15 +469,278 @@ export class S3Backend {
         delete headers['content-length'];
         headers['transfer-encoding'] = 'chunked';
       }
-      body = req.pipe(new AwsChunkedDecoder());
+      decoder = new AwsChunkedDecoder();
+      body = req.pipe(decoder);
     }
+    const call: ForwardCall = { req, res, target, operation, requestId, headers, body, onMissingObject };
+    const checksums = this.checksums;
+    if (target.bucket && target.key && (operation === 'PutObject' || operation === 'UploadPart')) {
+      const uploadId = target.query.get('uploadId') ?? '';
+      const uploadAlgorithm = operation === 'UploadPart' ? checksums.uploadAlgorithm(uploadId) : undefined;
+      const requested = requestedChecksum(req.headers, uploadAlgorithm);
+      if (requested) {
+        for (const name of Object.keys(headers)) if (name.startsWith('x-amz-checksum-')) delete headers[name];
+        this.forwardValidated(call, requested, decoder).catch((error) =>
+          sendS3Error(res, req, toS3Error(error), requestId),
+        );
+        return;
+      }
+    }
+    if (target.bucket && target.key && operation === 'CreateMultipartUpload') {
+      const named = String(req.headers['x-amz-checksum-algorithm'] ?? '').toUpperCase();
+      if (named) {
+        if (!isChecksumAlgorithm(named))
+          throw new LocalAwsError('InvalidRequest', 'Checksum algorithm provided is unsupported.', 400);
+        const type = String(
+          req.headers['x-amz-checksum-type'] ?? (named === 'CRC64NVME' ? 'FULL_OBJECT' : 'COMPOSITE'),
+        );
+        if (type !== 'COMPOSITE' && type !== 'FULL_OBJECT')
+          throw new LocalAwsError('InvalidRequest', 'Value for x-amz-checksum-type header is invalid.', 400);
+        if (type === 'COMPOSITE' && named === 'CRC64NVME')
+          throw new LocalAwsError(
+            'InvalidRequest',
+            'The COMPOSITE checksum type cannot be used with the crc64nvme checksum algorithm.',
+            400,
+          );
+        if (type === 'FULL_OBJECT' && !CRC_ALGORITHMS.includes(named))
+          throw new LocalAwsError(
+            'InvalidRequest',
+            `The FULL_OBJECT checksum type cannot be used with the ${named.toLowerCase()} checksum algorithm.`,
+            400,
+          );
+        this.forward(call, {
+          rewrite: async (xml, responseHeaders) => {
+            const uploadId = /<UploadId>([^<]+)<\/UploadId>/.exec(xml)?.[1];
+            if (uploadId) checksums.startUpload(uploadId, named, type);
+            responseHeaders['x-amz-checksum-algorithm'] = named;
+            responseHeaders['x-amz-checksum-type'] = type;
+            return xml;
+          },
+        });
+        return;
+      }
+    }
+    if (target.bucket && target.key && operation === 'CompleteMultipartUpload') {
+      this.forwardComplete(call).catch((error) => sendS3Error(res, req, toS3Error(error), requestId));
+      return;
+    }
+    if (target.bucket && target.key && operation === 'HeadObject' && target.query.has('partNumber')) {
+      // A part of a multipart object: its size and (with ChecksumMode) its checksum, as S3 answers.
+      const { bucket, key } = target;
+      const part = Number(target.query.get('partNumber'));
+      const enabled = String(req.headers['x-amz-checksum-mode'] ?? '').toUpperCase() === 'ENABLED';
+      this.forward(call, {
+        headers: async (responseHeaders) => {
+          const stored = checksums.get(bucket, key, String(responseHeaders.etag ?? ''));
+          const found = stored?.parts?.[part - 1];
+          if (!stored?.parts || !found) return {};
+          return {
+            'content-length': String(found.size),
+            'x-amz-mp-parts-count': String(stored.parts.length),
+            ...(enabled ? checksumHeaders(stored.algorithm, found.checksum) : {}),
+          };
+        },
+      });
+      return;
+    }
+    if (target.bucket && target.key && (operation === 'GetObject' || operation === 'HeadObject')) {
+      const enabled = String(
+        req.headers['x-amz-checksum-mode'] ?? target.query.get('x-amz-checksum-mode') ?? '',
+      );
+      // S3 returns no checksum of the whole object for a range (it would not describe the bytes).
+      if (enabled.toUpperCase() === 'ENABLED' && !req.headers.range && !target.query.has('partNumber')) {
+        const { bucket, key } = target;
+        this.forward(call, {
+          headers: async (responseHeaders) => {
+            const stored = checksums.get(bucket, key, String(responseHeaders.etag ?? ''));
+            return stored ? checksumHeaders(stored.algorithm, stored.value, stored.type) : {};
+          },
+        });
+        return;
+      }
+    }
+    this.forward(call);
+  }
 
+  /** The additional checksums beside s3rver's store. */
+  get checksums(): ChecksumStore {
+    this.checksumStore ??= new ChecksumStore(join(this.options.dataDir, 's3-checksums'), this.directory);
+    return this.checksumStore;
+  }
+
+  /**
+   * PutObject/UploadPart with a checksum: spools the body, compares the checksum (a header's, or
+   * the aws-chunked trailer's) and only then lets s3rver store it; remembers the checksum.
+   */
+  private async forwardValidated(
+    call: ForwardCall,
+    requested: RequestedChecksum,
+    decoder: AwsChunkedDecoder | undefined,
+  ): Promise<void> {
+    const { target, operation } = call;
+    const bucket = target.bucket as string;
+    const key = target.key as string;
+    const spooled = await spoolBody(call.body, requested.algorithm);
+    try {
+      const expected =
+        requested.value ?? (requested.trailer ? decoder?.trailers.get(requested.trailer) : undefined);
+      if (requested.trailer && expected === undefined) {
+        throw new LocalAwsError(
+          'InvalidRequest',
+          `The request is missing the trailer ${requested.trailer}.`,
+          400,
+        );
+      }
+      if (expected !== undefined && expected !== spooled.checksum) throw badDigest(requested.algorithm);
+      const headers: Record<string, string | string[]> = {
+        ...call.headers,
+        'content-length': String(spooled.size),
+      };
+      delete headers['transfer-encoding'];
+      const checksums = this.checksums;
+      await new Promise<void>((resolve) => {
+        this.forward(
+          { ...call, headers, body: createReadStream(spooled.path) },
+          {
+            headers: async (responseHeaders) => {
+              const etag = String(responseHeaders.etag ?? '');
+              if (operation === 'UploadPart') {
+                await checksums.putPart(
+                  target.query.get('uploadId') ?? '',
+                  target.query.get('partNumber') ?? '',
+                  {
+                    size: spooled.size,
+                    checksum: spooled.checksum,
+                    etag,
+                  },
+                );
+                return checksumHeaders(requested.algorithm, spooled.checksum);
+              }
+              checksums.put(bucket, key, {
+                etag,
+                algorithm: requested.algorithm,
+                type: 'FULL_OBJECT',
+                value: spooled.checksum,
+              });
+              await this.applyCorruption(bucket, key);
+              return checksumHeaders(requested.algorithm, spooled.checksum, 'FULL_OBJECT');
+            },
+            done: resolve,
+          },
+        );
+      });
+    } finally {
+      await spooled.remove();
+    }
+  }
+
+  /**
+   * CompleteMultipartUpload: checks the parts' checksums against the uploaded ones, then stores
+   * the object's checksum (composite, or full-object over the assembled bytes) and gives the object
+   * S3's multipart ETag (the MD5 of the parts' MD5s, `-<parts>`; s3rver would give the MD5 of it all).
+   */
+  private async forwardComplete(call: ForwardCall): Promise<void> {
+    const { target } = call;
+    const bucket = target.bucket as string;
+    const key = target.key as string;
+    const uploadId = target.query.get('uploadId') ?? '';
+    const chunks: Buffer[] = [];
+    for await (const chunk of call.body) chunks.push(Buffer.from(chunk as Buffer));
+    const requestBody = Buffer.concat(chunks);
+    const parsed = new XMLParser({ parseTagValue: false, isArray: (name) => name === 'Part' }).parse(
+      requestBody.toString('utf8'),
+    );
+    const parts: Record<string, string>[] = parsed?.CompleteMultipartUpload?.Part ?? [];
+    const checksums = this.checksums;
+    const upload = checksums.upload(uploadId);
+    if (upload) {
+      const field = `Checksum${upload.algorithm}`;
+      for (const part of parts) {
+        const sent = part[field];
+        const stored = upload.parts[String(part.PartNumber)];
+        if (sent === undefined) {
+          throw new LocalAwsError(
+            'InvalidRequest',
+            `The upload was created using a ${upload.algorithm.toLowerCase()} checksum. The complete request must include the checksum for each part. It was missing for part ${part.PartNumber} in the request.`,
+            400,
+          );
+        }
+        if (!stored || stored.checksum !== sent) {
+          throw new LocalAwsError(
+            'InvalidPart',
+            "One or more of the specified parts could not be found.  The part may not have been uploaded, or the specified entity tag may not match the part's entity tag.",
+            400,
+          );
+        }
+      }
+    }
+    const partMd5s = parts.map((part) => Buffer.from(String(part.ETag ?? '').replaceAll('"', ''), 'hex'));
+    const multipartEtag = `${createHash('md5').update(Buffer.concat(partMd5s)).digest('hex')}-${parts.length}`;
+    await new Promise<void>((resolve) => {
+      this.forward(
+        { ...call, body: Readable.from([requestBody]) },
+        {
+          rewrite: async (xml, responseHeaders) => {
+            if (!xml.includes('<CompleteMultipartUploadResult')) return xml;
+            const { md5 } = checksums.objectPaths(bucket, key);
+            await writeFile(md5, multipartEtag);
+            const etag = `"${multipartEtag}"`;
+            let extra = '';
+            if (upload) {
+              const ordered = parts.map(
+                (part) => upload.parts[String(part.PartNumber)] as { size: number; checksum: string },
+              );
+              const value =
+                upload.type === 'COMPOSITE'
+                  ? await compositeChecksum(
+                      upload.algorithm,
+                      ordered.map((part) => part.checksum),
+                    )
+                  : await checksumOfFile(upload.algorithm, checksums.objectPaths(bucket, key).data);
+              const expected = call.req.headers[`x-amz-checksum-${upload.algorithm.toLowerCase()}`];
+              if (expected !== undefined && String(expected) !== value) throw badDigest(upload.algorithm);
+              checksums.put(bucket, key, {
+                etag,
+                algorithm: upload.algorithm,
+                type: upload.type,
+                value,
+                parts: ordered.map((part) => ({ size: part.size, checksum: part.checksum })),
+              });
+              await checksums.endUpload(uploadId);
+              extra = `<Checksum${upload.algorithm}>${escapeXml(value)}</Checksum${upload.algorithm}><ChecksumType>${upload.type}</ChecksumType>`;
+              Object.assign(responseHeaders, checksumHeaders(upload.algorithm, value, upload.type));
+            } else checksums.remove(bucket, key);
+            await this.applyCorruption(bucket, key);
+            return xml
+              .replace(/<ETag>[^<]*<\/ETag>/, `<ETag>${escapeXml(etag)}</ETag>`)
+              .replace('</CompleteMultipartUploadResult>', `${extra}</CompleteMultipartUploadResult>`);
+          },
+          done: resolve,
+        },
+      );
+    });
+  }
+
+  /** The fault `corrupt-object`: flips a bit of a just stored object that a rule matches. */
+  private async applyCorruption(bucket: string, key: string): Promise<void> {
+    const rule = this.options.faults?.behavior('corrupt-object', { Bucket: bucket, Key: key });
+    if (!rule) return;
+    const offset = await this.checksums.corrupt(bucket, key, rule.offset);
+    this.options.log?.(`fault corrupt-object: flipped a bit of s3://${bucket}/${key} at byte ${offset}`);
+  }
+
+  /** Sends a prepared request to s3rver and its answer back (with the hooks of checksum requests). */
+  private forward(call: ForwardCall, hooks: ForwardHooks = {}): void {
+    const { req, res, target, operation, requestId, headers, body, onMissingObject } = call;
     // DeleteObjects: s3rver emits no events, so keep the (small) request body to report them.
     const deleteBody: Buffer[] | undefined = operation === 'DeleteObjects' ? [] : undefined;
-    if (deleteBody && readBody) deleteBody.push(readBody);
-    else if (deleteBody) req.on('data', (chunk: Buffer) => deleteBody.push(chunk));
+    if (deleteBody) body.on('data', (chunk: Buffer) => deleteBody.push(chunk));
 
     const path = target.forwardQuery ? `${target.rawPath}?${target.forwardQuery}` : target.rawPath;
+    const fail = (error: unknown) => {
+      sendS3Error(res, req, toS3Error(error), requestId);
+      hooks.done?.();
+    };
     const upstream = http.request(
       { host: '127.0.0.1', port: this.internalPort, method: req.method, path, headers, agent: this.agent },
       (upstreamRes) => {
@@ -447,6 +753,7 @@ export class S3Backend {
         if (refused) {
           upstreamRes.resume();
           sendS3Error(res, req, refused, requestId);
+          hooks.done?.();
           return;
         }
         if (operation === 'GetBucketLocation' && status === 200 && target.bucket) {
@@ -458,26 +765,42 @@ export class S3Backend {
           res.end(xml);
           return;
         }
-        res.writeHead(status, responseHeaders);
-        upstreamRes.pipe(res);
-        if (deleteBody && status === 200) {
-          upstreamRes.on('end', () =>
-            this.reportDeletes(target.bucket!, Buffer.concat(deleteBody).toString('utf8')),
-          );
+        const rewrite = hooks.rewrite;
+        if (rewrite && status === 200) {
+          const chunks: Buffer[] = [];
+          upstreamRes.on('data', (chunk: Buffer) => chunks.push(chunk));
+          upstreamRes.on('end', () => {
+            rewrite(Buffer.concat(chunks).toString('utf8'), responseHeaders).then((xml) => {
+              responseHeaders['content-length'] = String(Buffer.byteLength(xml));
+              delete responseHeaders['transfer-encoding'];
+              res.writeHead(200, responseHeaders);
+              res.end(xml);
+              hooks.done?.();
+            }, fail);
+          });
+          return;
         }
+        const extraHeaders =
+          hooks.headers && status < 300 ? hooks.headers(responseHeaders) : Promise.resolve({});
+        extraHeaders.then((extra) => {
+          res.writeHead(status, { ...responseHeaders, ...extra });
+          upstreamRes.pipe(res);
+          upstreamRes.on('end', () => hooks.done?.());
+          if (deleteBody && status === 200) {
+            upstreamRes.on('end', () =>
+              this.reportDeletes(target.bucket!, Buffer.concat(deleteBody).toString('utf8')),
+            );
+          }
+        }, fail);
       },
     );
     upstream.on('error', (error) => {
-      sendS3Error(
-        res,
-        req,
-        new LocalAwsError('InternalError', `local S3 backend failed: ${error.message}`, 500),
-        requestId,
-      );
+      fail(new LocalAwsError('InternalError', `local S3 backend failed: ${error.message}`, 500));
     });
     req.on('aborted', () => upstream.destroy());
     res.on('close', () => {
       if (!res.writableFinished) upstream.destroy();
+      hooks.done?.();
     });
     body.pipe(upstream);
   }

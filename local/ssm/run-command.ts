@@ -236,6 +236,7 @@ export class RunCommand {
       } else {
         await this.runStep(command, invocation, step, plugin);
       }
+      await this.deps.afterStep?.();
       if (invocation.status !== 'InProgress') break;
       const outcome = plugin.status as PluginStatus;
       if (outcome === 'Failed' || outcome === 'TimedOut') {

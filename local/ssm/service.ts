@@ -68,6 +68,8 @@ export interface SsmEmulatorDeps {
    * (local/ssm/instance-network.ts); unlimited when absent.
    */
   instanceNetworkScale?: number;
+  /** Called after each step of a command (the `corrupt-file` fault: local/fsx/corrupt.ts). */
+  afterStep?: () => Promise<void>;
 }
 
 /**

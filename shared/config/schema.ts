@@ -53,6 +53,13 @@ export const Direction = z.enum(['stage-in', 'export']);
 export type Direction = z.infer<typeof Direction>;
 export const Method = z.enum(['auto', 'dra', 'ec2']);
 export type Method = z.infer<typeof Method>;
+/**
+ * What verification checks after a transfer (docs/verification.md): `size` names and sizes on both
+ * sides (the default, for speed), `checksum` also the content of every transferred file end to end,
+ * `none` nothing (only when asked for explicitly).
+ */
+export const VerifyMode = z.enum(['size', 'checksum', 'none']);
+export type VerifyMode = z.infer<typeof VerifyMode>;
 
 const InstanceType = z
   .string()
@@ -104,6 +111,9 @@ export const MappingConfig = z.strictObject({
   include: z.array(Filter).default([]),
   exclude: z.array(Filter).default([]),
   delete: z.boolean().default(false).describe('Opt in to deleting destination files missing from the source'),
+  verify: VerifyMode.default('size').describe(
+    'What verification checks: size (names and sizes), checksum (also the content of every file), none',
+  ),
   autoExport: z
     .boolean()
     .default(false)
@@ -293,6 +303,7 @@ export const TransferRequest = z.strictObject({
   subPath: SubPath.optional().describe('Only transfer this folder, relative to the mapping'),
   method: Method.optional().describe('Overrides the mapping method'),
   delete: z.boolean().optional().describe('Overrides the mapping delete opt-in'),
+  verify: VerifyMode.optional().describe('Overrides the mapping verification mode (size, checksum, none)'),
   dryRun: z.boolean().optional(),
   transferId: z
     .string()

@@ -6,7 +6,7 @@
  * Units: bytes; throughput in MB/s (10^6 bytes per second, as FSx and EC2 publish it); 1 Gbps is
  * 125 MB/s.
  */
-import type { Direction } from '../config/schema.js';
+import type { Direction, VerifyMode } from '../config/schema.js';
 import type { PriceTable } from './prices.js';
 
 /** How often the transfer document publishes its progress (ssm/transfer-document.yaml). */
@@ -39,6 +39,25 @@ export interface EstimateInput {
   associationExists: boolean;
   /** Stage-in restores file contents after the import (lfs hsm_restore). */
   preload: boolean;
+  /** The verification mode (docs/verification.md); `size` when absent. */
+  verify?: VerifyMode;
+}
+
+/**
+ * MB/s at which the checksums step hashes a file (MD5, CRC32, SHA1 and SHA256 in one read, one
+ * Python process, as measured by `npm run bench`'s checksum figure on one core).
+ */
+export const CHECKSUM_HASH_MBPS = 300;
+
+/**
+ * What `checksum` verification adds to an EC2 run: the Lustre client reads every file once more
+ * (at the file system's or the instance's rate, or the hashing rate, whichever is lowest) and
+ * verification reads each object's metadata (one HeadObject, billed as a GET; one more per part
+ * of a composite checksum, not counted here), plus the checksums object (one PUT, one GET).
+ */
+export function checksumCost(scope: Pick<ScopeSize, 'files' | 'bytes'>, readMBps: number) {
+  const rate = Math.min(readMBps, CHECKSUM_HASH_MBPS);
+  return { seconds: scope.bytes / MB / rate, s3Get: scope.files + 1, s3Put: 1 };
 }
 
 export interface CostBreakdown {
@@ -167,7 +186,9 @@ export function estimateEc2(input: EstimateInput, prices: PriceTable): MethodEst
   const data = dataSeconds(input.scope.bytes, burst, baseline, burstSeconds);
   const perFile = (input.scope.files * model.syncSecondsPerFile) / model.syncConcurrency;
   const sync = data + perFile;
-  const instanceSeconds = model.instanceStartupSeconds + sync + model.instanceFinishSeconds;
+  const checksums = input.verify === 'checksum' ? checksumCost(input.scope, baseline) : undefined;
+  const instanceSeconds =
+    model.instanceStartupSeconds + sync + (checksums?.seconds ?? 0) + model.instanceFinishSeconds;
   const seconds = model.runOverheadSeconds + instanceSeconds;
 
   const lists = Math.ceil(input.scope.files / 1000);
@@ -175,8 +196,9 @@ export function estimateEc2(input: EstimateInput, prices: PriceTable): MethodEst
   const progress = Math.ceil(sync / PROGRESS_INTERVAL_SECONDS);
   // stage-in: the sync lists the source and GETs the data; export: it lists the destination and
   // PUTs. Either way verification lists the S3 scope, and the listing is one PUT and one GET.
-  const s3Put = (input.direction === 'export' ? moved : 0) + 2 * lists + progress + 1;
-  const s3Get = (input.direction === 'stage-in' ? moved : 0) + 1;
+  const s3Put =
+    (input.direction === 'export' ? moved : 0) + 2 * lists + progress + 1 + (checksums?.s3Put ?? 0);
+  const s3Get = (input.direction === 'stage-in' ? moved : 0) + 1 + (checksums?.s3Get ?? 0);
   const agentPolls = pollAttempts(model.instanceStartupSeconds / 2, WAIT_FOR_AGENT);
   // Validate ChooseTurn WaitForTurn ChooseMethod PlanShards ChooseScaleOut LaunchInstance
   // WaitForAgent ChooseInstanceCommand RunTransferCommand VerifyEc2Transfer TerminateInstance
@@ -210,12 +232,17 @@ export function estimateEc2(input: EstimateInput, prices: PriceTable): MethodEst
       { name: 'validate and take the turn', seconds: model.runOverheadSeconds },
       { name: 'launch, SSM agent, mount', seconds: model.instanceStartupSeconds },
       { name: 'aws s3 sync', seconds: sync },
+      ...(checksums ? [{ name: 'checksums (read every file on FSx)', seconds: checksums.seconds }] : []),
       { name: 'list, verify, terminate', seconds: model.instanceFinishSeconds },
     ],
     costs,
     limitedBy,
     counts: { transitions, lambdaInvocations: invocations, s3Put, s3Get, instanceSeconds },
-    notes: [],
+    notes: checksums
+      ? [
+          `checksum verification reads all ${round(input.scope.bytes / 1024 ** 3)} GiB once more on the instance (${formatSeconds(checksums.seconds)}) and each object's metadata (${input.scope.files.toLocaleString('en-US')} HeadObject)`,
+        ]
+      : [],
   };
 }
 

@@ -46,7 +46,10 @@ export const WaitForLustreCommandInput = z.object({
   command: LustreCommandState,
 });
 export const VerifyDraInput = z.object({
-  plan: TransferPlan.pick({ direction: true, fileSystem: true, scope: true }).extend(DRA),
+  plan: TransferPlan.pick({ direction: true, fileSystem: true, scope: true })
+    .extend(DRA)
+    // The verification mode; an input without options is verified by size.
+    .extend({ options: TransferPlan.shape.options.pick({ verify: true }).optional() }),
   association: AssociationState.optional(),
   task: TaskState.optional(),
   listing: LustreCommandState.optional(),

@@ -12,12 +12,15 @@ import { VerificationFailedError } from '../errors.js';
 import { isWithin, parseS3Uri } from '../paths.js';
 import type { TransferPlan } from '../plan/schema.js';
 import { type BranchResult, compareScope, verificationFailure } from '../verify/compare.js';
+import { sizeOnlyVerification } from '../verify/content.js';
 import { type Listing, parseListing } from '../verify/listing.js';
 import { listS3Scope } from '../verify/scope.js';
 import type { AssociationState, LustreCommandState, TaskState } from './state.js';
 
 export interface VerifyInput {
-  plan: Pick<TransferPlan, 'direction' | 'scope' | 'fileSystem'>;
+  plan: Pick<TransferPlan, 'direction' | 'scope' | 'fileSystem'> & {
+    options?: Pick<TransferPlan['options'], 'verify'>;
+  };
   association?: AssociationState;
   task?: TaskState;
   listing?: LustreCommandState;
@@ -50,6 +53,10 @@ function fileSystemListing(command: LustreCommandState | undefined): Listing | u
   }
 }
 
+/** Why a DRA run's `checksum` verification covers sizes only (docs/verification.md). */
+export const DRA_SIZE_ONLY_NOTE =
+  'DRA runs are verified by size only: FSx moves the data and no Lustre client read it; run with method ec2 (a launched transfer instance reads every file and compares its checksums with S3) for content verification';
+
 /**
  * Verifies the transfer and builds the branch result: files and bytes of the S3 scope.
  * @throws VerificationFailedError listing the differences (first 20) and their count.
@@ -75,10 +82,16 @@ export async function verifyDraTransfer(deps: { s3: S3Client }, input: VerifyInp
     );
   }
   if (input.listing && !input.listing.sent) notes.push(input.listing.reason);
+  const mode = plan.options?.verify ?? 'size';
   return {
     files: comparison.s3.files,
     bytes: comparison.s3.bytes,
     verified: checks.length > 0,
+    verification: sizeOnlyVerification(
+      mode,
+      comparison.s3.files,
+      mode === 'checksum' ? DRA_SIZE_ONLY_NOTE : undefined,
+    ),
     details: {
       ...(input.association
         ? { associationId: input.association.associationId, associationCreated: input.association.created }

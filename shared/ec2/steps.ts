@@ -13,6 +13,7 @@ import { TransferPlan } from '../plan/schema.js';
 import { type CommandResult, pollTransferCommand, sendTransferCommand } from '../ssm/commands.js';
 import {
   buildCommandParameters,
+  checksumsUriFor,
   documentParameterProblems,
   listingUriFor,
   progressUriFor,
@@ -169,6 +170,7 @@ export function syncParameters(
     mode: 'sync',
     listingUri: listingUriFor(plan, instanceId),
     progressUri: progressUriFor(plan),
+    checksumsUri: plan.options.verify === 'checksum' ? checksumsUriFor(plan, instanceId) : '',
     executionTimeoutSeconds: commandTimeoutSeconds(plan.deadline, now),
     ...(options.instanceType ? syncTuning(options.instanceType) : {}),
     ...(options.shard ? { shard: options.shard } : {}),
@@ -273,7 +275,11 @@ export async function verifyStep(
   input: z.infer<typeof VerifyEc2Input>,
 ): Promise<BranchResult> {
   const listingUri = input.command.listingUri ?? listingUriFor(input.plan, input.instance.instanceId);
-  const result = await verifyEc2Transfer(deps, { plan: input.plan, listingUri });
+  const checksumsUri =
+    input.plan.options.verify === 'checksum'
+      ? checksumsUriFor(input.plan, input.instance.instanceId)
+      : undefined;
+  const result = await verifyEc2Transfer(deps, { plan: input.plan, listingUri, checksumsUri });
   return {
     ...result,
     details: { ...result.details, instanceId: input.instance.instanceId, commandId: input.command.commandId },

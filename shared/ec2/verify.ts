@@ -10,37 +10,58 @@ import { VerificationFailedError } from '../errors.js';
 import { parseS3Uri } from '../paths.js';
 import type { TransferPlan } from '../plan/schema.js';
 import { deleteObject, getObjectText } from '../s3/objects.js';
-import { type BranchResult, compareScope, verificationFailure } from '../verify/compare.js';
+import { type FileChecksums, parseChecksumListing } from '../verify/checksum-listing.js';
+import {
+  type BranchResult,
+  compareScope,
+  sameSizeFiles,
+  verificationFailure,
+  withContentMismatches,
+} from '../verify/compare.js';
+import { checkContent, sizeOnlyVerification, type Verification } from '../verify/content.js';
 import { type ListedFile, type Listing, listingHash, parseListing } from '../verify/listing.js';
 import { listS3Scope } from '../verify/scope.js';
+
+/**
+ * Reads and parses an object the instance uploaded for verification (`what`: "file system listing").
+ * @throws VerificationFailedError when it is missing or malformed.
+ */
+async function readInstanceObject<T>(
+  s3: S3Client,
+  uri: string,
+  what: string,
+  parse: (text: string) => T,
+): Promise<T> {
+  const { bucket, prefix: key } = parseS3Uri(uri);
+  let text: string | undefined;
+  try {
+    text = await getObjectText(s3, bucket, key);
+  } catch (error) {
+    rethrowTransient(error, `reading the ${what} ${uri}`);
+  }
+  if (text === undefined) {
+    throw new VerificationFailedError(
+      `The transfer instance wrote no ${what} at ${uri}; cannot verify the transfer`,
+      {
+        details: { uri },
+      },
+    );
+  }
+  try {
+    return parse(text);
+  } catch (error) {
+    throw new VerificationFailedError(`The ${what} ${uri} is unreadable: ${(error as Error).message}`, {
+      cause: error,
+    });
+  }
+}
 
 /**
  * Reads the file system listing the instance uploaded.
  * @throws VerificationFailedError when it is missing, malformed or incomplete.
  */
 export async function readListingObject(s3: S3Client, listingUri: string): Promise<Listing> {
-  const { bucket, prefix: key } = parseS3Uri(listingUri);
-  let text: string | undefined;
-  try {
-    text = await getObjectText(s3, bucket, key);
-  } catch (error) {
-    rethrowTransient(error, `reading the file system listing ${listingUri}`);
-  }
-  if (text === undefined) {
-    throw new VerificationFailedError(
-      `The transfer instance wrote no file system listing at ${listingUri}; cannot verify the transfer`,
-      { details: { listingUri } },
-    );
-  }
-  let listing: Listing;
-  try {
-    listing = parseListing(text);
-  } catch (error) {
-    throw new VerificationFailedError(
-      `The file system listing ${listingUri} is unreadable: ${(error as Error).message}`,
-      { cause: error },
-    );
-  }
+  const listing = await readInstanceObject(s3, listingUri, 'file system listing', parseListing);
   if (listing.truncated) {
     throw new VerificationFailedError(
       `The file system listing ${listingUri} is incomplete: ${listing.files.length} of ${listing.count} files`,
@@ -51,46 +72,92 @@ export async function readListingObject(s3: S3Client, listingUri: string): Promi
 }
 
 /**
- * Compares the S3 listing of the scope with the file system listing written by the instance.
- * @returns the branch result (`$.result`): files and bytes of the source scope, verified.
- * @throws VerificationFailedError listing the first differences.
+ * Reads the file system checksums the instance uploaded (checksum verification).
+ * @throws VerificationFailedError when they are missing or malformed.
+ */
+export function readChecksumsObject(s3: S3Client, checksumsUri: string): Promise<Map<string, FileChecksums>> {
+  return readInstanceObject(s3, checksumsUri, 'file system checksums', parseChecksumListing);
+}
+
+/** Deletes fsx-transfer's own listing objects once verification is done. */
+async function removeObjects(s3: S3Client, uris: readonly string[]): Promise<void> {
+  for (const uri of uris) {
+    const { bucket, prefix: key } = parseS3Uri(uri);
+    try {
+      await deleteObject(s3, bucket, key);
+    } catch {
+      // Only a leftover object under .fsx-transfer/; verification itself succeeded.
+    }
+  }
+}
+
+/**
+ * Compares the S3 listing of the scope with the file system listing written by the instance and,
+ * in `checksum` mode, the content of every transferred file (shared/verify/content.ts); in `none`
+ * mode differences are counted but do not fail the run.
+ * @returns the branch result (`$.result`): files and bytes of the source scope, and what was verified.
+ * @throws VerificationFailedError listing the first differences (a content difference names the file).
  */
 export async function verifyEc2Transfer(
   deps: { s3: S3Client },
   input: {
     plan: Pick<TransferPlan, 'direction' | 'scope' | 'fileSystem' | 'options'>;
     listingUri: string;
+    /** Where the instance wrote the file system checksums (checksum mode). */
+    checksumsUri?: string;
     keepListing?: boolean;
     /** The file system listing, when already read (scale-out: the union of the shards'). */
     fsx?: Listing;
   },
 ): Promise<BranchResult> {
   const { plan, listingUri } = input;
+  const mode = plan.options.verify;
   const fsx = input.fsx ?? (await readListingObject(deps.s3, listingUri));
-  const comparison = compareScope({
+  const s3Files = await listS3Scope(deps.s3, plan.scope.bucket, plan.scope.prefix);
+  let comparison = compareScope({
     direction: plan.direction,
-    s3: await listS3Scope(deps.s3, plan.scope.bucket, plan.scope.prefix),
+    s3: s3Files,
     fsx,
     include: plan.options.include,
     exclude: plan.options.exclude,
     delete: plan.options.delete,
   });
-  if (!comparison.ok) throw verificationFailure(plan, comparison, { listingUri });
-  if (!input.keepListing) {
-    const { bucket, prefix: key } = parseS3Uri(listingUri);
-    try {
-      await deleteObject(deps.s3, bucket, key);
-    } catch {
-      // Only a leftover listing under .fsx-transfer/; verification itself succeeded.
-    }
-  }
   const source = plan.direction === 'stage-in' ? comparison.s3 : comparison.fsx;
+  const files = source?.files ?? 0;
+  let verification: Verification = sizeOnlyVerification(mode, files);
+  if (mode === 'checksum' && input.checksumsUri) {
+    const checksums = await readChecksumsObject(deps.s3, input.checksumsUri);
+    const content = await checkContent(deps, {
+      bucket: plan.scope.bucket,
+      prefix: plan.scope.prefix,
+      files: sameSizeFiles(s3Files, fsx.files, plan.options),
+      fsx: checksums,
+    });
+    verification = {
+      mode,
+      files,
+      contentChecked: content.contentChecked,
+      sizeOnly: files - content.contentChecked,
+      checkedBy: content.checkedBy,
+      ...(content.sizeOnlyFiles.length ? { sizeOnlyFiles: content.sizeOnlyFiles } : {}),
+    };
+    comparison = withContentMismatches(comparison, content.mismatches);
+  }
+  if (!comparison.ok && mode !== 'none')
+    throw verificationFailure(plan, comparison, { listingUri, verification });
+  if (!input.keepListing)
+    await removeObjects(deps.s3, [listingUri, ...(input.checksumsUri ? [input.checksumsUri] : [])]);
   const destination = plan.direction === 'stage-in' ? comparison.fsx : comparison.s3;
   return {
-    files: source?.files ?? 0,
+    files,
     bytes: source?.bytes ?? 0,
-    verified: true,
-    details: { destinationFiles: destination?.files ?? 0, extraInDestination: comparison.extra },
+    verified: mode !== 'none',
+    verification,
+    details: {
+      destinationFiles: destination?.files ?? 0,
+      extraInDestination: comparison.extra,
+      ...(mode === 'none' ? { unverifiedDifferences: comparison.count } : {}),
+    },
   };
 }
 

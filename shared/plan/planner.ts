@@ -226,6 +226,7 @@ export async function planReport(
         findSameAssociation(facts.associations, facts.target.fileSystemPath, facts.target.s3),
       ),
       preload: question.request.preload,
+      verify: request.verify ?? mapping.verify,
     };
     estimates.dra = { possible: true, ...estimateDra(input, prices) };
     try {

@@ -5,7 +5,8 @@
  * through Step Functions state (256 KB limit).
  */
 import * as z from 'zod';
-import { Direction } from '../config/schema.js';
+import { Direction, VerifyMode } from '../config/schema.js';
+import type { Verification } from '../verify/content.js';
 
 export const ResolvedMethod = z.enum(['dra', 'ec2']);
 export type ResolvedMethod = z.infer<typeof ResolvedMethod>;
@@ -71,6 +72,8 @@ export const TransferPlan = z.object({
   }),
   options: z.object({
     delete: z.boolean(),
+    /** The verification mode (request over mapping); `size` for plans made before it existed. */
+    verify: VerifyMode.default('size'),
     include: z.array(z.string()),
     exclude: z.array(z.string()),
     preload: z.boolean(),
@@ -110,6 +113,8 @@ export interface TransferSummary {
   files: number;
   bytes: number;
   verified: boolean;
+  /** What verification covered: its mode and how many files were checked by content or by size only. */
+  verification?: Verification;
   methodReasons: Reason[];
   details?: Record<string, unknown>;
 }

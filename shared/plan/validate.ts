@@ -80,6 +80,7 @@ export async function checkedAccount(
 function transferOptions(request: TransferRequest, mapping: MappingConfig): TransferPlan['options'] {
   return {
     delete: request.delete ?? mapping.delete,
+    verify: request.verify ?? mapping.verify,
     include: mapping.include,
     exclude: mapping.exclude,
     preload: mapping.preload,

@@ -25,7 +25,11 @@ import {
   InvalidRequestError,
   NotReadyYetError,
 } from '../errors.js';
-import { documentParameterProblems, type TransferCommandParameters } from './document.js';
+import {
+  documentParameterProblems,
+  TRANSFER_DOCUMENT_STEPS,
+  type TransferCommandParameters,
+} from './document.js';
 
 export interface AgentStatus {
   instanceId: string;
@@ -171,18 +175,22 @@ export function invocationError(invocation: InvocationSummary): CommandFailedErr
   );
 }
 
-/**
- * One invocation of a command on an instance; status `Pending` while SSM has not created the
- * invocation yet (`InvocationDoesNotExist` right after SendCommand).
- */
-export async function getInvocation(
+/** One step's invocation (`PluginName` for a document of several steps). */
+async function getStepInvocation(
   ssm: SSMClient,
   commandId: string,
   instanceId: string,
+  pluginName?: string,
 ): Promise<InvocationSummary> {
   let out: GetCommandInvocationCommandOutput;
   try {
-    out = await ssm.send(new GetCommandInvocationCommand({ CommandId: commandId, InstanceId: instanceId }));
+    out = await ssm.send(
+      new GetCommandInvocationCommand({
+        CommandId: commandId,
+        InstanceId: instanceId,
+        ...(pluginName ? { PluginName: pluginName } : {}),
+      }),
+    );
   } catch (error) {
     if (awsErrorName(error) === 'InvocationDoesNotExist') {
       return {
@@ -206,6 +214,41 @@ export async function getInvocation(
     stdout: out.StandardOutputContent ?? '',
     stderr: out.StandardErrorContent ?? '',
   };
+}
+
+/** Statuses of a step that end the invocation without success. */
+const UNSUCCESSFUL = new Set(['Failed', 'TimedOut', 'Cancelled', 'Cancelling']);
+
+/**
+ * One invocation of a command on an instance; status `Pending` while SSM has not created the
+ * invocation yet (`InvocationDoesNotExist` right after SendCommand). A document of several steps
+ * (`steps`, in order) must be read step by step (GetCommandInvocation refuses it without
+ * `PluginName`): the invocation is the first step that did not succeed, running while a step is
+ * not done, and its output is the steps' outputs in order.
+ */
+export async function getInvocation(
+  ssm: SSMClient,
+  commandId: string,
+  instanceId: string,
+  steps: readonly string[] = [],
+): Promise<InvocationSummary> {
+  if (steps.length < 2) return getStepInvocation(ssm, commandId, instanceId, steps[0]);
+  const each: InvocationSummary[] = [];
+  for (const step of steps) each.push(await getStepInvocation(ssm, commandId, instanceId, step));
+  const joined = (part: 'stdout' | 'stderr') =>
+    each
+      .map((step) => step[part])
+      .filter(Boolean)
+      .join('\n');
+  const decisive =
+    each.find((step) => UNSUCCESSFUL.has(step.status)) ??
+    each.find((step) => step.status !== 'Success') ??
+    (each.at(-1) as InvocationSummary);
+  const status =
+    UNSUCCESSFUL.has(decisive.status) || decisive.status === 'Success' || decisive === each[0]
+      ? decisive.status
+      : 'InProgress';
+  return { ...decisive, status, stdout: joined('stdout'), stderr: joined('stderr') };
 }
 
 /** The result object of a successful invocation. */
@@ -341,7 +384,12 @@ export async function pollTransferCommand(
   if (!command?.CommandId) {
     throw new CommandFailedError(`No transfer command was sent to ${input.instanceId} (${input.comment})`);
   }
-  const invocation = await getInvocation(deps.ssm, command.CommandId, input.instanceId);
+  const invocation = await getInvocation(
+    deps.ssm,
+    command.CommandId,
+    input.instanceId,
+    TRANSFER_DOCUMENT_STEPS,
+  );
   const outcome = invocationOutcome(invocation);
   if (outcome === 'success') return commandResult(invocation, input.listingUri);
   if (outcome !== 'running') throw invocationError(invocation);

@@ -71,6 +71,8 @@ export const DOCUMENT_PATTERNS = {
   Exclude: `^(?:${FILTER}(?: ${FILTER})*)?$`,
   /** Where the file system listing goes, or empty for none. */
   ListingUri: `^(?:s3://${BUCKET}(?:/${SEGMENT})+)?$`,
+  /** Where the checksums step writes the file system checksums (checksum verification), or empty. */
+  ChecksumsUri: `^(?:s3://${BUCKET}(?:/${SEGMENT})+)?$`,
   /** Where the sync publishes its progress, or empty for none. */
   ProgressUri: `^(?:s3://${BUCKET}(?:/${SEGMENT})+)?$`,
   Region: '^[a-z]{2}(?:-gov)?-[a-z]+-[0-9]$',
@@ -92,6 +94,9 @@ export const DOCUMENT_VALUES = {
 export type DocumentParameterName = keyof typeof DOCUMENT_PATTERNS | keyof typeof DOCUMENT_VALUES;
 export type TransferCommandParameters = Record<DocumentParameterName, string>;
 
+/** The steps of the transfer document (ssm/transfer-document.yaml), in order. */
+export const TRANSFER_DOCUMENT_STEPS = ['transfer', 'checksums'] as const;
+
 /** Key prefix (inside the mapping bucket) where file system listings are written for verification. */
 export const RESERVED_PREFIX = '.fsx-transfer';
 
@@ -101,6 +106,14 @@ export const MAX_EXECUTION_TIMEOUT_SECONDS = 172_800;
 /** Where the instance writes the file system listing of a run. */
 export function listingUriFor(plan: Pick<TransferPlan, 'scope' | 'transferId'>, instanceId: string): string {
   return `s3://${plan.scope.bucket}/${RESERVED_PREFIX}/listings/${plan.transferId}/${instanceId}.list`;
+}
+
+/** Where the instance writes the file system checksums of a run (checksum verification). */
+export function checksumsUriFor(
+  plan: Pick<TransferPlan, 'scope' | 'transferId'>,
+  instanceId: string,
+): string {
+  return `s3://${plan.scope.bucket}/${RESERVED_PREFIX}/checksums/${plan.transferId}/${instanceId}.checksums`;
 }
 
 /**
@@ -124,6 +137,8 @@ export function buildCommandParameters(
     listingUri: string;
     /** Where the sync publishes its progress ('' or absent: nowhere). */
     progressUri?: string;
+    /** Where the checksums step writes the file system checksums ('' or absent: no checksums). */
+    checksumsUri?: string;
     executionTimeoutSeconds: number;
     maxConcurrentRequests?: number;
     multipartChunkSizeMb?: number;
@@ -144,6 +159,7 @@ export function buildCommandParameters(
     Exclude: plan.options.exclude.join(' '),
     Delete: plan.options.delete ? 'true' : 'false',
     ListingUri: options.listingUri,
+    ChecksumsUri: options.checksumsUri ?? '',
     ProgressUri: options.progressUri ?? '',
     Region: plan.fileSystem.region,
     ExecutionTimeout: String(

@@ -26,6 +26,7 @@ import {
   tokenKey,
 } from '../transfers/table.js';
 import { commandResult, getInvocation, invocationError, invocationOutcome } from './commands.js';
+import { TRANSFER_DOCUMENT_STEPS } from './document.js';
 
 export interface TaskTokenRecord {
   taskToken: string;
@@ -109,7 +110,12 @@ export async function reportCommandToTask(
 ): Promise<ReportOutcome> {
   const record = input.record ?? (await readTaskToken(deps, input.commandId));
   if (!record) return 'no-token';
-  const invocation = await getInvocation(deps.ssm, record.commandId, record.instanceId);
+  const invocation = await getInvocation(
+    deps.ssm,
+    record.commandId,
+    record.instanceId,
+    TRANSFER_DOCUMENT_STEPS,
+  );
   const outcome = invocationOutcome(invocation);
   try {
     if (outcome === 'running') {

@@ -6,6 +6,7 @@
  * runs that ended without one, expired leases, event-started runs whose start was lost, and
  * completion events that were never put (PutEvents failed on every attempt).
  */
+
 import { type EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import {
   DescribeExecutionCommand,
@@ -19,6 +20,7 @@ import { PRICE_TABLE, type PriceTable } from '../cost/prices.js';
 import { awsErrorName, TransferError } from '../errors.js';
 import { logger } from '../log.js';
 import { executionArnFor, executionHistory, TERMINAL_STATUSES } from '../sfn/executions.js';
+import type { Verification } from '../verify/content.js';
 import {
   clearPendingRun,
   type GateId,
@@ -78,6 +80,8 @@ export interface CompletionDetail {
   files: number | null;
   bytes: number | null;
   verified: boolean;
+  /** What verification covered (mode, files, contentChecked, sizeOnly), null when the run did not succeed. */
+  verification: Verification | null;
   error: string | null;
   cause: string | null;
   startedAt: string | null;
@@ -122,6 +126,7 @@ export function completionDetail(record: TransferRecord, end: ExecutionEnd): Com
     files: number(summary.files),
     bytes: number(summary.bytes),
     verified: summary.verified === true,
+    verification: (summary.verification as Verification | undefined) ?? null,
     error: record.error ?? null,
     cause: record.cause ?? null,
     startedAt: record.startedAt ?? null,

@@ -3,6 +3,7 @@
  * execution, so a run shows up even before it has a record (started by the CLI or a schedule and
  * still in `Validate`) and its status is right even if the status-change event is late.
  */
+
 import type { FSxClient } from '@aws-sdk/client-fsx';
 import type { S3Client } from '@aws-sdk/client-s3';
 import {
@@ -17,6 +18,7 @@ import { PRICE_TABLE, type PriceTable } from '../cost/prices.js';
 import { awsErrorName, TransferNotFoundError } from '../errors.js';
 import { logger } from '../log.js';
 import { executionArnFor, executionHistory, TERMINAL_STATUSES } from '../sfn/executions.js';
+import type { Verification } from '../verify/content.js';
 import { type LiveProgress, readSyncProgress, readTaskProgress } from './progress.js';
 import { FINAL_STATUSES, getRecord, type TransferRecord, type TransferStatus } from './records.js';
 import type { TableDeps } from './table.js';
@@ -64,6 +66,8 @@ export interface TransferView {
   /** Seconds since the run got its turn (or was created), until it ended or now. */
   elapsedSeconds: number | null;
   summary: Record<string, unknown> | null;
+  /** What verification covered (the summary's), null until the run succeeded. */
+  verification: Verification | null;
   /** What the run cost (so far, while it runs: `final: false`), null when unknown. */
   cost: RunCost | null;
   executionArn: string | null;
@@ -218,6 +222,7 @@ export function viewOf(
     ...(waitingFor ? { waitingFor } : {}),
     ...(state && !FINAL_STATUSES.has(status) ? { currentState: state } : {}),
     progress: progressOf(summary, extra.progress, FINAL_STATUSES.has(status)),
+    verification: (summary?.verification as Verification | undefined) ?? null,
     createdAt,
     startedAt: record?.startedAt ?? null,
     endedAt,

@@ -10,6 +10,7 @@ import { VerificationFailedError } from '../errors.js';
 import { formatS3Uri } from '../paths.js';
 import type { TransferPlan } from '../plan/schema.js';
 import { RESERVED_PREFIX } from '../ssm/document.js';
+import { type ContentMismatch, mismatchLine, type Verification } from './content.js';
 import type { ListedFile, Listing } from './listing.js';
 
 /**
@@ -102,6 +103,8 @@ export interface Comparison {
   sizeMismatches: number;
   /** Files only in the destination (a difference only when the transfer deletes). */
   extra: number;
+  /** Files whose content differs (checksum verification). */
+  contentMismatches?: number;
   /** How many differences were found. */
   count: number;
   /** The first differences, readable: `missing on FSx: a/b.nc (123 bytes)`. */
@@ -204,7 +207,43 @@ export interface BranchResult {
   files: number;
   bytes: number;
   verified: boolean;
+  /** What verification covered (the summary's `verification`). */
+  verification: Verification;
   details: Record<string, unknown>;
+}
+
+/**
+ * The files whose content a checksum comparison looks at: in the S3 scope and on the file system
+ * with the same size, and let through by the filters (the others already differ, or were not
+ * transferred).
+ */
+export function sameSizeFiles(
+  s3: readonly ListedFile[],
+  fsx: readonly ListedFile[],
+  filters: { include?: readonly string[]; exclude?: readonly string[] } = {},
+): ListedFile[] {
+  const sizes = new Map(fsx.map((file) => [file.path, file.size]));
+  return s3.filter(
+    (file) =>
+      sizes.get(file.path) === file.size &&
+      !(file.path === RESERVED_PREFIX || file.path.startsWith(`${RESERVED_PREFIX}/`)) &&
+      passesFilters(file.path, filters.include ?? [], filters.exclude ?? []),
+  );
+}
+
+/** The comparison with the content differences added (each names its file). */
+export function withContentMismatches(
+  comparison: Comparison,
+  mismatches: readonly ContentMismatch[],
+): Comparison {
+  if (mismatches.length === 0) return comparison;
+  return {
+    ...comparison,
+    ok: false,
+    contentMismatches: mismatches.length,
+    count: comparison.count + mismatches.length,
+    differences: [...comparison.differences, ...mismatches.map(mismatchLine)],
+  };
 }
 
 /** How many differences a failure message shows (the details keep more). */

@@ -3,7 +3,7 @@
  * temp data dir, fast clock), the real transfer state machine run through the Step Functions API,
  * and helpers to compare trees on S3 and on the local Lustre root and to count instances.
  */
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
@@ -270,4 +270,31 @@ export async function fsTree(dir: string): Promise<Record<string, { size: number
 /** The local directory standing for `path` on the test file system. */
 export function fsxDir(world: World, path: string): string {
   return join(world.cloud.fsx.fileSystemRoot(FS_ID), path);
+}
+
+/**
+ * The hostile-names tree: every kind of name and size a model run produces (empty, spaces,
+ * unicode, deep nesting, a big file), shared by the transfer and the checksum tests.
+ */
+export function sampleTree(big: Buffer, bigName = 'big/100mb.bin'): Record<string, Buffer | string> {
+  return {
+    empty: '',
+    'name with spaces.txt': 'spaces\n',
+    'ünïcödé/数据 файл.nc': Buffer.from('unicode names\n'),
+    'a/b/c/d/deep.nc': randomBytes(4096),
+    'a/sibling.txt': 'sibling\n',
+    [bigName]: big,
+  };
+}
+
+/** What a tree must look like on either side: relative path -> {size, sha256}. */
+export function expectedTree(
+  tree: Record<string, Buffer | string>,
+): Record<string, { size: number; sha256: string }> {
+  return Object.fromEntries(
+    Object.entries(tree).map(([path, body]) => [
+      path,
+      { size: Buffer.byteLength(body), sha256: sha256(body) },
+    ]),
+  );
 }

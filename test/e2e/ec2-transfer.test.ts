@@ -10,6 +10,7 @@ import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   eventually,
+  expectedTree as expected,
   fsTree,
   fsxDir,
   instancesNotTerminated,
@@ -17,33 +18,12 @@ import {
   putTree,
   runTransfer,
   s3Tree,
-  sha256,
+  sampleTree,
   startWorld,
   type World,
 } from './ec2-helpers.js';
 
 const MB = 1024 * 1024;
-/** A tree with every kind of name and size a model run produces. */
-function sampleTree(big: Buffer): Record<string, Buffer | string> {
-  return {
-    empty: '',
-    'name with spaces.txt': 'spaces\n',
-    'ünïcödé/数据 файл.nc': Buffer.from('unicode names\n'),
-    'a/b/c/d/deep.nc': randomBytes(4096),
-    'a/sibling.txt': 'sibling\n',
-    'big/100mb.bin': big,
-  };
-}
-
-/** What a tree must look like on either side: relative path -> {size, sha256}. */
-function expected(tree: Record<string, Buffer | string>): Record<string, { size: number; sha256: string }> {
-  return Object.fromEntries(
-    Object.entries(tree).map(([path, body]) => [
-      path,
-      { size: Buffer.byteLength(body), sha256: sha256(body) },
-    ]),
-  );
-}
 
 let world: World;
 let big: Buffer;

@@ -619,7 +619,8 @@ describe('Run Command', () => {
         Parameters: { ...common, Direction: ['stage-in'], S3Prefix: ['data'] },
       }),
     );
-    const stageInResult = await finished(stageIn.Command!.CommandId!, instance);
+    // The project document has two steps (transfer, checksums): its steps are read by name.
+    const stageInResult = await finished(stageIn.Command!.CommandId!, instance, 'transfer');
     const root = t.cloud.fsx.fileSystemRoot(FS_ID);
     mkdirSync(join(root, 'data/results'), { recursive: true });
     writeFileSync(join(root, 'data/results/out.csv'), 'x,y\n1,2\n');
@@ -635,7 +636,7 @@ describe('Run Command', () => {
         },
       }),
     );
-    const exportResult = await finished(exported.Command!.CommandId!, instance);
+    const exportResult = await finished(exported.Command!.CommandId!, instance, 'transfer');
     const listed = await t.s3.send(new ListObjectsV2Command({ Bucket: 'conformance', Prefix: 'exported/' }));
     const listing = await t.s3.send(new GetObjectCommand({ Bucket: 'conformance', Key: 'listings/export' }));
 
@@ -672,7 +673,7 @@ describe('Run Command', () => {
       }),
     );
 
-    const result = await finished(sent.Command!.CommandId!, sent.Command!.InstanceIds![0]!);
+    const result = await finished(sent.Command!.CommandId!, sent.Command!.InstanceIds![0]!, 'transfer');
 
     expect(result).toMatchObject({ Status: 'Failed', ResponseCode: 4 });
     expect(result.StandardErrorContent).toContain(

@@ -47,6 +47,7 @@ export function buildTransferPlan(overrides: PlanOverrides = {}): TransferPlan {
     },
     options: {
       delete: false,
+      verify: 'size',
       include: [],
       exclude: [],
       preload: false,

@@ -522,6 +522,13 @@ describe('transfer state machine: Validate and the shared states', () => {
       files: 0,
       bytes: 0,
       verified: false,
+      verification: {
+        mode: 'none',
+        files: 0,
+        contentChecked: 0,
+        sizeOnly: 0,
+        note: 'a dry run transfers and verifies nothing',
+      },
       methodReasons: plan.methodReasons,
       details: { dryRun: true, scope: plan.scope },
     });

@@ -4,6 +4,8 @@
  */
 import { describe, expect, it } from 'vitest';
 import {
+  CHECKSUM_HASH_MBPS,
+  checksumCost,
   dataSeconds,
   type EstimateInput,
   estimateDra,
@@ -150,5 +152,26 @@ describe('priceTable', () => {
     expect(prices.model.networkBurstMinutes).toBe(10);
     expect(prices.model.instanceStartupSeconds).toBe(PRICE_TABLE.model.instanceStartupSeconds);
     expect(priceTable(undefined)).toBe(PRICE_TABLE);
+  });
+});
+
+describe('the cost of checksum verification', () => {
+  it('adds a read of every file and one HeadObject per file to an EC2 run, and says so', () => {
+    const size = estimateEc2(example(), PRICE_TABLE);
+
+    const checksum = estimateEc2(example({ verify: 'checksum' }), PRICE_TABLE);
+
+    expect(checksum.counts.s3Get - size.counts.s3Get).toBe(5000 + 1);
+    expect(checksum.counts.s3Put - size.counts.s3Put).toBe(1);
+    const phase = checksum.phases.find((p) => p.name === 'checksums (read every file on FSx)');
+    expect(phase?.seconds).toBeGreaterThanOrEqual((500 * GiB) / 1e6 / CHECKSUM_HASH_MBPS);
+    expect(checksum.seconds - size.seconds).toBeCloseTo(phase?.seconds ?? 0, 6);
+    expect(checksum.usd).toBeGreaterThan(size.usd);
+    expect(checksum.notes.join(' ')).toContain('checksum verification reads all 500 GiB once more');
+  });
+
+  it('reads at the slowest of the hashing, file system and network rates', () => {
+    expect(checksumCost({ files: 1, bytes: 3e9 }, 1e9).seconds).toBeCloseTo(3e9 / 1e6 / CHECKSUM_HASH_MBPS);
+    expect(checksumCost({ files: 1, bytes: 3e9 }, 100).seconds).toBeCloseTo(30);
   });
 });

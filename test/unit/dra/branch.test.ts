@@ -54,7 +54,13 @@ const DRA_STATES = [
 let run: (plan: TransferPlan, handlers: Partial<Record<string, Handler>>) => Promise<Outcome>;
 
 const association = { associationId: 'dra-1', lifecycle: 'AVAILABLE', created: true, notes: [] };
-const result = { files: 2, bytes: 6, verified: true, details: { associationId: 'dra-1' } };
+const result = {
+  files: 2,
+  bytes: 6,
+  verified: true,
+  verification: { mode: 'size', files: 2, contentChecked: 0, sizeOnly: 2 },
+  details: { associationId: 'dra-1' },
+};
 /** Fakes for a run where everything works. */
 function happy(): Record<string, Handler> {
   return {
@@ -180,6 +186,7 @@ describe('transfer state machine: DRA branch', () => {
       files: 2,
       bytes: 6,
       verified: true,
+      verification: { mode: 'size', files: 2, contentChecked: 0, sizeOnly: 2 },
     });
   });
 

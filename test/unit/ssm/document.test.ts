@@ -34,7 +34,7 @@ const DOCUMENT = parse(
 ) as {
   schemaVersion: string;
   parameters: Record<string, DocumentParameter>;
-  mainSteps: { action: string; inputs: { runCommand: string[]; timeoutSeconds: string } }[];
+  mainSteps: { name: string; action: string; inputs: { runCommand: string[]; timeoutSeconds: string } }[];
 };
 const SCRIPT = DOCUMENT.mainSteps[0]?.inputs.runCommand.join('\n') ?? '';
 const RUNS = { numRuns: 400 };
@@ -45,10 +45,22 @@ const segment = fc.stringMatching(/^[A-Za-z0-9._+=@,:~-]{1,10}$/).filter((s) => 
 const UNSAFE = [...';$`\'"|&<>\\\n\r\t ()#{}', '$(id)', '`id`', '..', '\u0000'];
 
 describe('transfer document', () => {
-  it('is a schema 2.2 Command document with one aws:runShellScript step', () => {
+  it('is a schema 2.2 Command document with a transfer and a checksums aws:runShellScript step', () => {
     expect(DOCUMENT.schemaVersion).toBe('2.2');
-    expect(DOCUMENT.mainSteps.map((step) => step.action)).toEqual(['aws:runShellScript']);
-    expect(DOCUMENT.mainSteps[0]?.inputs.timeoutSeconds).toBe('{{ ExecutionTimeout }}');
+    expect(DOCUMENT.mainSteps.map((step) => [step.name, step.action])).toEqual([
+      ['transfer', 'aws:runShellScript'],
+      ['checksums', 'aws:runShellScript'],
+    ]);
+    for (const step of DOCUMENT.mainSteps) expect(step.inputs.timeoutSeconds).toBe('{{ ExecutionTimeout }}');
+  });
+
+  it('reads the parameters of its checksums step once each, inside single quotes', () => {
+    const script = String(DOCUMENT.mainSteps[1]?.inputs.runCommand[0]);
+    const names = ['MountPoint', 'FsxPath', 'ChecksumsUri', 'Region'];
+
+    for (const name of names)
+      expect(script, name).toMatch(new RegExp(`^ *[A-Z_]+='\\{\\{ ${name} \\}\\}'$`, 'm'));
+    expect(script.match(/\{\{/g)).toHaveLength(names.length);
   });
 
   it('carries exactly the patterns and allowed values of shared/ssm/document.ts', () => {

@@ -54,6 +54,7 @@ const HAPPY: Record<string, Handler> = {
     files: 3,
     bytes: 42,
     verified: true,
+    verification: { mode: 'checksum', files: 3, contentChecked: 3, sizeOnly: 0 },
     details: { instanceId: INSTANCE_ID },
   }),
   TerminateInstance: async () => ({ terminated: [] }),
@@ -127,6 +128,7 @@ describe('transfer state machine: EC2 branch', () => {
       files: 3,
       bytes: 42,
       verified: true,
+      verification: { mode: 'checksum', files: 3, contentChecked: 3, sizeOnly: 0 },
     });
     const input = (state: string) => result.calls.find((call) => call.state === state)?.input;
     expect(input('LaunchInstance')).toEqual({ plan: buildPlan(), executionArn: EXECUTION_ARN });

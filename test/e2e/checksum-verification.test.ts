@@ -1,0 +1,266 @@
+/**
+ * `checksum` verification end to end on the local cloud (issue 14): the EC2 method compares the
+ * checksums the transfer instance computed on the file system with S3's own record of each object
+ * (stored checksums, composite CRCs, single-part ETags) in both directions over the hostile-names
+ * tree; a same-size corruption on either side fails the run naming the file, a `size` run says it
+ * did not check content, objects without a usable S3 checksum are counted as size-only, and a DRA
+ * run reports that it was verified by size only.
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import {
+  CompleteMultipartUploadCommand,
+  CreateMultipartUploadCommand,
+  PutObjectCommand,
+  S3Client,
+  UploadPartCommand,
+} from '@aws-sdk/client-s3';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { getS3 } from '../../shared/aws/clients.js';
+import {
+  BUCKET,
+  configYaml,
+  expectedTree,
+  FS_ID,
+  fsTree,
+  fsxDir,
+  putTree,
+  runTransfer,
+  s3Tree,
+  sampleTree,
+  startWorld,
+  type World,
+} from './ec2-helpers.js';
+
+const MB = 1024 * 1024;
+let world: World;
+/** A client with the SDK's default checksums (every upload carries one). */
+let withChecksums: S3Client;
+
+beforeAll(async () => {
+  world = await startWorld({
+    config: configYaml({
+      extraMappings: `  - name: checked-dra
+    fileSystemId: ${FS_ID}
+    fsxPath: /checked-dra
+    s3Uri: s3://${BUCKET}/checked-dra
+    directions: [stage-in, export]
+    method: dra
+    verify: checksum`,
+    }),
+  });
+  withChecksums = new S3Client({
+    endpoint: world.cloud.endpoint,
+    region: 'us-east-1',
+    credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
+    forcePathStyle: true,
+  });
+}, 60_000);
+
+afterAll(async () => {
+  withChecksums?.destroy();
+  await world?.stop();
+});
+
+/** Uploads `parts` as one multipart object, with a composite CRC32 or without any checksum. */
+async function putMultipart(
+  client: S3Client,
+  key: string,
+  parts: Buffer[],
+  checksum: boolean,
+): Promise<void> {
+  const algorithm = checksum ? { ChecksumAlgorithm: 'CRC32' as const } : {};
+  const { UploadId } = await client.send(
+    new CreateMultipartUploadCommand({ Bucket: BUCKET, Key: key, ...algorithm }),
+  );
+  const done = [];
+  for (const [i, body] of parts.entries()) {
+    const out = await client.send(
+      new UploadPartCommand({
+        Bucket: BUCKET,
+        Key: key,
+        UploadId,
+        PartNumber: i + 1,
+        Body: body,
+        ...algorithm,
+      }),
+    );
+    done.push({
+      PartNumber: i + 1,
+      ETag: out.ETag,
+      ...(checksum ? { ChecksumCRC32: out.ChecksumCRC32 } : {}),
+    });
+  }
+  await client.send(
+    new CompleteMultipartUploadCommand({
+      Bucket: BUCKET,
+      Key: key,
+      UploadId,
+      MultipartUpload: { Parts: done },
+    }),
+  );
+}
+
+function writeFsxTree(path: string, tree: Record<string, Buffer | string>): void {
+  for (const [name, body] of Object.entries(tree)) {
+    const file = join(fsxDir(world, path), name);
+    mkdirSync(dirname(file), { recursive: true });
+    writeFileSync(file, body);
+  }
+}
+
+describe('checksum verification, EC2 method', () => {
+  it('stages the hostile-names tree and checks every file by content, counting objects without an S3 checksum', async () => {
+    const tree = sampleTree(randomBytes(6 * MB), 'big/6mb.bin');
+    await putTree('blended-tropomi/in', tree);
+    // S3's other records of content: a CRC64NVME, a composite CRC32, and a multipart upload without checksums.
+    await withChecksums.send(
+      new PutObjectCommand({
+        Bucket: BUCKET,
+        Key: 'blended-tropomi/in/a/sibling.txt',
+        Body: tree['a/sibling.txt'],
+        ChecksumAlgorithm: 'CRC64NVME',
+      }),
+    );
+    const big = tree['big/6mb.bin'] as Buffer;
+    await putMultipart(
+      withChecksums,
+      'blended-tropomi/in/big/6mb.bin',
+      [big.subarray(0, 5 * MB), big.subarray(5 * MB)],
+      true,
+    );
+    const legacy = randomBytes(5 * MB + 10);
+    await putMultipart(
+      getS3(),
+      'blended-tropomi/in/legacy/multipart.bin',
+      [legacy.subarray(0, 5 * MB), legacy.subarray(5 * MB)],
+      false,
+    );
+
+    const run = await runTransfer(
+      world,
+      { mapping: 'blended-tropomi', direction: 'stage-in', subPath: 'in', verify: 'checksum' },
+      180_000,
+    );
+
+    expect(run.status, run.cause).toBe('SUCCEEDED');
+    expect(await fsTree(fsxDir(world, 'blended-tropomi/in'))).toEqual(
+      expectedTree({ ...tree, 'legacy/multipart.bin': legacy }),
+    );
+    const files = Object.keys(tree).length + 1;
+    expect(run.output?.verification).toMatchObject({
+      mode: 'checksum',
+      files,
+      contentChecked: files - 1,
+      sizeOnly: 1,
+      checkedBy: { 'ETag (MD5)': files - 3, CRC64NVME: 1, 'CRC32 (composite)': 1 },
+      sizeOnlyFiles: [{ path: 'legacy/multipart.bin', reason: 'no S3 checksum, multipart ETag' }],
+    });
+  }, 240_000);
+
+  it('exports the hostile-names tree with S3-validated CRC32s and checks every file by content', async () => {
+    const tree = { ...sampleTree(randomBytes(6 * MB), 'big/6mb.bin'), 'big/9mb.bin': randomBytes(9 * MB) };
+    writeFsxTree('output/out', tree);
+
+    const run = await runTransfer(
+      world,
+      { mapping: 'output', direction: 'export', subPath: 'out', verify: 'checksum' },
+      180_000,
+    );
+
+    expect(run.status, run.cause).toBe('SUCCEEDED');
+    expect(await s3Tree('output/out')).toEqual(expectedTree(tree));
+    const files = Object.keys(tree).length;
+    expect(run.output?.verification).toMatchObject({
+      mode: 'checksum',
+      files,
+      contentChecked: files,
+      sizeOnly: 0,
+    });
+    const by = run.output?.verification.checkedBy as Record<string, number>;
+    expect(Object.keys(by).every((how) => how.startsWith('CRC32'))).toBe(true);
+  }, 240_000);
+
+  it('fails a checksum stage-in whose file was corrupted on FSx (same size), naming the file', async () => {
+    await putTree('blended-tropomi/bad-in', sampleTree(randomBytes(1000), 'big/small.bin'));
+    await world.cloud.faults.add({
+      service: 'ssm',
+      behavior: 'corrupt-file',
+      match: { FileSystemId: FS_ID, Path: '/blended-tropomi/bad-in/a/b/c/d/deep.nc' },
+      count: 1,
+    });
+
+    const run = await runTransfer(
+      world,
+      { mapping: 'blended-tropomi', direction: 'stage-in', subPath: 'bad-in', verify: 'checksum' },
+      180_000,
+    );
+
+    expect(run.status).toBe('FAILED');
+    expect(run.error).toBe('VerificationFailedError');
+    expect(run.cause).toContain('content differs: a/b/c/d/deep.nc (ETag (MD5)');
+    expect(run.cause).not.toContain('content differs: a/sibling.txt');
+  }, 240_000);
+
+  it('fails a checksum export whose object was corrupted in S3 (same size), naming the file', async () => {
+    writeFsxTree('output/bad-out', sampleTree(randomBytes(1000), 'big/small.bin'));
+    await world.cloud.faults.add({
+      service: 's3',
+      behavior: 'corrupt-object',
+      match: { Bucket: BUCKET, Key: 'output/bad-out/ünïcödé/数据 файл.nc' },
+      count: 1,
+    });
+
+    const run = await runTransfer(
+      world,
+      { mapping: 'output', direction: 'export', subPath: 'bad-out', verify: 'checksum' },
+      180_000,
+    );
+
+    expect(run.status).toBe('FAILED');
+    expect(run.error).toBe('VerificationFailedError');
+    expect(run.cause).toContain('content differs: ünïcödé/数据 файл.nc (CRC32');
+  }, 240_000);
+
+  it('lets a size run pass over the same corruption and says that it did not check content', async () => {
+    const tree = sampleTree(randomBytes(1000), 'big/small.bin');
+    await putTree('blended-tropomi/size-in', tree);
+    await world.cloud.faults.add({
+      service: 'ssm',
+      behavior: 'corrupt-file',
+      match: { FileSystemId: FS_ID, Path: '/blended-tropomi/size-in/a/b/c/d/deep.nc' },
+      count: 1,
+    });
+
+    const run = await runTransfer(
+      world,
+      { mapping: 'blended-tropomi', direction: 'stage-in', subPath: 'size-in' },
+      180_000,
+    );
+
+    expect(run.status, run.cause).toBe('SUCCEEDED');
+    const files = Object.keys(tree).length;
+    expect(run.output?.verification).toEqual({ mode: 'size', files, contentChecked: 0, sizeOnly: files });
+  }, 240_000);
+});
+
+describe('checksum verification, DRA method', () => {
+  it('reports that a DRA run was verified by size only and how to get content verification', async () => {
+    const tree = { 'a.nc': 'a\n', 'sub/b.nc': 'bb\n' };
+    await putTree('checked-dra', tree);
+
+    const run = await runTransfer(world, { mapping: 'checked-dra', direction: 'stage-in' }, 180_000);
+
+    expect(run.status, run.cause).toBe('SUCCEEDED');
+    expect(run.output?.method).toBe('dra');
+    expect(run.output?.verification).toMatchObject({
+      mode: 'checksum',
+      files: 2,
+      contentChecked: 0,
+      sizeOnly: 2,
+    });
+    expect(run.output?.verification.note).toContain('DRA runs are verified by size only');
+    expect(run.output?.verification.note).toContain('method ec2');
+  }, 240_000);
+});

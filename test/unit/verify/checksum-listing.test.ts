@@ -1,0 +1,62 @@
+import { execFileSync } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
+import { CHECKSUM_SCRIPT, parseChecksumListing } from '../../../shared/verify/checksum-listing.js';
+import { checksumOf } from '../../../shared/verify/checksums.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'fsxt-checksums-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+const run = (root: string) =>
+  execFileSync('python3', ['-', root], { input: CHECKSUM_SCRIPT.join('\n'), encoding: 'utf8' });
+
+describe('the checksum listing script', () => {
+  it('lists every file (links followed, hostile names escaped) with the checksums S3 would compute', async () => {
+    const root = join(dir, 'scope');
+    mkdirSync(join(root, 'sub dir'), { recursive: true });
+    const files: Record<string, Buffer> = {
+      'a.nc': randomBytes(100_000),
+      'sub dir/new\nline\\back.txt': Buffer.from('x'),
+      empty: Buffer.alloc(0),
+    };
+    for (const [path, data] of Object.entries(files)) writeFileSync(join(root, path), data);
+    symlinkSync(join(root, 'a.nc'), join(root, 'link.nc'));
+    files['link.nc'] = files['a.nc'] as Buffer;
+
+    const listing = parseChecksumListing(run(root));
+
+    expect([...listing.keys()].sort()).toEqual(Object.keys(files).sort());
+    for (const [path, data] of Object.entries(files)) {
+      const entry = listing.get(path);
+      expect(entry?.size).toBe(data.length);
+      for (const algorithm of ['CRC32', 'CRC32C', 'CRC64NVME', 'SHA1', 'SHA256'] as const) {
+        expect(entry?.checksums[algorithm], `${algorithm} of ${path}`).toBe(
+          await checksumOf(algorithm, data),
+        );
+      }
+      expect(entry?.checksums.MD5).toBe(createHash('md5').update(data).digest('base64'));
+    }
+  });
+
+  it('lists nothing for a directory that does not exist', () => {
+    expect(parseChecksumListing(run(join(dir, 'missing'))).size).toBe(0);
+  });
+
+  it('is the script of the transfer document (its checksums step)', () => {
+    const document = parse(
+      readFileSync(new URL('../../../ssm/transfer-document.yaml', import.meta.url), 'utf8'),
+    );
+    const step = document.mainSteps.find((s: { name: string }) => s.name === 'checksums');
+    const text: string = step.inputs.runCommand[0];
+    const script = text.slice(
+      text.indexOf("<<'PYTHON'\n") + "<<'PYTHON'\n".length,
+      text.indexOf('\nPYTHON\n'),
+    );
+
+    expect(script).toBe(CHECKSUM_SCRIPT.join('\n'));
+  });
+});
