@@ -16,6 +16,7 @@ import {
 } from '@aws-sdk/client-sfn';
 import { startLocalCloud } from '../local/cloud.js';
 import { getS3, getSfn, resetClients } from '../shared/aws/clients.js';
+import type { Benchmark } from './lib/figures.js';
 
 export interface ChecksumBenchOptions {
   /** Total size of the tree (default 1 GiB). */
@@ -138,3 +139,25 @@ export async function measureChecksum(options: ChecksumBenchOptions = {}): Promi
     rmSync(dir, { recursive: true, force: true });
   }
 }
+
+/** `npm run bench`: `checksum` against `size` on a tree of `--mib` (1 GiB by default) in 16 files. */
+const checksumBench: Benchmark<'checksum'> = {
+  figure: 'checksum',
+  title: 'the cost of checksum against size verification (EC2 stage-in)',
+  order: 95,
+  async run(context) {
+    const bytes = context.options.mib * 2 ** 20;
+    const result = await measureChecksum({ bytes, files: 16 });
+    const round = (n: number) => Math.round(n * 10) / 10;
+    return {
+      value: {
+        bytes,
+        sizeSeconds: round(result.sizeSeconds),
+        checksumSeconds: round(result.checksumSeconds),
+        extraSeconds: round(result.extraSeconds),
+      },
+      details: { verification: result.verification },
+    };
+  },
+};
+export default checksumBench;

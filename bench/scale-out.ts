@@ -23,6 +23,7 @@ import {
 import { GetCommandInvocationCommand } from '@aws-sdk/client-ssm';
 import { startLocalCloud } from '../local/cloud.js';
 import { getS3, getSfn, getSsm, resetClients } from '../shared/aws/clients.js';
+import type { Benchmark } from './lib/figures.js';
 
 export interface ScaleOutOptions {
   workers?: number[];
@@ -191,6 +192,24 @@ export async function measureScaleOut(options: ScaleOutOptions = {}): Promise<Sc
     seconds,
   };
 }
+
+/** `npm run bench`: efficiency at 1, 2 and 4 instances on a local cloud of its own. */
+const scaleOut: Benchmark<'scaleOut'> = {
+  figure: 'scaleOut',
+  title: 'scale-out efficiency over 1, 2 and 4 instances',
+  order: 90,
+  async run() {
+    const result = await measureScaleOut({ workers: [1, 2, 4] });
+    return {
+      value: { workers: result.workers, efficiency: result.efficiency },
+      details: { throughputMBps: result.throughputMBps, seconds: result.seconds },
+      notes: [
+        'each instance is paced at its type network baseline x 0.005 (local/ssm/instance-network.ts); every instance runs the real AWS CLI on this machine, so CPU can bound 4 instances on 2 cores',
+      ],
+    };
+  },
+};
+export default scaleOut;
 
 if (import.meta.url === `file://${process.argv[1]}`) {
   const result = await measureScaleOut();

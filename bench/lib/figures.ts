@@ -18,6 +18,8 @@ export interface Figures {
   coldInitMs: number;
   /** Scale-out efficiency (throughput with N workers / N x throughput with one) per worker count. */
   scaleOut: { workers: number[]; efficiency: number[] };
+  /** Issue 14: the cost of `checksum` against `size` verification of one EC2 stage-in of a tree. */
+  checksum: { bytes: number; sizeSeconds: number; checksumSeconds: number; extraSeconds: number };
 }
 
 export type FigureKey = keyof Figures;
@@ -116,4 +118,5 @@ export const FIGURE_KEYS: FigureKey[] = [
   'bundles',
   'coldInitMs',
   'scaleOut',
+  'checksum',
 ];
