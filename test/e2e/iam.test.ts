@@ -274,7 +274,7 @@ describe('removing a statement makes a run fail with an access-denied error', ()
       error: /AccessDenied/,
     },
     {
-      statements: ['TransferStateMachineRole#0', 'TransferStateMachineRole#2'],
+      statements: ['TransferStateMachineRole#0', 'TransferStateMachineRole#5'],
       request: { mapping: 'blended-tropomi', direction: 'stage-in' },
       action: 'lambda:InvokeFunction',
       error: /Lambda\.AWSLambdaException|AccessDeniedException/,
