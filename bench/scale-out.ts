@@ -134,7 +134,11 @@ async function runOnce(
     const spans = await Promise.all(
       commands.map(async ({ instanceId, commandId }) => {
         const out = await getSsm().send(
-          new GetCommandInvocationCommand({ CommandId: commandId, InstanceId: instanceId }),
+          new GetCommandInvocationCommand({
+            CommandId: commandId,
+            InstanceId: instanceId,
+            PluginName: 'transfer',
+          }),
         );
         return [
           Date.parse(out.ExecutionStartDateTime ?? ''),

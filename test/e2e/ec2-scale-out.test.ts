@@ -80,7 +80,7 @@ async function expectAllTerminated(executionArn: string, count: number): Promise
 /** The keys one sync command downloaded (its `download: s3://<key> to <path>` lines). */
 async function downloadedKeys(commandId: string, instanceId: string): Promise<string[]> {
   const out = await getSsm().send(
-    new GetCommandInvocationCommand({ CommandId: commandId, InstanceId: instanceId }),
+    new GetCommandInvocationCommand({ CommandId: commandId, InstanceId: instanceId, PluginName: 'transfer' }),
   );
   const prefix = 's3://demo/blended-tropomi/';
   return (out.StandardOutputContent ?? '')
