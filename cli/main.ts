@@ -4,6 +4,7 @@
  * 0 ok, 1 a run failed, 2 bad input, 3 prerequisites not met.
  */
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import { logger } from '../shared/log.js';
 import { registerDemoCommand } from './commands/demo.js';
 import { registerDoctorCommand } from './commands/doctor.js';
 import { registerExecutionCommands } from './commands/executions.js';
@@ -52,7 +53,10 @@ export function buildProgram(): Command {
       ),
     )
     .addHelpText('after', OVERVIEW);
-  program.hook('preAction', (command) => applyGlobalOptions(command.optsWithGlobals()));
+  program.hook('preAction', (command, action) => {
+    applyGlobalOptions(command.optsWithGlobals());
+    quietHandlerLogs(action);
+  });
 
   registerPlanCommand(program);
   registerExecutionCommands(program);
@@ -85,6 +89,16 @@ function applyGlobalOptions(opts: Record<string, unknown>): void {
   if (typeof opts.region === 'string') process.env.AWS_REGION = opts.region;
   if (typeof opts.stage === 'string') process.env.FSX_TRANSFER_STAGE = opts.stage;
   if (typeof opts.config === 'string') process.env.FSX_TRANSFER_CONFIG = opts.config;
+}
+
+/**
+ * Commands that print a view (status, watch, plan...) run domain code in-process; its warnings
+ * (e.g. progress that could not be read) are log lines for operators, not for the terminal, where
+ * they would break the progress bar. `local up` and `demo` serve handlers and keep their warnings.
+ */
+export function quietHandlerLogs(action: Command): void {
+  const serves = ['local', 'demo'].includes(action.name()) || action.parent?.name() === 'local';
+  if (!serves && !process.env.LOG_LEVEL) logger.setLogLevel('ERROR');
 }
 
 /**
