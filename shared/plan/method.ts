@@ -35,7 +35,7 @@ export function chooseMethod(facts: MethodFacts): MethodChoice {
         {
           code: 'METHOD_EC2',
           ok: true,
-          message: 'method ec2 was requested; DRA prerequisites were not checked',
+          message: 'method ec2 was requested, so no DRA prerequisite decided the method',
         },
       ],
     };
