@@ -10,6 +10,7 @@ import { Readable, Transform } from 'node:stream';
 import {
   type ChecksumType,
   CompleteMultipartUploadCommand,
+  type CompleteMultipartUploadCommandOutput,
   CopyObjectCommand,
   CreateMultipartUploadCommand,
   GetObjectCommand,
@@ -48,13 +49,16 @@ const head = (key: string) =>
 const md5Etag = (data: Buffer) => `"${createHash('md5').update(data).digest('hex')}"`;
 const MiB = 1024 * 1024;
 
-/** Uploads `parts` as a multipart object (with the SDK's part checksums when `algorithm` is set). */
+/**
+ * Uploads `parts` as a multipart object (with the SDK's part checksums when `algorithm` is set);
+ * returns CompleteMultipartUpload's answer.
+ */
 async function putMultipart(
   key: string,
   parts: Buffer[],
   algorithm?: ChecksumAlgorithm,
   type?: ChecksumType,
-): Promise<void> {
+): Promise<CompleteMultipartUploadCommandOutput> {
   const { UploadId } = await sdk.send(
     new CreateMultipartUploadCommand({
       Bucket: BUCKET,
@@ -81,7 +85,7 @@ async function putMultipart(
       ...(algorithm ? { [`Checksum${algorithm}`]: out[`Checksum${algorithm}`] } : {}),
     });
   }
-  await sdk.send(
+  return sdk.send(
     new CompleteMultipartUploadCommand({
       Bucket: BUCKET,
       Key: key,
@@ -202,32 +206,8 @@ describe('additional checksums on the local S3', () => {
   it('gives a multipart upload a composite checksum of its parts and the multipart ETag', async () => {
     const parts = [randomBytes(5 * 1024 * 1024), randomBytes(1000)];
     const key = 'multipart/composite.bin';
-    const { UploadId } = await sdk.send(
-      new CreateMultipartUploadCommand({ Bucket: BUCKET, Key: key, ChecksumAlgorithm: 'CRC32' }),
-    );
-    const uploaded = [];
-    for (const [i, part] of parts.entries()) {
-      const out = await sdk.send(
-        new UploadPartCommand({
-          Bucket: BUCKET,
-          Key: key,
-          UploadId,
-          PartNumber: i + 1,
-          Body: part,
-          ChecksumAlgorithm: 'CRC32',
-        }),
-      );
-      uploaded.push({ PartNumber: i + 1, ETag: out.ETag, ChecksumCRC32: out.ChecksumCRC32 });
-    }
 
-    const done = await sdk.send(
-      new CompleteMultipartUploadCommand({
-        Bucket: BUCKET,
-        Key: key,
-        UploadId,
-        MultipartUpload: { Parts: uploaded },
-      }),
-    );
+    const done = await putMultipart(key, parts, 'CRC32');
     const stored = await head(key);
 
     const partChecksums = await Promise.all(parts.map((part) => checksumOf('CRC32', part)));
@@ -242,37 +222,8 @@ describe('additional checksums on the local S3', () => {
   it('gives a FULL_OBJECT multipart upload the checksum of all its bytes', async () => {
     const parts = [randomBytes(5 * 1024 * 1024), randomBytes(3000)];
     const key = 'multipart/full.bin';
-    const { UploadId } = await sdk.send(
-      new CreateMultipartUploadCommand({
-        Bucket: BUCKET,
-        Key: key,
-        ChecksumAlgorithm: 'CRC64NVME',
-        ChecksumType: 'FULL_OBJECT',
-      }),
-    );
-    const uploaded = [];
-    for (const [i, part] of parts.entries()) {
-      const out = await sdk.send(
-        new UploadPartCommand({
-          Bucket: BUCKET,
-          Key: key,
-          UploadId,
-          PartNumber: i + 1,
-          Body: part,
-          ChecksumAlgorithm: 'CRC64NVME',
-        }),
-      );
-      uploaded.push({ PartNumber: i + 1, ETag: out.ETag, ChecksumCRC64NVME: out.ChecksumCRC64NVME });
-    }
 
-    await sdk.send(
-      new CompleteMultipartUploadCommand({
-        Bucket: BUCKET,
-        Key: key,
-        UploadId,
-        MultipartUpload: { Parts: uploaded },
-      }),
-    );
+    await putMultipart(key, parts, 'CRC64NVME', 'FULL_OBJECT');
     const stored = await head(key);
 
     expect(stored.ChecksumCRC64NVME).toBe(await checksumOf('CRC64NVME', Buffer.concat(parts)));
