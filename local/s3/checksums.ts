@@ -20,7 +20,7 @@ import {
   rmSync,
   writeFileSync,
 } from 'node:fs';
-import { readFile, rm, writeFile } from 'node:fs/promises';
+import { readFile, rm, stat, writeFile } from 'node:fs/promises';
 import type { IncomingHttpHeaders } from 'node:http';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -38,16 +38,24 @@ import {
 } from '../../shared/verify/checksums.js';
 import { flipBit } from '../fsx/corrupt.js';
 import { LocalAwsError } from '../types.js';
+import { multipartEtag, partAt, type StoredPart } from './parts.js';
 
-export interface StoredChecksum {
-  /** s3rver's ETag (quoted) of the object version the checksum describes. */
-  etag: string;
+/** An object's additional checksum. */
+export interface ObjectChecksum {
   algorithm: ChecksumAlgorithm;
   type: ChecksumType;
   /** Base64 value; composite values end in `-<parts>`. */
   value: string;
-  /** The parts of a multipart object (size and part checksum), in order. */
-  parts?: { size: number; checksum: string }[];
+}
+
+/** What the local S3 keeps about one object version beside s3rver's bytes and MD5. */
+export interface StoredObject {
+  /** s3rver's ETag (quoted) of the object version this describes. */
+  etag: string;
+  /** The additional checksum (none for an upload that sent none). */
+  checksum?: ObjectChecksum;
+  /** A multipart object's parts, in order (GetObject/HeadObject `partNumber`). */
+  parts?: StoredPart[];
 }
 
 interface UploadChecksums {
@@ -235,20 +243,48 @@ export class ChecksumStore {
     return { data, md5: `${data}.md5` };
   }
 
-  /** The stored checksum of the object version with this ETag, if any. */
-  get(bucket: string, key: string, etag: string | undefined): StoredChecksum | undefined {
+  /** What is kept about the object version with this ETag, if anything. */
+  get(bucket: string, key: string, etag: string | undefined): StoredObject | undefined {
     try {
-      const stored = JSON.parse(readFileSync(this.objectFile(bucket, key), 'utf8')) as StoredChecksum;
+      const stored = JSON.parse(readFileSync(this.objectFile(bucket, key), 'utf8')) as StoredObject;
       return etag !== undefined && stored.etag === etag ? stored : undefined;
     } catch {
       return undefined;
     }
   }
 
-  put(bucket: string, key: string, checksum: StoredChecksum): void {
+  put(bucket: string, key: string, stored: StoredObject): void {
     const file = this.objectFile(bucket, key);
     mkdirSync(dirname(file), { recursive: true });
-    writeFileSync(file, JSON.stringify(checksum));
+    writeFileSync(file, JSON.stringify(stored));
+  }
+
+  /** The object's current ETag (quoted), from s3rver's MD5 file; undefined when it does not exist. */
+  async etag(bucket: string, key: string): Promise<string | undefined> {
+    try {
+      return `"${(await readFile(this.objectPaths(bucket, key).md5, 'utf8')).trim()}"`;
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** Gives the object another ETag (s3rver serves the content of its MD5 file as the ETag). */
+  async setEtag(bucket: string, key: string, etag: string): Promise<void> {
+    await writeFile(this.objectPaths(bucket, key).md5, etag.replaceAll('"', ''));
+  }
+
+  /**
+   * The size and MD5 of an uploaded part in s3rver's upload folder
+   * (`<bucket>/._S3rver_uploads/<upload id>/<part number>`), until the upload completes.
+   */
+  async uploadedPart(bucket: string, uploadId: string, partNumber: number): Promise<StoredPart | undefined> {
+    const file = join(this.s3rverDir, bucket, '._S3rver_uploads', uploadId, String(partNumber));
+    try {
+      const [info, md5] = await Promise.all([stat(file), readFile(`${file}.md5`, 'utf8')]);
+      return { size: info.size, md5: md5.trim() };
+    } catch {
+      return undefined;
+    }
   }
 
   remove(bucket: string, key: string): void {
@@ -303,53 +339,73 @@ export class ChecksumStore {
 
   /**
    * Flips one bit of a stored object (same size), as the fault `corrupt-object` does, and makes
-   * its ETag and stored checksum describe the new bytes: it models bytes that were wrong before
-   * S3 computed its checksums (a client that read bad data, a same-size overwrite), the case S3's
-   * own validation cannot catch and a comparison with the source must.
+   * everything S3 computes from the bytes describe the new ones: the ETag (the MD5, or a multipart
+   * ETag from the parts' MD5s), the part's checksum and the object's checksum. It models bytes that
+   * were already wrong when S3 received them (an uploader that read bad data and checksummed it, a
+   * same-size overwrite): S3 validates and stores what it is sent, and never serves bytes that
+   * differ from its own checksums, so a comparison with the source is what must catch it.
    * @returns the offset of the flipped byte, or undefined when the object is missing or empty.
    */
   async corrupt(bucket: string, key: string, offset?: number): Promise<number | undefined> {
-    const { data, md5 } = this.objectPaths(bucket, key);
-    let etag: string;
-    try {
-      etag = `"${(await readFile(md5, 'utf8')).trim()}"`;
-    } catch {
-      return undefined;
-    }
+    const { data } = this.objectPaths(bucket, key);
+    const etag = await this.etag(bucket, key);
+    if (etag === undefined) return undefined;
     const stored = this.get(bucket, key, etag);
     const at = await flipBit(data, offset);
     if (at === undefined) return undefined;
-    const multipartEtag = etag.includes('-');
-    const newEtag = multipartEtag ? etag : `"${await md5OfFile(data)}"`;
-    if (!multipartEtag) await writeFile(md5, newEtag.replaceAll('"', ''));
-    if (stored) {
-      let value: string;
-      let parts = stored.parts;
-      if (stored.type === 'COMPOSITE' && parts) {
-        let start = 0;
-        parts = await Promise.all(
-          parts.map(async (part) => {
-            const from = start;
-            start += part.size;
-            return at >= from && at < from + part.size
-              ? { ...part, checksum: await checksumOfFile(stored.algorithm, data, from, part.size) }
-              : part;
-          }),
-        );
-        value = await compositeChecksum(
-          stored.algorithm,
-          parts.map((part) => part.checksum),
-        );
-      } else value = await checksumOfFile(stored.algorithm, data);
-      this.put(bucket, key, { ...stored, etag: newEtag, value, ...(parts ? { parts } : {}) });
-    }
+    const updated = await this.describe(data, at, stored);
+    if (updated.etag) await this.setEtag(bucket, key, updated.etag);
+    else if (!etag.includes('-')) await this.setEtag(bucket, key, `"${await md5OfFile(data)}"`);
+    if (stored)
+      this.put(bucket, key, { ...stored, ...updated, etag: (await this.etag(bucket, key)) as string });
     return at;
+  }
+
+  /** The parts, ETag and checksum of an object whose byte `at` changed (from what was stored). */
+  private async describe(
+    data: string,
+    at: number,
+    stored: StoredObject | undefined,
+  ): Promise<Partial<StoredObject>> {
+    const algorithm = stored?.checksum?.algorithm;
+    let parts = stored?.parts;
+    let etag: string | undefined;
+    if (parts) {
+      const index = partAt(parts, at);
+      const from = parts.slice(0, index).reduce((sum, part) => sum + part.size, 0);
+      parts = await Promise.all(
+        parts.map(async (part, i) =>
+          i !== index
+            ? part
+            : {
+                ...part,
+                md5: await md5OfFile(data, from, part.size),
+                ...(algorithm ? { checksum: await checksumOfFile(algorithm, data, from, part.size) } : {}),
+              },
+        ),
+      );
+      etag = multipartEtag(parts.map((part) => part.md5));
+    }
+    const checksum = stored?.checksum;
+    if (!checksum) return { ...(parts ? { parts } : {}), ...(etag ? { etag } : {}) };
+    const value =
+      checksum.type === 'COMPOSITE' && parts
+        ? await compositeChecksum(
+            checksum.algorithm,
+            parts.map((part) => part.checksum as string),
+          )
+        : await checksumOfFile(checksum.algorithm, data);
+    return { ...(parts ? { parts } : {}), ...(etag ? { etag } : {}), checksum: { ...checksum, value } };
   }
 }
 
-async function md5OfFile(path: string): Promise<string> {
+/** The MD5 (hex) of a stored file, or of `length` bytes from `start`. */
+export async function md5OfFile(path: string, start = 0, length?: number): Promise<string> {
   const hash = createHash('md5');
-  for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
+  if (length === 0) return hash.digest('hex');
+  const end = length === undefined ? undefined : start + length - 1;
+  for await (const chunk of createReadStream(path, { start, ...(end !== undefined ? { end } : {}) }))
+    hash.update(chunk as Buffer);
   return hash.digest('hex');
 }
 

@@ -9,15 +9,21 @@
  * buckets), and DeleteObjects (which s3rver does not report) produces object-removed events.
  */
 import { type ChildProcess, fork } from 'node:child_process';
-import { createHash, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { createReadStream, mkdirSync } from 'node:fs';
-import { writeFile } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
 import http, { type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
 import { join } from 'node:path';
-import { Readable } from 'node:stream';
+import { Readable, Transform } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { XMLParser } from 'fast-xml-parser';
-import { CRC_ALGORITHMS, compositeChecksum, isChecksumAlgorithm } from '../../shared/verify/checksums.js';
+import {
+  type ChecksumAlgorithm,
+  CRC_ALGORITHMS,
+  compositeChecksum,
+  createChecksum,
+  isChecksumAlgorithm,
+} from '../../shared/verify/checksums.js';
 import type { FaultInjector } from '../faults.js';
 import { escapeXml } from '../protocols/query.js';
 import { PRESIGN_PARAMETERS } from '../protocols/sigv4-verify.js';
@@ -27,11 +33,22 @@ import {
   ChecksumStore,
   checksumHeaders,
   checksumOfFile,
+  md5OfFile,
+  type ObjectChecksum,
   type RequestedChecksum,
   requestedChecksum,
   spoolBody,
 } from './checksums.js';
 import { AwsChunkedDecoder, isAwsChunked } from './chunked.js';
+import {
+  invalidPartNumber,
+  multipartEtag,
+  parseCopySource,
+  parseCopySourceRange,
+  parsePartNumber,
+  partRange,
+  type StoredPart,
+} from './parts.js';
 
 /** An S3 event record as s3rver emits it (the S3 notification shape; keys are NOT URL-encoded). */
 export interface S3EventRecord {
@@ -242,6 +259,19 @@ interface ForwardHooks {
   rewrite?: (xml: string, responseHeaders: IncomingHttpHeaders) => Promise<string>;
   /** Called once the answer went out (or failed). */
   done?: () => void;
+}
+
+/**
+ * The algorithm `x-amz-checksum-algorithm` names (CreateMultipartUpload, CopyObject), if any.
+ * @throws LocalAwsError InvalidRequest for an algorithm S3 does not know.
+ */
+function namedAlgorithm(headers: IncomingHttpHeaders): ChecksumAlgorithm | undefined {
+  const named = headers['x-amz-checksum-algorithm'];
+  if (named === undefined) return undefined;
+  const upper = String(named).toUpperCase();
+  if (!isChecksumAlgorithm(upper))
+    throw new LocalAwsError('InvalidRequest', 'Checksum algorithm provided is unsupported.', 400);
+  return upper;
 }
 
 const toS3Error = (error: unknown): LocalAwsError =>
@@ -487,10 +517,8 @@ export class S3Backend {
       }
     }
     if (target.bucket && target.key && operation === 'CreateMultipartUpload') {
-      const named = String(req.headers['x-amz-checksum-algorithm'] ?? '').toUpperCase();
+      const named = namedAlgorithm(req.headers);
       if (named) {
-        if (!isChecksumAlgorithm(named))
-          throw new LocalAwsError('InvalidRequest', 'Checksum algorithm provided is unsupported.', 400);
         const type = String(
           req.headers['x-amz-checksum-type'] ?? (named === 'CRC64NVME' ? 'FULL_OBJECT' : 'COMPOSITE'),
         );
@@ -524,40 +552,46 @@ export class S3Backend {
       this.forwardComplete(call).catch((error) => sendS3Error(res, req, toS3Error(error), requestId));
       return;
     }
-    if (target.bucket && target.key && operation === 'HeadObject' && target.query.has('partNumber')) {
-      // A part of a multipart object: its size and (with ChecksumMode) its checksum, as S3 answers.
+    if (target.bucket && target.key && operation === 'CopyObject') {
+      this.forwardCopy(call).catch((error) => sendS3Error(res, req, toS3Error(error), requestId));
+      return;
+    }
+    if (target.bucket && target.key && operation === 'UploadPartCopy') {
+      this.forwardPartCopy(call).catch((error) => sendS3Error(res, req, toS3Error(error), requestId));
+      return;
+    }
+    const checksumMode = String(
+      req.headers['x-amz-checksum-mode'] ?? target.query.get('x-amz-checksum-mode') ?? '',
+    ).toUpperCase();
+    if (
+      target.bucket &&
+      target.key &&
+      (operation === 'GetObject' || operation === 'HeadObject') &&
+      target.query.has('partNumber')
+    ) {
+      this.forwardPart(
+        call,
+        parsePartNumber(target.query.get('partNumber') ?? ''),
+        checksumMode === 'ENABLED',
+      ).catch((error) => sendS3Error(res, req, toS3Error(error), requestId));
+      return;
+    }
+    // S3 returns no checksum of the whole object for a range (it would not describe the bytes).
+    if (
+      target.bucket &&
+      target.key &&
+      (operation === 'GetObject' || operation === 'HeadObject') &&
+      checksumMode === 'ENABLED' &&
+      !req.headers.range
+    ) {
       const { bucket, key } = target;
-      const part = Number(target.query.get('partNumber'));
-      const enabled = String(req.headers['x-amz-checksum-mode'] ?? '').toUpperCase() === 'ENABLED';
       this.forward(call, {
         headers: async (responseHeaders) => {
-          const stored = checksums.get(bucket, key, String(responseHeaders.etag ?? ''));
-          const found = stored?.parts?.[part - 1];
-          if (!stored?.parts || !found) return {};
-          return {
-            'content-length': String(found.size),
-            'x-amz-mp-parts-count': String(stored.parts.length),
-            ...(enabled ? checksumHeaders(stored.algorithm, found.checksum) : {}),
-          };
+          const checksum = checksums.get(bucket, key, String(responseHeaders.etag ?? ''))?.checksum;
+          return checksum ? checksumHeaders(checksum.algorithm, checksum.value, checksum.type) : {};
         },
       });
       return;
-    }
-    if (target.bucket && target.key && (operation === 'GetObject' || operation === 'HeadObject')) {
-      const enabled = String(
-        req.headers['x-amz-checksum-mode'] ?? target.query.get('x-amz-checksum-mode') ?? '',
-      );
-      // S3 returns no checksum of the whole object for a range (it would not describe the bytes).
-      if (enabled.toUpperCase() === 'ENABLED' && !req.headers.range && !target.query.has('partNumber')) {
-        const { bucket, key } = target;
-        this.forward(call, {
-          headers: async (responseHeaders) => {
-            const stored = checksums.get(bucket, key, String(responseHeaders.etag ?? ''));
-            return stored ? checksumHeaders(stored.algorithm, stored.value, stored.type) : {};
-          },
-        });
-        return;
-      }
     }
     this.forward(call);
   }
@@ -618,9 +652,7 @@ export class S3Backend {
               }
               checksums.put(bucket, key, {
                 etag,
-                algorithm: requested.algorithm,
-                type: 'FULL_OBJECT',
-                value: spooled.checksum,
+                checksum: { algorithm: requested.algorithm, type: 'FULL_OBJECT', value: spooled.checksum },
               });
               await this.applyCorruption(bucket, key);
               return checksumHeaders(requested.algorithm, spooled.checksum, 'FULL_OBJECT');
@@ -635,9 +667,10 @@ export class S3Backend {
   }
 
   /**
-   * CompleteMultipartUpload: checks the parts' checksums against the uploaded ones, then stores
-   * the object's checksum (composite, or full-object over the assembled bytes) and gives the object
-   * S3's multipart ETag (the MD5 of the parts' MD5s, `-<parts>`; s3rver would give the MD5 of it all).
+   * CompleteMultipartUpload: checks the parts' checksums against the uploaded ones, then keeps the
+   * object's parts (size, MD5, checksum: for `partNumber` reads) and checksum (composite, or
+   * full-object over the assembled bytes), and gives the object S3's multipart ETag (the MD5 of the
+   * parts' MD5s, `-<parts>`; s3rver would give the MD5 of it all).
    */
   private async forwardComplete(call: ForwardCall): Promise<void> {
     const { target } = call;
@@ -650,12 +683,12 @@ export class S3Backend {
     const parsed = new XMLParser({ parseTagValue: false, isArray: (name) => name === 'Part' }).parse(
       requestBody.toString('utf8'),
     );
-    const parts: Record<string, string>[] = parsed?.CompleteMultipartUpload?.Part ?? [];
+    const listed: Record<string, string>[] = parsed?.CompleteMultipartUpload?.Part ?? [];
     const checksums = this.checksums;
     const upload = checksums.upload(uploadId);
     if (upload) {
       const field = `Checksum${upload.algorithm}`;
-      for (const part of parts) {
+      for (const part of listed) {
         const sent = part[field];
         const stored = upload.parts[String(part.PartNumber)];
         if (sent === undefined) {
@@ -674,46 +707,210 @@ export class S3Backend {
         }
       }
     }
-    const partMd5s = parts.map((part) => Buffer.from(String(part.ETag ?? '').replaceAll('"', ''), 'hex'));
-    const multipartEtag = `${createHash('md5').update(Buffer.concat(partMd5s)).digest('hex')}-${parts.length}`;
+    // s3rver removes its part files when it assembles the object: read their sizes first.
+    const found = await Promise.all(
+      listed.map((part) => checksums.uploadedPart(bucket, uploadId, Number(part.PartNumber))),
+    );
+    const parts: StoredPart[] | undefined = found.every((part) => part !== undefined)
+      ? found.map((part, i) => ({
+          ...part,
+          ...(upload ? { checksum: upload.parts[String(listed[i]?.PartNumber)]?.checksum } : {}),
+        }))
+      : undefined;
+    const etag = multipartEtag(listed.map((part) => String(part.ETag ?? '').replaceAll('"', '')));
     await new Promise<void>((resolve) => {
       this.forward(
         { ...call, body: Readable.from([requestBody]) },
         {
           rewrite: async (xml, responseHeaders) => {
             if (!xml.includes('<CompleteMultipartUploadResult')) return xml;
-            const { md5 } = checksums.objectPaths(bucket, key);
-            await writeFile(md5, multipartEtag);
-            const etag = `"${multipartEtag}"`;
+            await checksums.setEtag(bucket, key, etag);
             let extra = '';
+            let checksum: ObjectChecksum | undefined;
             if (upload) {
-              const ordered = parts.map(
-                (part) => upload.parts[String(part.PartNumber)] as { size: number; checksum: string },
-              );
               const value =
                 upload.type === 'COMPOSITE'
                   ? await compositeChecksum(
                       upload.algorithm,
-                      ordered.map((part) => part.checksum),
+                      listed.map((part) => upload.parts[String(part.PartNumber)]?.checksum as string),
                     )
                   : await checksumOfFile(upload.algorithm, checksums.objectPaths(bucket, key).data);
               const expected = call.req.headers[`x-amz-checksum-${upload.algorithm.toLowerCase()}`];
               if (expected !== undefined && String(expected) !== value) throw badDigest(upload.algorithm);
-              checksums.put(bucket, key, {
-                etag,
-                algorithm: upload.algorithm,
-                type: upload.type,
-                value,
-                parts: ordered.map((part) => ({ size: part.size, checksum: part.checksum })),
-              });
+              checksum = { algorithm: upload.algorithm, type: upload.type, value };
               await checksums.endUpload(uploadId);
               extra = `<Checksum${upload.algorithm}>${escapeXml(value)}</Checksum${upload.algorithm}><ChecksumType>${upload.type}</ChecksumType>`;
               Object.assign(responseHeaders, checksumHeaders(upload.algorithm, value, upload.type));
-            } else checksums.remove(bucket, key);
+            }
+            if (checksum || parts)
+              checksums.put(bucket, key, {
+                etag,
+                ...(checksum ? { checksum } : {}),
+                ...(parts ? { parts } : {}),
+              });
+            else checksums.remove(bucket, key);
             await this.applyCorruption(bucket, key);
             return xml
               .replace(/<ETag>[^<]*<\/ETag>/, `<ETag>${escapeXml(etag)}</ETag>`)
               .replace('</CompleteMultipartUploadResult>', `${extra}</CompleteMultipartUploadResult>`);
+          },
+          done: resolve,
+        },
+      );
+    });
+  }
+
+  /**
+   * GetObject/HeadObject with `partNumber`: the part's bytes (a range of the object),
+   * `x-amz-mp-parts-count` and, with ChecksumMode ENABLED, the part's checksum with the object's
+   * checksum type, as S3 answers. Part 1 of an object not uploaded in parts is the whole object.
+   */
+  private async forwardPart(call: ForwardCall, partNumber: number, checksumMode: boolean): Promise<void> {
+    const bucket = call.target.bucket as string;
+    const key = call.target.key as string;
+    const checksums = this.checksums;
+    const etag = await checksums.etag(bucket, key);
+    const stored = checksums.get(bucket, key, etag);
+    const forwardQuery = call.target.forwardQuery
+      .split('&')
+      .filter((part) => part.split('=')[0] !== 'partNumber')
+      .join('&');
+    const target = { ...call.target, forwardQuery };
+    const parts = stored?.parts;
+    // A missing object: s3rver answers NoSuchKey.
+    if (etag === undefined || !parts) {
+      if (etag !== undefined && partNumber !== 1) throw invalidPartNumber();
+      const checksum = checksumMode ? stored?.checksum : undefined;
+      this.forward(
+        { ...call, target },
+        {
+          headers: async () =>
+            checksum ? checksumHeaders(checksum.algorithm, checksum.value, checksum.type) : {},
+        },
+      );
+      return;
+    }
+    const range = partRange(parts, partNumber);
+    if (!range) throw invalidPartNumber();
+    const part = parts[partNumber - 1] as StoredPart;
+    const checksum = checksumMode ? stored?.checksum : undefined;
+    const headers = {
+      ...call.headers,
+      ...(range.end >= range.start ? { range: `bytes=${range.start}-${range.end}` } : {}),
+    };
+    this.forward(
+      { ...call, target, headers },
+      {
+        headers: async () => ({
+          'x-amz-mp-parts-count': String(parts.length),
+          ...(checksum && part.checksum
+            ? checksumHeaders(checksum.algorithm, part.checksum, checksum.type)
+            : {}),
+        }),
+      },
+    );
+  }
+
+  /**
+   * CopyObject: s3rver copies the bytes. S3 makes the copy "as a single action" whatever the
+   * source, so it is a single-part object: its ETag is the MD5 of its bytes and its checksum is
+   * full-object: of the requested algorithm, else of the source's (the value carried over when it
+   * already was full-object, computed over the bytes when it was composite), else CRC64NVME, the
+   * checksum S3 has given every new object since December 2024.
+   * https://docs.aws.amazon.com/AmazonS3/latest/userguide/checking-object-integrity.html
+   */
+  private async forwardCopy(call: ForwardCall): Promise<void> {
+    const bucket = call.target.bucket as string;
+    const key = call.target.key as string;
+    const source = parseCopySource(String(call.req.headers['x-amz-copy-source']));
+    const requested = namedAlgorithm(call.req.headers);
+    const checksums = this.checksums;
+    const sourceChecksum = checksums.get(
+      source.bucket,
+      source.key,
+      await checksums.etag(source.bucket, source.key),
+    )?.checksum;
+    const headers = { ...call.headers };
+    delete headers['x-amz-checksum-algorithm'];
+    await new Promise<void>((resolve) => {
+      this.forward(
+        { ...call, headers },
+        {
+          rewrite: async (xml) => {
+            if (!xml.includes('<CopyObjectResult')) return xml;
+            const { data } = checksums.objectPaths(bucket, key);
+            const etag = `"${await md5OfFile(data)}"`;
+            await checksums.setEtag(bucket, key, etag);
+            const algorithm = requested ?? sourceChecksum?.algorithm ?? 'CRC64NVME';
+            const value =
+              !requested && sourceChecksum?.type === 'FULL_OBJECT'
+                ? sourceChecksum.value
+                : await checksumOfFile(algorithm, data);
+            checksums.put(bucket, key, { etag, checksum: { algorithm, type: 'FULL_OBJECT', value } });
+            return xml
+              .replace(/<ETag>[^<]*<\/ETag>/, `<ETag>${escapeXml(etag)}</ETag>`)
+              .replace(
+                '</CopyObjectResult>',
+                `<Checksum${algorithm}>${escapeXml(value)}</Checksum${algorithm}><ChecksumType>FULL_OBJECT</ChecksumType></CopyObjectResult>`,
+              );
+          },
+          done: resolve,
+        },
+      );
+    });
+  }
+
+  /**
+   * UploadPartCopy (s3rver has none): uploads the source's bytes (all, or `x-amz-copy-source-range`)
+   * as the part, with the upload's checksum when it was created with an algorithm, and answers
+   * CopyPartResult (ETag, LastModified, the part's checksum) as S3 does.
+   */
+  private async forwardPartCopy(call: ForwardCall): Promise<void> {
+    const { target } = call;
+    const source = parseCopySource(String(call.req.headers['x-amz-copy-source']));
+    const checksums = this.checksums;
+    const { data } = checksums.objectPaths(source.bucket, source.key);
+    const size = await stat(data).then(
+      (info) => info.size,
+      () => {
+        throw new LocalAwsError('NoSuchKey', 'The specified key does not exist.', 404);
+      },
+    );
+    const rangeHeader = call.req.headers['x-amz-copy-source-range'];
+    const range = parseCopySourceRange(rangeHeader === undefined ? undefined : String(rangeHeader), size);
+    const length = range.end - range.start + 1;
+    const uploadId = target.query.get('uploadId') ?? '';
+    const partNumber = target.query.get('partNumber') ?? '';
+    const algorithm = checksums.uploadAlgorithm(uploadId);
+    const checksum = algorithm ? createChecksum(algorithm) : undefined;
+    const body =
+      length > 0
+        ? createReadStream(data, { start: range.start, end: range.end }).pipe(
+            new Transform({
+              transform(chunk: Buffer, _encoding, callback) {
+                checksum?.update(chunk);
+                callback(null, chunk);
+              },
+            }),
+          )
+        : Readable.from([]);
+    const headers: Record<string, string | string[]> = { 'content-length': String(length) };
+    for (const [name, value] of Object.entries(call.headers)) {
+      if (!name.startsWith('x-amz-copy-source') && name !== 'transfer-encoding' && name !== 'content-length')
+        headers[name] = value;
+    }
+    await new Promise<void>((resolve) => {
+      this.forward(
+        { ...call, headers, body },
+        {
+          rewrite: async (_xml, responseHeaders) => {
+            const etag = String(responseHeaders.etag ?? '');
+            const value = checksum && Buffer.from(await checksum.digest()).toString('base64');
+            if (algorithm && value)
+              await checksums.putPart(uploadId, partNumber, { size: length, checksum: value, etag });
+            responseHeaders['content-type'] = 'application/xml';
+            const element = algorithm && value ? `<Checksum${algorithm}>${value}</Checksum${algorithm}>` : '';
+            return `<?xml version="1.0" encoding="UTF-8"?>\n<CopyPartResult xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><ETag>${escapeXml(etag)}</ETag><LastModified>${new Date().toISOString()}</LastModified>${element}</CopyPartResult>`;
           },
           done: resolve,
         },

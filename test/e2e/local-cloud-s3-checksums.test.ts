@@ -3,12 +3,15 @@
  * validated on upload (header values and aws-chunked trailers) with S3's error codes, composite
  * and full-object multipart checksums, the AWS CLI v1's defaults, and the `corrupt-object` fault.
  */
-import { randomBytes } from 'node:crypto';
-import { writeFileSync } from 'node:fs';
+import { createHash, randomBytes } from 'node:crypto';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Readable, Transform } from 'node:stream';
 import {
+  type ChecksumType,
   CompleteMultipartUploadCommand,
+  type CompleteMultipartUploadCommandOutput,
+  CopyObjectCommand,
   CreateMultipartUploadCommand,
   GetObjectCommand,
   HeadObjectCommand,
@@ -42,6 +45,55 @@ afterAll(async () => {
 
 const head = (key: string) =>
   t.s3.send(new HeadObjectCommand({ Bucket: BUCKET, Key: key, ChecksumMode: 'ENABLED' }));
+
+const md5Etag = (data: Buffer) => `"${createHash('md5').update(data).digest('hex')}"`;
+const MiB = 1024 * 1024;
+
+/**
+ * Uploads `parts` as a multipart object (with the SDK's part checksums when `algorithm` is set);
+ * returns CompleteMultipartUpload's answer.
+ */
+async function putMultipart(
+  key: string,
+  parts: Buffer[],
+  algorithm?: ChecksumAlgorithm,
+  type?: ChecksumType,
+): Promise<CompleteMultipartUploadCommandOutput> {
+  const { UploadId } = await sdk.send(
+    new CreateMultipartUploadCommand({
+      Bucket: BUCKET,
+      Key: key,
+      ...(algorithm ? { ChecksumAlgorithm: algorithm } : {}),
+      ...(type ? { ChecksumType: type } : {}),
+    }),
+  );
+  const uploaded = [];
+  for (const [i, part] of parts.entries()) {
+    const out = await sdk.send(
+      new UploadPartCommand({
+        Bucket: BUCKET,
+        Key: key,
+        UploadId,
+        PartNumber: i + 1,
+        Body: part,
+        ...(algorithm ? { ChecksumAlgorithm: algorithm } : {}),
+      }),
+    );
+    uploaded.push({
+      PartNumber: i + 1,
+      ETag: out.ETag,
+      ...(algorithm ? { [`Checksum${algorithm}`]: out[`Checksum${algorithm}`] } : {}),
+    });
+  }
+  return sdk.send(
+    new CompleteMultipartUploadCommand({
+      Bucket: BUCKET,
+      Key: key,
+      UploadId,
+      MultipartUpload: { Parts: uploaded },
+    }),
+  );
+}
 
 describe('additional checksums on the local S3', () => {
   it.each<ChecksumAlgorithm>(['CRC32', 'CRC32C', 'CRC64NVME', 'SHA1', 'SHA256'])(
@@ -154,32 +206,8 @@ describe('additional checksums on the local S3', () => {
   it('gives a multipart upload a composite checksum of its parts and the multipart ETag', async () => {
     const parts = [randomBytes(5 * 1024 * 1024), randomBytes(1000)];
     const key = 'multipart/composite.bin';
-    const { UploadId } = await sdk.send(
-      new CreateMultipartUploadCommand({ Bucket: BUCKET, Key: key, ChecksumAlgorithm: 'CRC32' }),
-    );
-    const uploaded = [];
-    for (const [i, part] of parts.entries()) {
-      const out = await sdk.send(
-        new UploadPartCommand({
-          Bucket: BUCKET,
-          Key: key,
-          UploadId,
-          PartNumber: i + 1,
-          Body: part,
-          ChecksumAlgorithm: 'CRC32',
-        }),
-      );
-      uploaded.push({ PartNumber: i + 1, ETag: out.ETag, ChecksumCRC32: out.ChecksumCRC32 });
-    }
 
-    const done = await sdk.send(
-      new CompleteMultipartUploadCommand({
-        Bucket: BUCKET,
-        Key: key,
-        UploadId,
-        MultipartUpload: { Parts: uploaded },
-      }),
-    );
+    const done = await putMultipart(key, parts, 'CRC32');
     const stored = await head(key);
 
     const partChecksums = await Promise.all(parts.map((part) => checksumOf('CRC32', part)));
@@ -194,37 +222,8 @@ describe('additional checksums on the local S3', () => {
   it('gives a FULL_OBJECT multipart upload the checksum of all its bytes', async () => {
     const parts = [randomBytes(5 * 1024 * 1024), randomBytes(3000)];
     const key = 'multipart/full.bin';
-    const { UploadId } = await sdk.send(
-      new CreateMultipartUploadCommand({
-        Bucket: BUCKET,
-        Key: key,
-        ChecksumAlgorithm: 'CRC64NVME',
-        ChecksumType: 'FULL_OBJECT',
-      }),
-    );
-    const uploaded = [];
-    for (const [i, part] of parts.entries()) {
-      const out = await sdk.send(
-        new UploadPartCommand({
-          Bucket: BUCKET,
-          Key: key,
-          UploadId,
-          PartNumber: i + 1,
-          Body: part,
-          ChecksumAlgorithm: 'CRC64NVME',
-        }),
-      );
-      uploaded.push({ PartNumber: i + 1, ETag: out.ETag, ChecksumCRC64NVME: out.ChecksumCRC64NVME });
-    }
 
-    await sdk.send(
-      new CompleteMultipartUploadCommand({
-        Bucket: BUCKET,
-        Key: key,
-        UploadId,
-        MultipartUpload: { Parts: uploaded },
-      }),
-    );
+    await putMultipart(key, parts, 'CRC64NVME', 'FULL_OBJECT');
     const stored = await head(key);
 
     expect(stored.ChecksumCRC64NVME).toBe(await checksumOf('CRC64NVME', Buffer.concat(parts)));
@@ -280,5 +279,295 @@ describe('additional checksums on the local S3', () => {
     expect(stored.equals(expected)).toBe(true);
     expect(after.ChecksumSHA256).toBe(await checksumOf('SHA256', expected));
     expect(after.ContentLength).toBe(data.length);
+  });
+});
+
+describe('CopyObject on the local S3', () => {
+  it('carries a full-object checksum of the source to the copy when no algorithm is named', async () => {
+    const data = randomBytes(20_000);
+    await sdk.send(
+      new PutObjectCommand({ Bucket: BUCKET, Key: 'copy/sha.bin', Body: data, ChecksumAlgorithm: 'SHA256' }),
+    );
+
+    const out = await t.s3.send(
+      new CopyObjectCommand({
+        Bucket: BUCKET,
+        Key: 'copy/sha-copy.bin',
+        CopySource: `${BUCKET}/copy/sha.bin`,
+      }),
+    );
+    const copy = await head('copy/sha-copy.bin');
+
+    const sha256 = await checksumOf('SHA256', data);
+    expect(out.CopyObjectResult?.ChecksumSHA256).toBe(sha256);
+    expect(out.CopyObjectResult?.ChecksumType).toBe('FULL_OBJECT');
+    expect(out.CopyObjectResult?.ETag).toBe(md5Etag(data));
+    expect(copy.ChecksumSHA256).toBe(sha256);
+    expect(copy.ChecksumType).toBe('FULL_OBJECT');
+  });
+
+  it('gives the copy of a composite multipart object a full-object checksum and an MD5 ETag (a single-part copy)', async () => {
+    const parts = [randomBytes(5 * MiB), randomBytes(2000)];
+    await putMultipart('copy/composite.bin', parts, 'CRC32');
+    const source = await head('copy/composite.bin');
+
+    await t.s3.send(
+      new CopyObjectCommand({
+        Bucket: BUCKET,
+        Key: 'copy/composite-copy.bin',
+        CopySource: `${BUCKET}/copy/composite.bin`,
+      }),
+    );
+    const copy = await head('copy/composite-copy.bin');
+    const part = await errorOf(
+      t.s3.send(new HeadObjectCommand({ Bucket: BUCKET, Key: 'copy/composite-copy.bin', PartNumber: 2 })),
+    );
+
+    const all = Buffer.concat(parts);
+    expect(source.ChecksumType).toBe('COMPOSITE');
+    expect(copy.ChecksumCRC32).toBe(await checksumOf('CRC32', all));
+    expect(copy.ChecksumType).toBe('FULL_OBJECT');
+    expect(copy.ETag).toBe(md5Etag(all));
+    expect(part.$metadata?.httpStatusCode).toBe(416);
+  });
+
+  it('computes the checksum a copy names with ChecksumAlgorithm, and CRC64NVME for a source without one', async () => {
+    const data = randomBytes(30_000);
+    await t.s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'copy/plain.bin', Body: data }));
+
+    const named = await t.s3.send(
+      new CopyObjectCommand({
+        Bucket: BUCKET,
+        Key: 'copy/plain-crc32c.bin',
+        CopySource: `${BUCKET}/copy/plain.bin`,
+        ChecksumAlgorithm: 'CRC32C',
+      }),
+    );
+    await t.s3.send(
+      new CopyObjectCommand({
+        Bucket: BUCKET,
+        Key: 'copy/plain-default.bin',
+        CopySource: `${BUCKET}/copy/plain.bin`,
+      }),
+    );
+    const plain = await head('copy/plain.bin');
+    const crc32c = await head('copy/plain-crc32c.bin');
+    const byDefault = await head('copy/plain-default.bin');
+
+    expect(plain.ChecksumCRC64NVME).toBeUndefined();
+    expect(named.CopyObjectResult?.ChecksumCRC32C).toBe(await checksumOf('CRC32C', data));
+    expect(crc32c.ChecksumCRC32C).toBe(await checksumOf('CRC32C', data));
+    expect(crc32c.ChecksumType).toBe('FULL_OBJECT');
+    expect(byDefault.ChecksumCRC64NVME).toBe(await checksumOf('CRC64NVME', data));
+  });
+
+  it('refuses an unknown ChecksumAlgorithm and a copy onto itself that changes nothing else', async () => {
+    await t.s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'copy/self.bin', Body: 'self' }));
+
+    const unknown = await errorOf(
+      t.s3.send(
+        new CopyObjectCommand({
+          Bucket: BUCKET,
+          Key: 'copy/self-md5.bin',
+          CopySource: `${BUCKET}/copy/self.bin`,
+          ChecksumAlgorithm: 'MD5' as ChecksumAlgorithm,
+        }),
+      ),
+    );
+    const self = await errorOf(
+      t.s3.send(
+        new CopyObjectCommand({
+          Bucket: BUCKET,
+          Key: 'copy/self.bin',
+          CopySource: `${BUCKET}/copy/self.bin`,
+          ChecksumAlgorithm: 'CRC32',
+        }),
+      ),
+    );
+
+    expect(unknown.name).toBe('InvalidRequest');
+    expect(self.name).toBe('InvalidRequest');
+    expect(self.message).toContain('copy an object to itself');
+  });
+
+  it('works for the AWS CLI: s3api copy-object --checksum-algorithm, and s3 cp of a large object in parts (UploadPartCopy)', async () => {
+    const small = randomBytes(40_000);
+    const large = randomBytes(9 * MiB);
+    await t.s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'cli-copy/small.bin', Body: small }));
+    await t.s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'cli-copy/large.bin', Body: large }));
+
+    const api = await t.aws([
+      's3api',
+      'copy-object',
+      '--bucket',
+      BUCKET,
+      '--key',
+      'cli-copy/small.bin',
+      '--copy-source',
+      `${BUCKET}/cli-copy/small.bin`,
+      '--metadata-directive',
+      'REPLACE',
+      '--checksum-algorithm',
+      'SHA256',
+    ]);
+    const cp = await t.aws([
+      's3',
+      'cp',
+      `s3://${BUCKET}/cli-copy/large.bin`,
+      `s3://${BUCKET}/cli-copy/large-copy.bin`,
+      '--checksum-algorithm',
+      'CRC32',
+    ]);
+    const smallHead = await head('cli-copy/small.bin');
+    const largeHead = await head('cli-copy/large-copy.bin');
+    const firstPart = await t.s3.send(
+      new HeadObjectCommand({
+        Bucket: BUCKET,
+        Key: 'cli-copy/large-copy.bin',
+        PartNumber: 1,
+        ChecksumMode: 'ENABLED',
+      }),
+    );
+
+    expect(api.code, api.stderr).toBe(0);
+    expect(JSON.parse(api.stdout).CopyObjectResult.ChecksumSHA256).toBe(await checksumOf('SHA256', small));
+    expect(smallHead.ChecksumSHA256).toBe(await checksumOf('SHA256', small));
+    expect(cp.code, cp.stderr).toBe(0);
+    // The CLI copies above its 8 MiB threshold in 8 MiB parts: a composite CRC32 of 2 parts.
+    const partChecksums = [
+      await checksumOf('CRC32', large.subarray(0, 8 * MiB)),
+      await checksumOf('CRC32', large.subarray(8 * MiB)),
+    ];
+    expect(largeHead.ChecksumCRC32).toBe(await compositeChecksum('CRC32', partChecksums));
+    expect(largeHead.ContentLength).toBe(large.length);
+    expect(firstPart.ChecksumCRC32).toBe(partChecksums[0]);
+    expect(firstPart.PartsCount).toBe(2);
+  }, 60_000);
+});
+
+describe('GetObject and HeadObject with partNumber on the local S3', () => {
+  const parts = [randomBytes(5 * MiB), randomBytes(5 * MiB), randomBytes(4321)];
+
+  beforeAll(async () => {
+    await putMultipart('parts/crc32.bin', parts, 'CRC32');
+    await putMultipart('parts/plain.bin', parts);
+  }, 60_000);
+
+  it("returns a part's bytes, range, part count and (ChecksumMode ENABLED) its checksum, validated by the SDK", async () => {
+    const out = await sdk.send(
+      new GetObjectCommand({
+        Bucket: BUCKET,
+        Key: 'parts/crc32.bin',
+        PartNumber: 2,
+        ChecksumMode: 'ENABLED',
+      }),
+    );
+    const body = Buffer.from(await out.Body!.transformToByteArray());
+    const headed = await t.s3.send(
+      new HeadObjectCommand({
+        Bucket: BUCKET,
+        Key: 'parts/crc32.bin',
+        PartNumber: 3,
+        ChecksumMode: 'ENABLED',
+      }),
+    );
+
+    expect(body.equals(parts[1]!)).toBe(true);
+    expect(out.$metadata.httpStatusCode).toBe(206);
+    expect(out.ContentRange).toBe(`bytes ${5 * MiB}-${10 * MiB - 1}/${10 * MiB + 4321}`);
+    expect(out.PartsCount).toBe(3);
+    expect(out.ChecksumCRC32).toBe(await checksumOf('CRC32', parts[1]!));
+    expect(out.ChecksumType).toBe('COMPOSITE');
+    expect(headed.ContentLength).toBe(4321);
+    expect(headed.PartsCount).toBe(3);
+    expect(headed.ChecksumCRC32).toBe(await checksumOf('CRC32', parts[2]!));
+  });
+
+  it('serves the parts of a multipart object uploaded without a checksum, and refuses a part past the last', async () => {
+    const out = await t.s3.send(
+      new GetObjectCommand({ Bucket: BUCKET, Key: 'parts/plain.bin', PartNumber: 3 }),
+    );
+    const body = Buffer.from(await out.Body!.transformToByteArray());
+    const past = await errorOf(
+      t.s3.send(new GetObjectCommand({ Bucket: BUCKET, Key: 'parts/plain.bin', PartNumber: 4 })),
+    );
+
+    expect(body.equals(parts[2]!)).toBe(true);
+    expect(out.PartsCount).toBe(3);
+    expect(out.ChecksumCRC32).toBeUndefined();
+    expect(past.name).toBe('InvalidPartNumber');
+    expect(past.$metadata?.httpStatusCode).toBe(416);
+  });
+
+  it('answers the AWS CLI: s3api get-object --part-number', async () => {
+    const file = join(t.dir, 'part-2.bin');
+
+    const got = await t.aws([
+      's3api',
+      'get-object',
+      '--bucket',
+      BUCKET,
+      '--key',
+      'parts/crc32.bin',
+      '--part-number',
+      '2',
+      '--checksum-mode',
+      'ENABLED',
+      file,
+    ]);
+
+    expect(got.code, got.stderr).toBe(0);
+    const out = JSON.parse(got.stdout);
+    expect(out.PartsCount).toBe(3);
+    expect(out.ChecksumCRC32).toBe(await checksumOf('CRC32', parts[1]!));
+    expect(readFileSync(file).equals(parts[1]!)).toBe(true);
+  });
+});
+
+describe('corrupt-object on a multipart object', () => {
+  it("flips one bit of one part: the ETag, that part's checksum and the composite describe the new bytes", async () => {
+    const parts = [randomBytes(5 * MiB), randomBytes(3000)];
+    const at = 5 * MiB + 100;
+    await t.admin('POST', '/faults', {
+      service: 's3',
+      behavior: 'corrupt-object',
+      match: { Bucket: BUCKET, Key: 'corrupt/multi.bin' },
+      offset: at,
+      count: 1,
+    });
+
+    await putMultipart('corrupt/multi.bin', parts, 'CRC32');
+    await t.admin('DELETE', '/faults');
+    const after = await head('corrupt/multi.bin');
+    const second = await t.s3.send(
+      new HeadObjectCommand({
+        Bucket: BUCKET,
+        Key: 'corrupt/multi.bin',
+        PartNumber: 2,
+        ChecksumMode: 'ENABLED',
+      }),
+    );
+    const got = await sdk.send(
+      new GetObjectCommand({
+        Bucket: BUCKET,
+        Key: 'corrupt/multi.bin',
+        PartNumber: 2,
+        ChecksumMode: 'ENABLED',
+      }),
+    );
+    const body = Buffer.from(await got.Body!.transformToByteArray());
+
+    const flipped = Buffer.from(parts[1]!);
+    flipped[100] = (flipped[100] as number) ^ 0x01;
+    const md5 = (data: Buffer) => createHash('md5').update(data).digest();
+    const etag = createHash('md5')
+      .update(Buffer.concat([md5(parts[0]!), md5(flipped)]))
+      .digest('hex');
+    const crcs = [await checksumOf('CRC32', parts[0]!), await checksumOf('CRC32', flipped)];
+    expect(body.equals(flipped)).toBe(true);
+    expect(after.ETag).toBe(`"${etag}-2"`);
+    expect(after.ContentLength).toBe(5 * MiB + 3000);
+    expect(second.ChecksumCRC32).toBe(crcs[1]);
+    expect(after.ChecksumCRC32).toBe(await compositeChecksum('CRC32', crcs));
   });
 });
