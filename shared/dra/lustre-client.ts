@@ -65,16 +65,20 @@ export function preloadScript(dir: string): string[] {
 export interface ChecksumsTarget {
   uri: string;
   region: string;
-  /** Restore the contents first (a stage-in: imported files are released until read). */
-  restore: boolean;
+  /**
+   * A stage-in: every imported file is released until read, and a failed restore fails the command.
+   * After an export only files released earlier (a release) are restored, and a file that cannot be
+   * restored is left to the read (Lustre restores it then).
+   */
+  stageIn: boolean;
 }
 
 /**
  * The checksums of every file below `dir` for `checksum` verification, written to `target.uri`
  * with the AWS CLI: the one checksum program (CHECKSUM_SCRIPT, also the transfer document's
- * `checksums` step), run with `python3`. After a stage-in the contents are restored first: a
- * released file would otherwise be fetched from S3 file by file as the script reads it. A DRA moves
- * the whole scope, so no filters apply. Runs before the listing, which it leaves alone.
+ * `checksums` step), run with `python3`. Released contents are restored first (`lfs hsm_restore`,
+ * in parallel): Lustre would otherwise fetch each from S3 one by one as the script reads it. A DRA
+ * moves the whole scope, so no filters apply. Runs before the listing, which it leaves alone.
  */
 export function checksumsScript(dir: string, target: ChecksumsTarget): string[] {
   if (!new RegExp(DOCUMENT_PATTERNS.ChecksumsUri).test(target.uri) || !target.uri)
@@ -84,7 +88,12 @@ export function checksumsScript(dir: string, target: ChecksumsTarget): string[] 
   return [
     'set -eu',
     `dir='${dir}'`,
-    ...(target.restore ? ['if [ -d "$dir" ]; then', ...RESTORE_COMMANDS.map((l) => `  ${l}`), 'fi'] : []),
+    'if [ -d "$dir" ]; then',
+    ...(target.stageIn
+      ? RESTORE_COMMANDS
+      : [`${RESTORE_COMMANDS[0]} 2>/dev/null || true`, ...RESTORE_COMMANDS.slice(1)]
+    ).map((line) => `  ${line}`),
+    'fi',
     'sums="$(mktemp)"',
     `python3 - "$dir" > "$sums" <<'FSXT_PYTHON'`,
     ...CHECKSUM_SCRIPT,
@@ -184,7 +193,7 @@ export async function sendLustreCommand(
             ? checksumsScript(dir, {
                 uri: checksumsUri,
                 region: plan.fileSystem.region,
-                restore: plan.direction === 'stage-in',
+                stageIn: plan.direction === 'stage-in',
               })
             : []),
           ...listingScript(dir),
