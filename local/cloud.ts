@@ -522,7 +522,15 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
         };
       },
       restore: async (fileSystemId: string, path: string) => {
-        await fsx.restore(fileSystemId, path);
+        const { restored } = await fsx.restore(fileSystemId, path);
+        // Restored contents were just written to the file system: a moment `corrupt-file` may hit
+        // them (only them: a file still released would be overwritten by its own restore).
+        await applyFileCorruption(
+          faults,
+          corruptibleFileSystems(fsx),
+          log,
+          (id, file) => id === fileSystemId && restored.includes(file),
+        );
       },
       hsmState: (fileSystemId: string, path: string) => fsx.hsmState(fileSystemId, path)?.lfs,
     };

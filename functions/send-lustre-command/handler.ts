@@ -1,6 +1,7 @@
 /**
- * `StartFileListing` / `StartPreload` / `SendPreloadCommand`: a command through SSM on the configured
- * Lustre client, or on the transfer instance LaunchInstance launched for the preload (input `instance`).
+ * `StartFileListing` / `StartPreload` / `SendPreloadCommand` / `SendChecksumsCommand`: a command through SSM on the configured
+ * Lustre client, or on the transfer instance LaunchInstance launched for the preload or the checksums
+ * (input `instance`).
  */
 import { getSsm } from '../../shared/aws/clients.js';
 import { sendLustreCommand } from '../../shared/dra/lustre-client.js';

@@ -1,4 +1,7 @@
-/** `VerifyDraTransfer`: compare task counts and the file system listing with S3; returns `$.result`. */
+/**
+ * `VerifyDraTransfer` / `VerifyDraContent` (on a launched instance): compare task counts, the file
+ * system listing and, in checksum mode, the content with S3; returns `$.result`.
+ */
 import { getS3 } from '../../shared/aws/clients.js';
 import { getConfig } from '../../shared/config/load.js';
 import { VerifyDraInput } from '../../shared/dra/steps.js';

@@ -1,5 +1,6 @@
 /**
- * `WaitForFileListing` / `WaitForPreload` / `WaitForPreloadCommand` (lambda:invoke.waitForTaskToken):
+ * `WaitForFileListing` / `WaitForPreload` / `WaitForPreloadCommand` / `WaitForChecksumsCommand`
+ * (lambda:invoke.waitForTaskToken):
  * one invocation check; the state completes at once when the command ended, else
  * functions/poll-dra-waits completes it.
  */

@@ -1,8 +1,8 @@
 /**
  * The fault `corrupt-file` (local/faults.ts): flips one bit of a file on a file system, keeping its
  * size, so checksum verification can prove it notices what a size comparison cannot. The emulators
- * apply it at the moments a file may just have been written (a Run Command step ended, a data
- * repository task ended); a rule fires once its file exists.
+ * apply it at the moments a file may just have been written (a Run Command step ended, `lfs
+ * hsm_restore` restored contents from S3); a rule fires once its file exists.
  */
 import { existsSync, statSync } from 'node:fs';
 import { open } from 'node:fs/promises';
@@ -32,11 +32,15 @@ export async function flipBit(file: string, offset?: number): Promise<number | u
   }
 }
 
-/** Applies the `corrupt-file` rules whose file (`match.Path`, from the file system root) exists now. */
+/**
+ * Applies the `corrupt-file` rules whose file (`match.Path`, from the file system root) exists now
+ * (and, with `only`, is one of the files just written: `/a/b.nc` on file system `id`).
+ */
 export async function applyFileCorruption(
   faults: FaultInjector,
   fileSystems: readonly CorruptibleFileSystem[],
   log?: (message: string) => void,
+  only?: (fileSystemId: string, path: string) => boolean,
 ): Promise<void> {
   for (const rule of faults.list()) {
     const path = rule.match?.Path;
@@ -45,6 +49,7 @@ export async function applyFileCorruption(
     if (relative.split('/').includes('..')) continue;
     for (const fileSystem of fileSystems) {
       const file = join(fileSystem.root, relative);
+      if (only && !only(fileSystem.id, `/${relative}`)) continue;
       if (!existsSync(file) || !statSync(file).isFile() || statSync(file).size === 0) continue;
       if (!faults.behavior('corrupt-file', { FileSystemId: fileSystem.id, Path: path })) continue;
       const at = await flipBit(file, rule.offset);

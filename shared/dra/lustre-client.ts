@@ -22,7 +22,8 @@ import {
 import { SAFE_PATH_PATTERN } from '../paths.js';
 import type { TransferPlan } from '../plan/schema.js';
 import { getInvocation, invocationOutcome, tail } from '../ssm/commands.js';
-import { DOCUMENT_PATTERNS } from '../ssm/document.js';
+import { checksumsUriFor, DOCUMENT_PATTERNS } from '../ssm/document.js';
+import { CHECKSUM_SCRIPT } from '../verify/checksum-listing.js';
 import { listingScript } from '../verify/listing.js';
 import type { LustreCommandPurpose, LustreCommandState } from './state.js';
 
@@ -38,6 +39,13 @@ export function clientDirectory(plan: Pick<TransferPlan, 'fileSystem' | 'scope'>
   return dir;
 }
 
+/** Restores every file below `$dir` (`lfs hsm_restore` queues them), then waits until none is in progress. */
+const RESTORE_COMMANDS = [
+  'find "$dir" -type f -print0 | xargs -0 -r -n 200 lfs hsm_restore',
+  '# hsm_restore only queues the restores: wait until none is in progress',
+  'while find "$dir" -type f -print0 | xargs -0 -r -n 200 lfs hsm_action 2>/dev/null | grep -q RESTORE; do sleep 5; done',
+];
+
 /**
  * Restores the contents of every file below `dir` from S3 (`lfs hsm_restore`, asynchronous), then
  * waits until no restore is in progress.
@@ -47,11 +55,51 @@ export function preloadScript(dir: string): string[] {
     'set -eu',
     `dir='${dir}'`,
     'test -d "$dir"',
-    'find "$dir" -type f -print0 | xargs -0 -r -n 200 lfs hsm_restore',
-    '# hsm_restore only queues the restores: wait until none is in progress',
-    'while find "$dir" -type f -print0 | xargs -0 -r -n 200 lfs hsm_action 2>/dev/null | grep -q RESTORE; do sleep 5; done',
+    ...RESTORE_COMMANDS,
     `echo '${PRELOAD_HEADER}'`,
     'echo "COUNT $(find "$dir" -type f | wc -l | tr -d \' \')"',
+  ];
+}
+
+/** Where the checksums of a DRA scope go, and with which region the CLI writes them. */
+export interface ChecksumsTarget {
+  uri: string;
+  region: string;
+  /**
+   * A stage-in: every imported file is released until read, and a failed restore fails the command.
+   * After an export only files released earlier (a release) are restored, and a file that cannot be
+   * restored is left to the read (Lustre restores it then).
+   */
+  stageIn: boolean;
+}
+
+/**
+ * The checksums of every file below `dir` for `checksum` verification, written to `target.uri`
+ * with the AWS CLI: the one checksum program (CHECKSUM_SCRIPT, also the transfer document's
+ * `checksums` step), run with `python3`. Released contents are restored first (`lfs hsm_restore`,
+ * in parallel): Lustre would otherwise fetch each from S3 one by one as the script reads it. A DRA
+ * moves the whole scope, so no filters apply. Runs before the listing, which it leaves alone.
+ */
+export function checksumsScript(dir: string, target: ChecksumsTarget): string[] {
+  if (!new RegExp(DOCUMENT_PATTERNS.ChecksumsUri).test(target.uri) || !target.uri)
+    throw new Error(`unsafe checksums URI ${target.uri}`);
+  if (!new RegExp(DOCUMENT_PATTERNS.Region).test(target.region))
+    throw new Error(`unsafe region ${target.region}`);
+  return [
+    'set -eu',
+    `dir='${dir}'`,
+    'if [ -d "$dir" ]; then',
+    ...(target.stageIn
+      ? RESTORE_COMMANDS
+      : [`${RESTORE_COMMANDS[0]} 2>/dev/null || true`, ...RESTORE_COMMANDS.slice(1)]
+    ).map((line) => `  ${line}`),
+    'fi',
+    'sums="$(mktemp)"',
+    `python3 - "$dir" > "$sums" <<'FSXT_PYTHON'`,
+    ...CHECKSUM_SCRIPT,
+    'FSXT_PYTHON',
+    `AWS_DEFAULT_REGION='${target.region}' aws s3 cp --only-show-errors "$sums" '${target.uri}' > /dev/null`,
+    'rm -f "$sums"',
   ];
 }
 
@@ -100,7 +148,9 @@ export function mountScript({ source, mountPoint }: LustreMount): string[] {
 }
 
 export interface SendInput {
-  plan: Pick<TransferPlan, 'transferId' | 'fileSystem' | 'scope' | 'timeouts'>;
+  plan: Pick<TransferPlan, 'transferId' | 'direction' | 'fileSystem' | 'scope' | 'timeouts'> & {
+    options?: Pick<TransferPlan['options'], 'verify'>;
+  };
   purpose: LustreCommandPurpose;
   /**
    * A transfer instance launched for this command (LaunchPreloadInstance): the command runs there
@@ -111,6 +161,8 @@ export interface SendInput {
 
 /**
  * Sends the listing or preload command to the launched instance, else to the configured Lustre client.
+ * In `checksum` mode the listing command also writes the checksums of the scope to S3
+ * (`checksumsUri` of the result), as the transfer document's `checksums` step does.
  * @returns `sent: false` with the reason when there is neither.
  * @throws CommandFailedError when SSM refuses (instance not managed or offline), TransientAwsError.
  */
@@ -131,7 +183,21 @@ export async function sendLustreCommand(
   }
   const dir = clientDirectory(plan);
   const mount = launched ? lustreMount(plan) : undefined;
-  const script = purpose === 'list' ? listingScript(dir) : preloadScript(dir);
+  const checksumsUri =
+    purpose === 'list' && plan.options?.verify === 'checksum' ? checksumsUriFor(plan, instanceId) : undefined;
+  const script =
+    purpose === 'preload'
+      ? preloadScript(dir)
+      : [
+          ...(checksumsUri
+            ? checksumsScript(dir, {
+                uri: checksumsUri,
+                region: plan.fileSystem.region,
+                stageIn: plan.direction === 'stage-in',
+              })
+            : []),
+          ...listingScript(dir),
+        ];
   const where = mount
     ? `the transfer instance ${instanceId} launched for it (mounting ${mount.source} at ${mount.mountPoint})`
     : instanceId;
@@ -154,8 +220,12 @@ export async function sendLustreCommand(
     return {
       purpose,
       sent: true,
-      reason: purpose === 'list' ? `listing ${dir} on ${where}` : `lfs hsm_restore of ${dir} on ${where}`,
+      reason:
+        purpose === 'preload'
+          ? `lfs hsm_restore of ${dir} on ${where}`
+          : `${checksumsUri ? 'checksums and listing' : 'listing'} of ${dir} on ${where}`,
       instanceId,
+      ...(checksumsUri ? { checksumsUri } : {}),
       ...(launched ? { launched: true } : {}),
       commandId,
       status: 'Pending',

@@ -61,6 +61,8 @@ export const LustreCommandState = z.object({
   /** True when the command ran on a transfer instance launched for it (LaunchPreloadInstance). */
   launched: z.boolean().optional(),
   commandId: z.string().optional(),
+  /** Where a listing command of a `checksum` run wrote the checksums of the scope (FSXT-CHECKSUMS v1). */
+  checksumsUri: z.string().startsWith('s3://').optional(),
   status: z.string().optional(),
   /** Standard output (SSM keeps at most 24,000 characters). */
   output: z.string().optional(),

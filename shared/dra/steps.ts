@@ -37,7 +37,16 @@ const LaunchedInstance = z.looseObject({
   instanceId: z.string().regex(/^i-[0-9a-zA-Z]{1,32}$/, 'must be an instance id'),
 });
 export const SendLustreCommandInput = z.object({
-  plan: TransferPlan.pick({ transferId: true, fileSystem: true, scope: true, timeouts: true }).extend(DRA),
+  plan: TransferPlan.pick({
+    transferId: true,
+    direction: true,
+    fileSystem: true,
+    scope: true,
+    timeouts: true,
+  })
+    .extend(DRA)
+    // The verification mode (checksum: the listing command also writes checksums); size without options.
+    .extend({ options: TransferPlan.shape.options.pick({ verify: true }).optional() }),
   purpose: LustreCommandPurpose,
   instance: LaunchedInstance.optional(),
 });

@@ -5,14 +5,17 @@
  *   listed the file system, every S3 object must be there with its size;
  * - export: the S3 listing must hold every file of the scope (listed through the Lustre client)
  *   with its size; without a client, the export task's counts are compared with the listing.
- * Differences fail the run and are listed.
+ * Differences fail the run and are listed. In `checksum` mode the Lustre client that listed the
+ * scope (configured, or a transfer instance launched for it) also wrote the checksums of its files,
+ * compared with S3's record of each object as for the EC2 method (shared/verify/fsx-objects.ts).
  */
 import type { S3Client } from '@aws-sdk/client-s3';
 import { VerificationFailedError } from '../errors.js';
 import { isWithin, parseS3Uri } from '../paths.js';
 import type { TransferPlan } from '../plan/schema.js';
 import { type BranchResult, compareScope, verificationFailure } from '../verify/compare.js';
-import { sizeOnlyVerification } from '../verify/content.js';
+import { sizeOnlyVerification, type Verification } from '../verify/content.js';
+import { readChecksumsObject, removeFsxObjects, verifyContent } from '../verify/fsx-objects.js';
 import { type Listing, parseListing } from '../verify/listing.js';
 import { listS3Scope } from '../verify/scope.js';
 import type { AssociationState, LustreCommandState, TaskState } from './state.js';
@@ -53,9 +56,13 @@ function fileSystemListing(command: LustreCommandState | undefined): Listing | u
   }
 }
 
-/** Why a DRA run's `checksum` verification covers sizes only (docs/verification.md). */
+/**
+ * Why a DRA run's `checksum` verification covered sizes only: no Lustre client checksummed the
+ * scope (docs/verification.md). The state machine always sends one in `checksum` mode (the
+ * configured client, else a launched transfer instance); this says so if it did not.
+ */
 export const DRA_SIZE_ONLY_NOTE =
-  'DRA runs are verified by size only: FSx moves the data and no Lustre client read it; run with method ec2 (a launched transfer instance reads every file and compares its checksums with S3) for content verification';
+  'verified by size only: no Lustre client computed the checksums of the scope (FSx moves the data of a DRA and exposes no checksum of it); a checksum run checksums the scope on fileSystems[].lustreClientInstanceId, else on a transfer instance launched for it';
 
 /**
  * Verifies the transfer and builds the branch result: files and bytes of the S3 scope.
@@ -63,17 +70,43 @@ export const DRA_SIZE_ONLY_NOTE =
  */
 export async function verifyDraTransfer(deps: { s3: S3Client }, input: VerifyInput): Promise<BranchResult> {
   const { plan } = input;
+  const mode = plan.options?.verify ?? 'size';
   const reportFolder = reportFolderInScope(plan, input.reportPath);
-  const comparison = compareScope({
+  const s3Files = await listS3Scope(deps.s3, plan.scope.bucket, plan.scope.prefix);
+  const fsx = fileSystemListing(input.listing);
+  let comparison = compareScope({
     direction: plan.direction,
-    s3: await listS3Scope(deps.s3, plan.scope.bucket, plan.scope.prefix),
-    fsx: fileSystemListing(input.listing),
+    s3: s3Files,
+    fsx,
     task: input.task,
     // A DRA deletes nothing on the destination side on its own: extra files are not differences.
     delete: false,
     ignore: reportFolder ? [reportFolder] : [],
   });
-  if (!comparison.ok) throw verificationFailure(plan, comparison);
+  const checksumsUri = input.listing?.sent ? input.listing.checksumsUri : undefined;
+  let verification: Verification = sizeOnlyVerification(
+    mode,
+    comparison.s3.files,
+    mode === 'checksum' ? DRA_SIZE_ONLY_NOTE : undefined,
+  );
+  if (mode === 'checksum' && checksumsUri) {
+    // The checksum listing names every file with its size: it stands for the file system side when
+    // SSM cut the listing's output short. Completion reports were never transferred.
+    const checksums = [...(await readChecksumsObject(deps.s3, checksumsUri)).values()];
+    const notReport = (file: { path: string }) =>
+      !reportFolder || !(file.path === reportFolder || file.path.startsWith(`${reportFolder}/`));
+    ({ verification, comparison } = await verifyContent(deps, {
+      mode,
+      plan,
+      checksumsUri,
+      s3Files: s3Files.filter(notReport),
+      fsxFiles: checksums,
+      files: comparison.s3.files,
+      comparison,
+    }));
+  }
+  if (!comparison.ok) throw verificationFailure(plan, comparison, { verification });
+  if (checksumsUri) await removeFsxObjects(deps.s3, [checksumsUri]);
   const { checks } = comparison;
   const notes = [...(input.association?.notes ?? [])];
   if (checks.length === 0) {
@@ -82,16 +115,12 @@ export async function verifyDraTransfer(deps: { s3: S3Client }, input: VerifyInp
     );
   }
   if (input.listing && !input.listing.sent) notes.push(input.listing.reason);
-  const mode = plan.options?.verify ?? 'size';
+  if (verification.contentChecked > 0) checks.push(`content of ${verification.contentChecked} file(s)`);
   return {
     files: comparison.s3.files,
     bytes: comparison.s3.bytes,
     verified: checks.length > 0,
-    verification: sizeOnlyVerification(
-      mode,
-      comparison.s3.files,
-      mode === 'checksum' ? DRA_SIZE_ONLY_NOTE : undefined,
-    ),
+    verification,
     details: {
       ...(input.association
         ? { associationId: input.association.associationId, associationCreated: input.association.created }

@@ -1,6 +1,6 @@
 /**
  * DRA waits without polling cost. `WaitForAssociation`, `WaitFor*Task`, `WaitForFileListing`,
- * `WaitForPreload` and `WaitForPreloadCommand` are `lambda:invoke.waitForTaskToken` states: their
+ * `WaitForPreload`, `WaitForPreloadCommand` and `WaitForChecksumsCommand` are `lambda:invoke.waitForTaskToken` states: their
  * function checks once (`startWait`) and, when the association, task or command is not done yet,
  * stores the task token in the transfers table (item `DRA_WAITS` / `WAIT#<execution>#<state>`; the
  * transfer instance's role cannot read the table). FSx has no task-completion event, so one

@@ -5,63 +5,22 @@
  * S3 (the document's `ListingUri`).
  */
 import type { S3Client } from '@aws-sdk/client-s3';
-import { rethrowTransient } from '../aws/transient.js';
 import { VerificationFailedError } from '../errors.js';
 import { parseS3Uri } from '../paths.js';
 import type { TransferPlan } from '../plan/schema.js';
-import { deleteObject, getObjectText } from '../s3/objects.js';
-import { type FileChecksums, parseChecksumListing } from '../verify/checksum-listing.js';
-import {
-  type BranchResult,
-  compareScope,
-  sameSizeFiles,
-  verificationFailure,
-  withContentMismatches,
-} from '../verify/compare.js';
-import { checkContent, sizeOnlyVerification, type Verification } from '../verify/content.js';
+import { deleteObject } from '../s3/objects.js';
+import { type BranchResult, compareScope, verificationFailure } from '../verify/compare.js';
+import { sizeOnlyVerification, type Verification } from '../verify/content.js';
+import { readFsxObject, removeFsxObjects, verifyContent } from '../verify/fsx-objects.js';
 import { type ListedFile, type Listing, listingHash, parseListing } from '../verify/listing.js';
 import { listS3Scope } from '../verify/scope.js';
-
-/**
- * Reads and parses an object the instance uploaded for verification (`what`: "file system listing").
- * @throws VerificationFailedError when it is missing or malformed.
- */
-async function readInstanceObject<T>(
-  s3: S3Client,
-  uri: string,
-  what: string,
-  parse: (text: string) => T,
-): Promise<T> {
-  const { bucket, prefix: key } = parseS3Uri(uri);
-  let text: string | undefined;
-  try {
-    text = await getObjectText(s3, bucket, key);
-  } catch (error) {
-    rethrowTransient(error, `reading the ${what} ${uri}`);
-  }
-  if (text === undefined) {
-    throw new VerificationFailedError(
-      `The transfer instance wrote no ${what} at ${uri}; cannot verify the transfer`,
-      {
-        details: { uri },
-      },
-    );
-  }
-  try {
-    return parse(text);
-  } catch (error) {
-    throw new VerificationFailedError(`The ${what} ${uri} is unreadable: ${(error as Error).message}`, {
-      cause: error,
-    });
-  }
-}
 
 /**
  * Reads the file system listing the instance uploaded.
  * @throws VerificationFailedError when it is missing, malformed or incomplete.
  */
 export async function readListingObject(s3: S3Client, listingUri: string): Promise<Listing> {
-  const listing = await readInstanceObject(s3, listingUri, 'file system listing', parseListing);
+  const listing = await readFsxObject(s3, listingUri, 'file system listing', parseListing);
   if (listing.truncated) {
     throw new VerificationFailedError(
       `The file system listing ${listingUri} is incomplete: ${listing.files.length} of ${listing.count} files`,
@@ -69,26 +28,6 @@ export async function readListingObject(s3: S3Client, listingUri: string): Promi
     );
   }
   return listing;
-}
-
-/**
- * Reads the file system checksums the instance uploaded (checksum verification).
- * @throws VerificationFailedError when they are missing or malformed.
- */
-export function readChecksumsObject(s3: S3Client, checksumsUri: string): Promise<Map<string, FileChecksums>> {
-  return readInstanceObject(s3, checksumsUri, 'file system checksums', parseChecksumListing);
-}
-
-/** Deletes fsx-transfer's own listing objects once verification is done. */
-async function removeObjects(s3: S3Client, uris: readonly string[]): Promise<void> {
-  for (const uri of uris) {
-    const { bucket, prefix: key } = parseS3Uri(uri);
-    try {
-      await deleteObject(s3, bucket, key);
-    } catch {
-      // Only a leftover object under .fsx-transfer/; verification itself succeeded.
-    }
-  }
 }
 
 /**
@@ -126,27 +65,21 @@ export async function verifyEc2Transfer(
   const files = source?.files ?? 0;
   let verification: Verification = sizeOnlyVerification(mode, files);
   if (mode === 'checksum' && input.checksumsUri) {
-    const checksums = await readChecksumsObject(deps.s3, input.checksumsUri);
-    const content = await checkContent(deps, {
-      bucket: plan.scope.bucket,
-      prefix: plan.scope.prefix,
-      files: sameSizeFiles(s3Files, fsx.files, plan.options),
-      fsx: checksums,
-    });
-    verification = {
+    ({ verification, comparison } = await verifyContent(deps, {
       mode,
+      plan,
+      filters: plan.options,
+      checksumsUri: input.checksumsUri,
+      s3Files,
+      fsxFiles: fsx.files,
       files,
-      contentChecked: content.contentChecked,
-      sizeOnly: files - content.contentChecked,
-      checkedBy: content.checkedBy,
-      ...(content.sizeOnlyFiles.length ? { sizeOnlyFiles: content.sizeOnlyFiles } : {}),
-    };
-    comparison = withContentMismatches(comparison, content.mismatches);
+      comparison,
+    }));
   }
   if (!comparison.ok && mode !== 'none')
     throw verificationFailure(plan, comparison, { listingUri, verification });
   if (!input.keepListing)
-    await removeObjects(deps.s3, [listingUri, ...(input.checksumsUri ? [input.checksumsUri] : [])]);
+    await removeFsxObjects(deps.s3, [listingUri, ...(input.checksumsUri ? [input.checksumsUri] : [])]);
   const destination = plan.direction === 'stage-in' ? comparison.fsx : comparison.s3;
   return {
     files,

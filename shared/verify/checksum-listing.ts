@@ -20,9 +20,14 @@ export const CHECKSUMS_HEADER = 'FSXT-CHECKSUMS v1';
 /** Largest file whose CRC32C / CRC64NVME the script computes without awscrt (pure Python, ~5 MB/s). */
 export const PURE_CRC_LIMIT = 1024 * 1024;
 
-/** The script (Python 3.8+, standard library; `python3 - <dir>`); printed to standard output. */
+/**
+ * The script (Python 3.8+, standard library; `python3 - <dir> [<include> <exclude>]`); printed to
+ * standard output. The optional filters are the `aws s3 sync` globs of the scope, separated by
+ * spaces, matched against the path relative to `dir` as the CLI does (fnmatch, the last match wins,
+ * so an exclude beats an include): files the sync skips are not read.
+ */
 export const CHECKSUM_SCRIPT: readonly string[] = [
-  'import base64, hashlib, os, sys, zlib',
+  'import base64, fnmatch, hashlib, os, sys, zlib',
   'try:',
   '    from awscrt import checksums as crt',
   '    crt.crc64nvme(b"", 0)',
@@ -77,6 +82,14 @@ export const CHECKSUM_SCRIPT: readonly string[] = [
   '    out += [("SHA1", base64.b64encode(hashes["SHA1"].digest())), ("SHA256", base64.b64encode(hashes["SHA256"].digest()))]',
   '    return b",".join(name.encode() + b"=" + value for name, value in out)',
   '',
+  'INCLUDE = sys.argv[2].split() if len(sys.argv) > 2 else []',
+  'EXCLUDE = sys.argv[3].split() if len(sys.argv) > 3 else []',
+  '',
+  'def wanted(rel):',
+  '    name = os.fsdecode(rel)',
+  '    ok = not INCLUDE or any(fnmatch.fnmatchcase(name, glob) for glob in INCLUDE)',
+  '    return ok and not any(fnmatch.fnmatchcase(name, glob) for glob in EXCLUDE)',
+  '',
   'root = os.fsencode(sys.argv[1])',
   'lines = []',
   'if os.path.isdir(root):',
@@ -85,8 +98,11 @@ export const CHECKSUM_SCRIPT: readonly string[] = [
   '            path = os.path.join(parent, name)',
   '            if not os.path.isfile(path):',
   '                continue',
+  '            rel = os.path.relpath(path, root)',
+  '            if not wanted(rel):',
+  '                continue',
   '            size = os.path.getsize(path)',
-  '            rel = os.path.relpath(path, root).replace(b"\\\\", b"\\\\\\\\").replace(b"\\n", b"\\\\n")',
+  '            rel = rel.replace(b"\\\\", b"\\\\\\\\").replace(b"\\n", b"\\\\n")',
   '            lines.append(rel + b"\\t" + str(size).encode() + b"\\t" + checksums(path, size))',
   'lines.sort()',
   'out = sys.stdout.buffer',

@@ -3,8 +3,9 @@
  * checksums the transfer instance computed on the file system with S3's own record of each object
  * (stored checksums, composite CRCs, single-part ETags) in both directions over the hostile-names
  * tree; a same-size corruption on either side fails the run naming the file, a `size` run says it
- * did not check content, objects without a usable S3 checksum are counted as size-only, and a DRA
- * run reports that it was verified by size only.
+ * did not check content, and objects without a usable S3 checksum are counted as size-only. The DRA
+ * method does the same with the checksums of a Lustre client: here (no client configured) a
+ * transfer instance launched for them, terminated on success and failure.
  */
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -25,6 +26,7 @@ import {
   FS_ID,
   fsTree,
   fsxDir,
+  instancesNotTerminated,
   putTree,
   runTransfer,
   s3Tree,
@@ -245,22 +247,93 @@ describe('checksum verification, EC2 method', () => {
   }, 240_000);
 });
 
-describe('checksum verification, DRA method', () => {
-  it('reports that a DRA run was verified by size only and how to get content verification', async () => {
-    const tree = { 'a.nc': 'a\n', 'sub/b.nc': 'bb\n' };
-    await putTree('checked-dra', tree);
+describe('checksum verification, DRA method (no Lustre client: a launched transfer instance checksums)', () => {
+  it('stages the hostile-names tree in by DRA and checks every file by content, then terminates the instance', async () => {
+    const tree = sampleTree(randomBytes(6 * MB), 'big/6mb.bin');
+    await putTree('checked-dra/in', tree);
 
-    const run = await runTransfer(world, { mapping: 'checked-dra', direction: 'stage-in' }, 180_000);
+    const run = await runTransfer(
+      world,
+      { mapping: 'checked-dra', direction: 'stage-in', subPath: 'in' },
+      180_000,
+    );
 
     expect(run.status, run.cause).toBe('SUCCEEDED');
     expect(run.output?.method).toBe('dra');
+    expect(run.states).toEqual(
+      expect.arrayContaining(['SendChecksumsCommand', 'VerifyDraContent', 'TerminateInstance']),
+    );
+    // Reading every file restored its contents: the staged tree is on FSx, not only its metadata.
+    expect(await fsTree(fsxDir(world, 'checked-dra/in'))).toEqual(expectedTree(tree));
+    const files = Object.keys(tree).length;
     expect(run.output?.verification).toMatchObject({
       mode: 'checksum',
-      files: 2,
-      contentChecked: 0,
-      sizeOnly: 2,
+      files,
+      contentChecked: files,
+      sizeOnly: 0,
     });
-    expect(run.output?.verification.note).toContain('DRA runs are verified by size only');
-    expect(run.output?.verification.note).toContain('method ec2');
+    expect(run.output?.verification.note).toBeUndefined();
+    expect(await instancesNotTerminated()).toEqual([]);
+  }, 240_000);
+
+  it('exports the hostile-names tree by DRA and checks every file by content', async () => {
+    const tree = sampleTree(randomBytes(6 * MB), 'big/6mb.bin');
+    writeFsxTree('checked-dra/out', tree);
+
+    const run = await runTransfer(
+      world,
+      { mapping: 'checked-dra', direction: 'export', subPath: 'out' },
+      180_000,
+    );
+
+    expect(run.status, run.cause).toBe('SUCCEEDED');
+    expect(await s3Tree('checked-dra/out')).toEqual(expectedTree(tree));
+    const files = Object.keys(tree).length;
+    expect(run.output?.verification).toMatchObject({
+      mode: 'checksum',
+      files,
+      contentChecked: files,
+      sizeOnly: 0,
+    });
+    expect(await instancesNotTerminated()).toEqual([]);
+  }, 240_000);
+
+  it('fails a DRA stage-in whose file was corrupted on FSx (same size), naming the file, and terminates the instance', async () => {
+    await putTree('checked-dra/bad-in', sampleTree(randomBytes(1000), 'big/small.bin'));
+    await world.cloud.faults.add({
+      service: 'ssm',
+      behavior: 'corrupt-file',
+      match: { FileSystemId: FS_ID, Path: '/checked-dra/bad-in/a/b/c/d/deep.nc' },
+      count: 1,
+    });
+
+    const run = await runTransfer(
+      world,
+      { mapping: 'checked-dra', direction: 'stage-in', subPath: 'bad-in' },
+      180_000,
+    );
+
+    expect(run.status).toBe('FAILED');
+    expect(run.error).toBe('VerificationFailedError');
+    expect(run.cause).toContain('content differs: a/b/c/d/deep.nc (ETag (MD5)');
+    expect(run.cause).not.toContain('content differs: a/sibling.txt');
+    expect(run.states).toEqual(expect.arrayContaining(['VerifyDraContent', 'TerminateAfterFailure']));
+    expect(await instancesNotTerminated()).toEqual([]);
+  }, 240_000);
+
+  it('lets a DRA size run launch nothing and say that it did not check content', async () => {
+    const tree = sampleTree(randomBytes(1000), 'big/small.bin');
+    writeFsxTree('checked-dra/size-out', tree);
+
+    const run = await runTransfer(
+      world,
+      { mapping: 'checked-dra', direction: 'export', subPath: 'size-out', verify: 'size' },
+      180_000,
+    );
+
+    expect(run.status, run.cause).toBe('SUCCEEDED');
+    expect(run.states).not.toContain('LaunchInstance');
+    const files = Object.keys(tree).length;
+    expect(run.output?.verification).toEqual({ mode: 'size', files, contentChecked: 0, sizeOnly: files });
   }, 240_000);
 });

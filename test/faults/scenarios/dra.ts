@@ -1,14 +1,16 @@
 /**
  * The DRA method's states (and the states every run shares: Validate, WaitForTurn) under faults.
- * File system fs-1 has a Lustre client (listing and preload run there); fs-2 has none (the preload
- * runs on a transfer instance launched for it).
+ * File system fs-1 has a Lustre client (listing and preload run there); fs-2 has none (the preload,
+ * and the checksums of a `checksum` run, run on a transfer instance launched for them).
  */
-import { getDynamoDb } from '../../../shared/aws/clients.js';
+import { StopExecutionCommand } from '@aws-sdk/client-sfn';
+import { getDynamoDb, getSfn } from '../../../shared/aws/clients.js';
 import type { TransferRequest } from '../../../shared/config/schema.js';
 import { listWaits } from '../../../shared/dra/waits.js';
 import { transfersTable } from '../../../shared/transfers/table.js';
 import { putObjects } from '../../e2e/dra-helpers.js';
-import { BUCKET, type Scenario, type ScenarioContext } from '../harness.js';
+import { eventually, instancesOf, statesEntered } from '../../e2e/ec2-helpers.js';
+import { BUCKET, outcomeOf, type Scenario, type ScenarioContext } from '../harness.js';
 import {
   associationOf,
   crash,
@@ -54,6 +56,8 @@ mappings:
   - {name: dra-out, fileSystemId: ${FS_CLIENT}, fsxPath: /dra-out, s3Uri: 's3://faults/dra-out', directions: [export], method: dra}
   - {name: dra-archive, fileSystemId: ${FS_CLIENT}, fsxPath: /dra-archive, s3Uri: 's3://faults/dra-archive', directions: [export], method: dra, release: true}
   - {name: dra-remote, fileSystemId: ${FS_BARE}, fsxPath: /remote, s3Uri: 's3://faults/remote', directions: [stage-in], method: dra, preload: true}
+  - {name: dra-checked, fileSystemId: ${FS_BARE}, fsxPath: /checked, s3Uri: 's3://faults/checked', directions: [stage-in], method: dra, verify: checksum, preload: true}
+  - {name: dra-checked-out, fileSystemId: ${FS_BARE}, fsxPath: /checked-out, s3Uri: 's3://faults/checked-out', directions: [export], method: dra, verify: checksum, release: true}
 ${NEW_MAPPINGS.map(([name, fs]) => `  - {name: ${name}, fileSystemId: ${fs}, fsxPath: /${name}, s3Uri: 's3://faults/${name}', directions: [stage-in], method: dra}`).join('\n')}
 defaults:
   timeouts: {agentOnlineMinutes: 2}
@@ -63,12 +67,28 @@ const STAGE_IN: TransferRequest = { mapping: 'dra-in', direction: 'stage-in' };
 const EXPORT: TransferRequest = { mapping: 'dra-out', direction: 'export' };
 const ARCHIVE: TransferRequest = { mapping: 'dra-archive', direction: 'export' };
 const REMOTE: TransferRequest = { mapping: 'dra-remote', direction: 'stage-in' };
+const CHECKED: TransferRequest = { mapping: 'dra-checked', direction: 'stage-in' };
+const CHECKED_OUT: TransferRequest = { mapping: 'dra-checked-out', direction: 'export' };
 
 const firstRun = (name: string): TransferRequest => ({ mapping: name, direction: 'stage-in' });
 
 /** How many DRA waits the transfers table holds (for the poller's faults). */
 async function storedWaits(): Promise<number> {
   return (await listWaits({ db: getDynamoDb(), table: transfersTable() })).length;
+}
+
+/** The run's checksums command runs on the transfer instance launched for it. */
+async function checksumming(executionArn: string): Promise<void> {
+  await eventually(
+    async () => (await statesEntered(executionArn)).includes('WaitForChecksumsCommand'),
+    'the checksums command runs',
+    60_000,
+  );
+  await eventually(
+    async () => (await instancesOf(executionArn)).some((i) => i.State?.Name === 'running'),
+    'the transfer instance runs',
+    60_000,
+  );
 }
 
 /** Lustre client commands of one purpose (`list`, `preload`), by the comment SendLustreCommand gives them. */
@@ -414,5 +434,90 @@ export const DRA_SCENARIOS: Scenario[] = [
     expect: 'CommandFailedError',
     request: REMOTE,
     inject: rules({ service: 'ssm', behavior: 'command-exit', exitCode: 1, match: lustreCommand('preload') }),
+  },
+  // ── checksum runs on a transfer instance (no Lustre client on fs-2) ──
+  {
+    state: 'SendChecksumsCommand',
+    fault: 'throttling',
+    what: 'SendCommand of the checksums throttled twice',
+    expect: 'SUCCEEDED',
+    request: CHECKED,
+    inject: rules({ service: 'ssm', operation: 'SendCommand', code: 'ThrottlingException', count: 2 }),
+  },
+  {
+    state: 'WaitForChecksumsCommand',
+    fault: 'command-failure',
+    what: 'the checksums command exits 1 on the launched instance',
+    expect: 'CommandFailedError',
+    request: CHECKED,
+    inject: rules({ service: 'ssm', behavior: 'command-exit', exitCode: 1, match: lustreCommand('list') }),
+  },
+  {
+    state: 'WaitForChecksumsCommand',
+    fault: 'execution-stopped',
+    what: 'the execution is stopped while the instance checksums (the cleanup rule terminates)',
+    expect: 'ABORTED',
+    request: CHECKED,
+    inject: rules({
+      service: 'ssm',
+      behavior: 'command-slow',
+      delayMs: 7_200_000,
+      count: 1,
+      match: lustreCommand('list'),
+    }),
+    act: async (ctx: ScenarioContext) => {
+      const executionArn = await ctx.start();
+      await checksumming(executionArn);
+      await getSfn().send(
+        new StopExecutionCommand({ executionArn, error: 'Cancelled', cause: 'stopped by the fault matrix' }),
+      );
+      return outcomeOf(executionArn);
+    },
+  },
+  {
+    state: 'WaitForChecksumsCommand',
+    fault: 'execution-timed-out',
+    what: 'the execution times out while the instance checksums (the cleanup rule terminates)',
+    expect: 'TIMED_OUT',
+    request: CHECKED_OUT,
+    inject: rules(
+      {
+        service: 'ssm',
+        behavior: 'command-slow',
+        delayMs: 7_200_000,
+        count: 1,
+        match: lustreCommand('list'),
+      },
+      { service: 'states', behavior: 'execution-timeout', delayMs: 1_200_000, count: 1 },
+    ),
+    act: async (ctx: ScenarioContext) => {
+      const executionArn = await ctx.start();
+      await checksumming(executionArn);
+      return outcomeOf(executionArn);
+    },
+  },
+  {
+    state: 'VerifyDraContent',
+    fault: '5xx',
+    what: "HeadObject of S3's checksums answers 500 on every call (the instance is terminated)",
+    expect: 'TransientAwsError',
+    request: CHECKED,
+    inject: rules({ service: 's3', operation: 'HeadObject', code: 'InternalError' }),
+  },
+  {
+    state: 'VerifyDraContent',
+    fault: 'throttling',
+    what: 'HeadObject throttled twice; the verified export is released after termination',
+    expect: 'SUCCEEDED',
+    request: CHECKED_OUT,
+    inject: rules({ service: 's3', operation: 'HeadObject', code: 'SlowDown', count: 2 }),
+  },
+  {
+    state: 'VerifyDraContent',
+    fault: 'lambda-crash',
+    what: 'the function crashes (the instance is terminated)',
+    expect: 'FunctionFailedError',
+    request: CHECKED,
+    inject: rules(crash('verify-dra-transfer')),
   },
 ];

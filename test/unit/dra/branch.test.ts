@@ -13,6 +13,7 @@ import {
   InvalidRequestError,
   NotReadyYetError,
   TransientAwsError,
+  VerificationFailedError,
 } from '../../../shared/errors.js';
 import type { TransferPlan } from '../../../shared/plan/schema.js';
 import { transferMachine } from '../../support/asl.js';
@@ -46,6 +47,10 @@ const DRA_STATES = [
   'WaitForAgent',
   'SendPreloadCommand',
   'WaitForPreloadCommand',
+  // checksum mode without a Lustre client: the checksums on a launched transfer instance.
+  'SendChecksumsCommand',
+  'WaitForChecksumsCommand',
+  'VerifyDraContent',
   'TerminateInstance',
   'TerminateAfterFailure',
   'TerminateAfterLaunchFailure',
@@ -94,11 +99,27 @@ function happy(): Record<string, Handler> {
       launched: true,
     }),
     WaitForPreloadCommand: async (i) => ({ ...i.command, status: 'Success' }),
+    SendChecksumsCommand: async (i) => ({
+      purpose: 'list',
+      sent: true,
+      reason: 'checksums and listing',
+      commandId: 'c-3',
+      instanceId: i.instance.instanceId,
+      launched: true,
+      checksumsUri: 's3://b/.fsx-transfer/checksums/t/i.checksums',
+    }),
+    WaitForChecksumsCommand: async (i) => ({ ...i.command, status: 'Success', output: 'FSXT-LISTING v1' }),
+    VerifyDraContent: async () => contentResult,
     TerminateInstance: async (i) => ({ terminated: [{ instanceId: i.instanceId }] }),
     TerminateAfterFailure: async () => ({ terminated: [{ instanceId: PRELOAD_INSTANCE.instanceId }] }),
     TerminateAfterLaunchFailure: async () => ({ terminated: [] }),
   };
 }
+
+const contentResult = {
+  ...result,
+  verification: { mode: 'checksum', files: 2, contentChecked: 2, sizeOnly: 0, checkedBy: { CRC32: 2 } },
+};
 
 const EXECUTION_ARN = 'arn:aws:states:us-east-1:000000000000:execution:fsx-transfer-dev-transfer:exec-1';
 const PRELOAD_INSTANCE = {
@@ -531,5 +552,132 @@ describe('transfer state machine: preload on a launched transfer instance', () =
 
     expect(outcome.error).toBe('TransientAwsError');
     expect(attempts).toBe(21);
+  });
+});
+
+describe('transfer state machine: checksums on a launched transfer instance (DRA, no Lustre client)', () => {
+  const checksumPlan = (overrides: Parameters<typeof buildPlan>[0] = {}) =>
+    buildPlan({ ...overrides, options: { verify: 'checksum', ...overrides.options } });
+  const LAUNCHED = ['LaunchInstance', 'WaitForAgent', 'SendChecksumsCommand', 'WaitForChecksumsCommand'];
+
+  it('launches, checksums and verifies the scope there, terminates, then summarizes the content check', async () => {
+    const outcome = await run(checksumPlan(), happy());
+
+    expect(outcome.output, outcome.cause).toMatchObject({
+      status: 'SUCCEEDED',
+      verification: { mode: 'checksum', contentChecked: 2, sizeOnly: 0 },
+    });
+    expect(outcome.visited.slice(outcome.visited.indexOf('StartFileListing'))).toEqual([
+      'StartFileListing',
+      ...LAUNCHED,
+      'VerifyDraContent',
+      'TerminateInstance',
+    ]);
+    expect(outcome.visited).not.toContain('VerifyDraTransfer');
+    expect(outcome.inputs.SendChecksumsCommand![0]).toMatchObject({
+      purpose: 'list',
+      instance: { instanceId: PRELOAD_INSTANCE.instanceId },
+    });
+    expect(outcome.inputs.VerifyDraContent![0]).toMatchObject({
+      listing: { checksumsUri: 's3://b/.fsx-transfer/checksums/t/i.checksums', status: 'Success' },
+      task: { taskId: 'task-1' },
+    });
+  });
+
+  it('preloads on the same instance after verification when asked, then terminates it', async () => {
+    const outcome = await run(checksumPlan({ options: { preload: true } }), happy());
+
+    expect(outcome.output, outcome.cause).toMatchObject({ status: 'SUCCEEDED' });
+    expect(outcome.visited.slice(outcome.visited.indexOf('VerifyDraContent'))).toEqual([
+      'VerifyDraContent',
+      'SendPreloadCommand',
+      'WaitForPreloadCommand',
+      'TerminateInstance',
+    ]);
+    expect(outcome.inputs.LaunchInstance).toHaveLength(1);
+  });
+
+  it('releases a verified export only after verification and termination', async () => {
+    const plan = checksumPlan({ direction: 'export', options: { release: true } });
+
+    const outcome = await run(plan, happy());
+
+    expect(outcome.output, outcome.cause).toMatchObject({ status: 'SUCCEEDED' });
+    expect(outcome.visited.slice(outcome.visited.indexOf('WaitForExportTask'))).toEqual([
+      'WaitForExportTask',
+      'StartFileListing',
+      ...LAUNCHED,
+      'VerifyDraContent',
+      'TerminateInstance',
+      'StartReleaseTask',
+      'WaitForReleaseTask',
+    ]);
+  });
+
+  it('terminates the instance and never releases when verification finds a content difference', async () => {
+    const handlers = {
+      ...happy(),
+      VerifyDraContent: async () => {
+        throw new VerificationFailedError('content differs: a.nc (CRC32: S3 AAAAAA==, FSx AAAAAQ==)');
+      },
+    };
+
+    const outcome = await run(checksumPlan({ direction: 'export', options: { release: true } }), handlers);
+
+    expect(outcome.error).toBe('VerificationFailedError');
+    expect(outcome.cause).toContain('content differs: a.nc');
+    expect(outcome.visited.slice(-2)).toEqual(['VerifyDraContent', 'TerminateAfterFailure']);
+    expect(outcome.visited).not.toContain('StartReleaseTask');
+    expect(outcome.inputs.TerminateAfterFailure![0]).toMatchObject({
+      instanceId: PRELOAD_INSTANCE.instanceId,
+    });
+  });
+
+  it.each([
+    ['SendChecksumsCommand', new CommandFailedError('InvalidInstanceId'), 'CommandFailedError'],
+    ['WaitForChecksumsCommand', new CommandFailedError('exit code 1: python3 failed'), 'CommandFailedError'],
+    [
+      'WaitForChecksumsCommand',
+      Object.assign(new Error(''), { name: 'States.Timeout' }),
+      'TransferTimeoutError',
+    ],
+  ])('terminates the instance when %s fails (%s)', async (state, error, expected) => {
+    const handlers = {
+      ...happy(),
+      [state]: async () => {
+        throw error;
+      },
+    };
+
+    const outcome = await run(checksumPlan(), handlers);
+
+    expect(outcome.error).toBe(expected);
+    expect(outcome.visited.slice(-2)).toEqual([state, 'TerminateAfterFailure']);
+    expect(outcome.visited).not.toContain('VerifyDraContent');
+  });
+
+  it('checksums on the configured Lustre client instead, launching nothing', async () => {
+    const plan = checksumPlan({ fileSystem: { lustreClientInstanceId: CLIENT_ID } });
+    const handlers = {
+      ...happy(),
+      StartFileListing: async () => ({
+        purpose: 'list',
+        sent: true,
+        reason: 'checksums and listing',
+        commandId: 'c-4',
+        instanceId: CLIENT_ID,
+        checksumsUri: 's3://b/.fsx-transfer/checksums/t/c.checksums',
+      }),
+      WaitForFileListing: async (i: Record<string, any>) => ({ ...i.command, status: 'Success' }),
+      VerifyDraTransfer: async () => contentResult,
+    };
+
+    const outcome = await run(plan, handlers);
+
+    expect(outcome.output, outcome.cause).toMatchObject({ verification: { contentChecked: 2 } });
+    expect(outcome.visited).not.toContain('LaunchInstance');
+    expect(outcome.inputs.VerifyDraTransfer![0]).toMatchObject({
+      listing: { checksumsUri: 's3://b/.fsx-transfer/checksums/t/c.checksums' },
+    });
   });
 });

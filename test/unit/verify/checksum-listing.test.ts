@@ -11,8 +11,8 @@ import { checksumOf } from '../../../shared/verify/checksums.js';
 const dir = mkdtempSync(join(tmpdir(), 'fsxt-checksums-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-const run = (root: string) =>
-  execFileSync('python3', ['-', root], { input: CHECKSUM_SCRIPT.join('\n'), encoding: 'utf8' });
+const run = (root: string, ...filters: [include: string, exclude: string] | []) =>
+  execFileSync('python3', ['-', root, ...filters], { input: CHECKSUM_SCRIPT.join('\n'), encoding: 'utf8' });
 
 describe('the checksum listing script', () => {
   it('lists every file (links followed, hostile names escaped) with the checksums S3 would compute', async () => {
@@ -40,6 +40,22 @@ describe('the checksum listing script', () => {
       }
       expect(entry?.checksums.MD5).toBe(createHash('md5').update(data).digest('base64'));
     }
+  });
+
+  it('reads only the files the sync filters let through (the last match wins, as aws s3 sync)', () => {
+    const root = join(dir, 'filtered');
+    mkdirSync(join(root, 'GEOS', 'restart'), { recursive: true });
+    for (const path of ['a.nc', 'b.txt', 'GEOS/c.nc', 'GEOS/restart/d.nc', 'e.nc4'])
+      writeFileSync(join(root, path), path);
+
+    const listing = parseChecksumListing(run(root, '*.nc *.nc4', 'GEOS/restart/* e.*'));
+
+    expect([...listing.keys()].sort()).toEqual(['GEOS/c.nc', 'a.nc']);
+    expect([...parseChecksumListing(run(root, '', 'GEOS/*')).keys()].sort()).toEqual([
+      'a.nc',
+      'b.txt',
+      'e.nc4',
+    ]);
   });
 
   it('lists nothing for a directory that does not exist', () => {
