@@ -246,11 +246,35 @@ export function interpreterCopy(prepared: PreparedDefinition, clock: Clock): Rec
       case 'Parallel':
         copy.Branches = (state.Branches as Record<string, unknown>[]).map(convertMachine);
         return copy;
+      case 'Choice':
+        copy.Choices = (state.Choices as Record<string, unknown>[]).map(negatedTypeTests);
+        return copy;
       default:
         return copy;
     }
   };
   return convertMachine(prepared.definition);
+}
+
+/** The type tests of a Choice rule (`"IsPresent": false` matches a missing field). */
+const TYPE_TESTS = ['IsPresent', 'IsNull', 'IsNumeric', 'IsString', 'IsBoolean', 'IsTimestamp'];
+
+/**
+ * aws-local-stepfunctions evaluates a type test set to `false` as never matching (it returns
+ * `IsPresent && present`), where Step Functions matches when the test fails: `{"IsPresent": false}`
+ * becomes `{"Not": {"IsPresent": true}}`, in nested And/Or/Not too. Next and other fields stay.
+ */
+export function negatedTypeTests(rule: Record<string, unknown>): Record<string, unknown> {
+  const copy: Record<string, unknown> = { ...rule };
+  for (const key of ['And', 'Or'] as const) {
+    if (Array.isArray(copy[key])) copy[key] = (copy[key] as Record<string, unknown>[]).map(negatedTypeTests);
+  }
+  if (copy.Not && typeof copy.Not === 'object')
+    copy.Not = negatedTypeTests(copy.Not as Record<string, unknown>);
+  const test = TYPE_TESTS.find((name) => copy[name] === false);
+  if (!test) return copy;
+  const { [test]: _false, Variable, ...rest } = copy;
+  return { ...rest, Not: { Variable, [test]: true } };
 }
 
 /** Every `${Name}` placeholder still present in a definition. */
