@@ -37,7 +37,9 @@ export async function transferMachine() {
   const dropPaths = (states: Record<string, Record<string, unknown>>) => {
     for (const state of Object.values(states)) {
       delete state.TimeoutSecondsPath;
-      const processor = state.ItemProcessor as { States: Record<string, Record<string, unknown>> } | undefined;
+      const processor = state.ItemProcessor as
+        | { States: Record<string, Record<string, unknown>> }
+        | undefined;
       if (processor) dropPaths(processor.States);
     }
   };

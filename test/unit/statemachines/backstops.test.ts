@@ -117,7 +117,10 @@ describe('transfer state machine: the execution backstop', () => {
     const maxRunMinutes = schemaMax((v) => ({ timeouts: { maxRunMinutes: v } }), 240);
     const transferMinutes = schemaMax((v) => ({ timeouts: { transferMinutes: v, maxRunMinutes } }));
     // The longest run: its deadline, then the transfer command's backstop counted from the deadline.
-    const runMinutes = runBudget({ transferMinutes, maxRunMinutes }, { seconds: 1e12, source: 'given' }).runMinutes;
+    const runMinutes = runBudget(
+      { transferMinutes, maxRunMinutes },
+      { seconds: 1e12, source: 'given' },
+    ).runMinutes;
     const terminations = ['TerminateInstance', 'TerminateAfterFailure'].map((name) =>
       Math.max(...(byName[name]!.Retry ?? []).map(worstRetrySeconds)),
     );
