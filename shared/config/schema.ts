@@ -160,7 +160,7 @@ export const DefaultsConfig = z.strictObject({
         .max(MAX_RUN_MINUTES)
         .default(240)
         .describe(
-          "Least time a run may take once it has its turn; the run's deadline is this or the plan's own estimate x 2 + 1 h, whichever is longer (docs/planning.md), capped at maxRunMinutes",
+          "Least time a run may take once it has its turn; the run's deadline is this or the plan's own estimate x 2, whichever is longer (docs/planning.md), capped at maxRunMinutes",
         ),
       maxRunMinutes: z
         .number()

@@ -8,10 +8,11 @@
  * Pure functions (no SDK: the gate's functions import them); the estimate itself is in
  * estimate-run.ts.
  */
-/** The estimate counts this many times over ... */
+/**
+ * The estimate counts this many times over (estimates are rough; transferMinutes, the floor, covers
+ * the fixed costs of small runs, so a short estimate never lengthens a run the config keeps short).
+ */
 export const ESTIMATE_MARGIN = 2;
-/** ... plus this many minutes (start-up, the turn's bookkeeping, an estimate that is off for tiny scopes). */
-export const ESTIMATE_SLACK_MINUTES = 60;
 
 /** The plan's own estimate of the run (what it rests on, and the seconds the chosen method takes). */
 export interface RunEstimate {
@@ -46,8 +47,8 @@ export function waitSeconds(runMinutes: number): number {
 }
 
 /**
- * The run's time: the longer of `transferMinutes` and the estimate x ESTIMATE_MARGIN +
- * ESTIMATE_SLACK_MINUTES, never more than `maxRunMinutes`.
+ * The run's time: the longer of `transferMinutes` and the estimate x ESTIMATE_MARGIN, never more
+ * than `maxRunMinutes`.
  */
 export function runBudget(
   timeouts: RunTimeouts,
@@ -56,7 +57,7 @@ export function runBudget(
   const configured = timeouts.transferMinutes;
   const estimated =
     estimate && Number.isFinite(estimate.seconds)
-      ? Math.ceil((Math.max(0, estimate.seconds) * ESTIMATE_MARGIN) / 60) + ESTIMATE_SLACK_MINUTES
+      ? Math.ceil((Math.max(0, estimate.seconds) * ESTIMATE_MARGIN) / 60)
       : undefined;
   const wanted = Math.max(configured, estimated ?? 0);
   const runMinutes = Math.min(wanted, timeouts.maxRunMinutes);
@@ -64,8 +65,8 @@ export function runBudget(
     estimated === undefined
       ? `timeouts.transferMinutes (${configured} min; no estimate of the scope)`
       : estimated > configured
-        ? `the estimate x ${ESTIMATE_MARGIN} + ${ESTIMATE_SLACK_MINUTES} min (${estimated} min, from ${estimate?.source})`
-        : `timeouts.transferMinutes (${configured} min; the estimate x ${ESTIMATE_MARGIN} + ${ESTIMATE_SLACK_MINUTES} min is ${estimated} min)`;
+        ? `the estimate x ${ESTIMATE_MARGIN} (${estimated} min, from ${estimate?.source})`
+        : `timeouts.transferMinutes (${configured} min; the estimate x ${ESTIMATE_MARGIN} is ${estimated} min)`;
   const capped =
     wanted > runMinutes ? `, capped at timeouts.maxRunMinutes (${timeouts.maxRunMinutes} min)` : '';
   return { runMinutes, waitSeconds: waitSeconds(runMinutes), reason: `${from}${capped}` };
