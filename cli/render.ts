@@ -222,6 +222,14 @@ export function describePlan(report: PlanReport): string {
       `    faster: ${report.scaleOut.instances} x ${report.instanceType} in parallel, or one ${report.scaleOut.instanceType} (defaults.instanceType); ${report.scaleOut.reason}`,
     );
   }
+  const timeouts = report.plan?.timeouts;
+  if (timeouts?.runMinutes) {
+    // The run's deadline counts from its turn at the gate (docs/planning.md, "The run's deadline").
+    out.push(
+      '',
+      `  deadline: ${formatSeconds(timeouts.runMinutes * 60)} after the run gets its turn, from ${timeouts.runReason ?? 'the config'}`,
+    );
+  }
   out.push(
     '',
     `  prices: ${report.prices.region} list prices of ${report.prices.asOf} (config pricing overrides them; docs/planning.md)`,

@@ -61,6 +61,13 @@ export type Method = z.infer<typeof Method>;
 export const VerifyMode = z.enum(['size', 'checksum', 'none']);
 export type VerifyMode = z.infer<typeof VerifyMode>;
 
+/**
+ * The most minutes `timeouts.transferMinutes` and `timeouts.maxRunMinutes` accept: 90 days. A run's
+ * waits may last 1.5 x its time + 1 h (shared/plan/deadline.ts), after up to 24 h of settling and
+ * 7 days in line at the gate: all of it stays inside a standard workflow's one-year limit.
+ */
+export const MAX_RUN_MINUTES = 90 * 24 * 60;
+
 const InstanceType = z
   .string()
   .regex(/^[a-z][a-z0-9-]*\.[a-z0-9]+$/, 'must be an EC2 instance type like c6i.large');
@@ -146,11 +153,32 @@ export const DefaultsConfig = z.strictObject({
     .default('/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64'),
   timeouts: z
     .strictObject({
-      transferMinutes: z.number().int().positive().max(1440).default(240),
+      transferMinutes: z
+        .number()
+        .int()
+        .positive()
+        .max(MAX_RUN_MINUTES)
+        .default(240)
+        .describe(
+          "Least time a run may take once it has its turn; the run's deadline is this or the plan's own estimate x 2, whichever is longer (docs/planning.md), capped at maxRunMinutes",
+        ),
+      maxRunMinutes: z
+        .number()
+        .int()
+        .positive()
+        .max(MAX_RUN_MINUTES)
+        .default(20_160)
+        .describe(
+          "Most time a run may take once it has its turn, whatever its estimate (default 14 days; at most 90 days, which keeps every wait derived from it inside Step Functions' one-year execution limit)",
+        ),
       agentOnlineMinutes: z.number().int().positive().max(60).default(15),
       associationMinutes: z.number().int().positive().max(240).default(60),
     })
-    .default({ transferMinutes: 240, agentOnlineMinutes: 15, associationMinutes: 60 }),
+    .refine((timeouts) => timeouts.transferMinutes <= timeouts.maxRunMinutes, {
+      path: ['transferMinutes'],
+      message: 'must not exceed maxRunMinutes (raise maxRunMinutes too)',
+    })
+    .default({ transferMinutes: 240, maxRunMinutes: 20_160, agentOnlineMinutes: 15, associationMinutes: 60 }),
   autoStage: z
     .strictObject({
       quietSeconds: z

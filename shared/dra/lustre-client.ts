@@ -20,9 +20,10 @@ import {
   TransferTimeoutError,
 } from '../errors.js';
 import { SAFE_PATH_PATTERN } from '../paths.js';
+import { runMinutesOf } from '../plan/deadline.js';
 import type { TransferPlan } from '../plan/schema.js';
 import { getInvocation, invocationOutcome, tail } from '../ssm/commands.js';
-import { checksumsUriFor, DOCUMENT_PATTERNS } from '../ssm/document.js';
+import { checksumsUriFor, DOCUMENT_PATTERNS, MAX_EXECUTION_TIMEOUT_SECONDS } from '../ssm/document.js';
 import { CHECKSUM_SCRIPT } from '../verify/checksum-listing.js';
 import { listingScript } from '../verify/listing.js';
 import type { LustreCommandPurpose, LustreCommandState } from './state.js';
@@ -201,7 +202,12 @@ export async function sendLustreCommand(
   const where = mount
     ? `the transfer instance ${instanceId} launched for it (mounting ${mount.source} at ${mount.mountPoint})`
     : instanceId;
-  const timeoutSeconds = Math.max(60, Math.min(172_800, plan.timeouts.transferMinutes * 60));
+  // The run's time, within what the SSM agent accepts (an executionTimeout above 48 h would make it
+  // fall back to its 1-hour default).
+  const timeoutSeconds = Math.max(
+    60,
+    Math.min(MAX_EXECUTION_TIMEOUT_SECONDS, runMinutesOf(plan.timeouts) * 60),
+  );
   try {
     const out = await deps.ssm.send(
       new SendCommandCommand({

@@ -24,7 +24,13 @@ export const WaitForAssociationInput = z.object({
   association: AssociationState,
 });
 export const StartTaskInput = z.object({
-  plan: TransferPlan.pick({ transferId: true, mapping: true, fileSystem: true, scope: true }).extend(DRA),
+  plan: TransferPlan.pick({
+    transferId: true,
+    mapping: true,
+    fileSystem: true,
+    scope: true,
+    deadline: true,
+  }).extend(DRA),
   type: TaskType,
   association: AssociationState.optional(),
 });

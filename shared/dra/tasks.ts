@@ -4,7 +4,7 @@
  *
  * AWS facts (CreateDataRepositoryTask, DescribeDataRepositoryTasks): one task runs at a time per
  * file system, and automatic export excludes export tasks: a second one fails with
- * `DataRepositoryTaskExecuting` (we wait and retry). Import Paths are S3 URIs; export and release
+ * `DataRepositoryTaskExecuting` (the start waits, `startTaskWhenIdle`). Import Paths are S3 URIs; export and release
  * Paths are relative to the file system root. Lifecycle PENDING, EXECUTING, CANCELING, then
  * SUCCEEDED, FAILED (any failed file) or CANCELED; Status counts are final only then. There is no
  * completion event, so the state machine polls with back-off.
@@ -106,7 +106,7 @@ export interface StartTaskInput {
  * Starts the run's data repository task.
  * @returns the task state, with the reason it ran.
  * @throws DataRepositoryTaskBusyError while another task (or automatic export) runs on the file
- *   system: the state machine waits and retries; DataRepositoryTaskFailedError when FSx refuses
+ *   system (`startTaskWhenIdle` turns it into a wait); DataRepositoryTaskFailedError when FSx refuses
  *   the task; FileSystemNotFoundError; TransientAwsError on throttling.
  */
 export async function startDataRepositoryTask(
@@ -177,6 +177,34 @@ export async function startDataRepositoryTask(
       );
     }
     rethrowTransient(error, `starting the ${type} task on ${plan.fileSystem.id}`);
+  }
+}
+
+/**
+ * One attempt to start the run's task, as a wait (shared/dra/waits.ts): `Start*Task` calls it
+ * first, then the scheduled poller once a minute while the file system is busy, with the same
+ * ClientRequestToken (a start that FSx already took returns the same task).
+ * @returns the task state once started.
+ * @throws NotReadyYetError while another task (or automatic export) holds the file system;
+ *   TransferTimeoutError when it still does at the run's deadline; what `startDataRepositoryTask`
+ *   throws otherwise.
+ */
+export async function startTaskWhenIdle(
+  deps: { fsx: FSxClient; now?: () => Date },
+  input: StartTaskInput & { plan: Pick<TransferPlan, 'deadline'> },
+): Promise<TaskState> {
+  try {
+    return await startDataRepositoryTask(deps, input);
+  } catch (error) {
+    if (!(error instanceof DataRepositoryTaskBusyError)) throw error;
+    const now = deps.now?.() ?? new Date();
+    if (now.getTime() > Date.parse(input.plan.deadline)) {
+      throw new TransferTimeoutError(
+        `The ${input.type} task could not start by the run's deadline ${input.plan.deadline}: another data repository task (or automatic export) still holds ${input.plan.fileSystem.id}`,
+        { cause: error, details: { fileSystemId: input.plan.fileSystem.id, type: input.type } },
+      );
+    }
+    throw new NotReadyYetError(error.message, { cause: error, details: error.details });
   }
 }
 

@@ -1,6 +1,7 @@
 /**
- * DRA waits without polling cost. `WaitForAssociation`, `WaitFor*Task`, `WaitForFileListing`,
- * `WaitForPreload`, `WaitForPreloadCommand` and `WaitForChecksumsCommand` are `lambda:invoke.waitForTaskToken` states: their
+ * DRA waits without polling cost. `WaitForAssociation`, `Start*Task` (while the file system is busy
+ * with another task), `WaitFor*Task`, `WaitForFileListing`, `WaitForPreload`,
+ * `WaitForPreloadCommand` and `WaitForChecksumsCommand` are `lambda:invoke.waitForTaskToken` states: their
  * function checks once (`startWait`) and, when the association, task or command is not done yet,
  * stores the task token in the transfers table (item `DRA_WAITS` / `WAIT#<execution>#<state>`; the
  * transfer instance's role cannot read the table). FSx has no task-completion event, so one
@@ -23,7 +24,12 @@ import { isTransientAwsError, rethrowTransient } from '../aws/transient.js';
 import { awsErrorName, NotReadyYetError } from '../errors.js';
 import { TASK_GONE } from '../ssm/task-tokens.js';
 import { epochSeconds, queryPartition, type TableDeps } from '../transfers/table.js';
-import { WaitForAssociationInput, WaitForLustreCommandInput, WaitForTaskInput } from './steps.js';
+import {
+  StartTaskInput,
+  WaitForAssociationInput,
+  WaitForLustreCommandInput,
+  WaitForTaskInput,
+} from './steps.js';
 
 /** The partition of the wait items in the transfers table. */
 export const WAITS_PARTITION = 'DRA_WAITS';
@@ -31,8 +37,11 @@ export const waitKey = (executionArn: string, stateName: string) => ({
   pk: WAITS_PARTITION,
   sk: `WAIT#${executionArn}#${stateName}`,
 });
-/** No wait outlives the 14-day execution timeout; the item expires (TTL) after that. */
-const WAIT_TTL_DAYS = 15;
+/**
+ * A stored wait expires (TTL) this long after the run's deadline, at which the poller fails it
+ * (a lost item would leave its state to the heartbeat and TimeoutSecondsPath backstops).
+ */
+const WAIT_TTL_DAYS_AFTER_DEADLINE = 2;
 
 /** What every waiting state adds to its function's input (`$$.Task.Token`, `$$.Execution.Id`, its own name). */
 const Callback = {
@@ -43,12 +52,15 @@ const Callback = {
 
 export const AssociationWait = WaitForAssociationInput.extend(Callback);
 export const TaskWait = WaitForTaskInput.extend(Callback);
+/** A task start that waits for the file system to be free (`reportPath`: the config's, for the poller). */
+export const StartTaskWait = StartTaskInput.extend(Callback).extend({ reportPath: z.string().optional() });
 export const LustreCommandWait = WaitForLustreCommandInput.extend(Callback);
 
 /** A stored wait: which check to run (`kind`), its input, and the token to complete. */
 export const WaitRecord = z.discriminatedUnion('kind', [
   AssociationWait.extend({ kind: z.literal('association') }),
   TaskWait.extend({ kind: z.literal('task') }),
+  StartTaskWait.extend({ kind: z.literal('start-task') }),
   LustreCommandWait.extend({ kind: z.literal('lustre-command') }),
 ]);
 export type WaitRecord = z.infer<typeof WaitRecord>;
@@ -104,13 +116,20 @@ async function storeWait(store: TableDeps, record: WaitRecord): Promise<void> {
         Item: {
           ...waitKey(record.executionArn, record.stateName),
           record,
-          expiresAt: epochSeconds(now, WAIT_TTL_DAYS),
+          expiresAt: waitExpiresAt(record, now),
         },
       }),
     );
   } catch (error) {
     rethrowTransient(error, `storing the wait of ${record.stateName}`);
   }
+}
+
+/** Epoch seconds at which a stored wait may expire: two days after the later of now and its run's deadline. */
+export function waitExpiresAt(record: Pick<WaitRecord, 'plan'>, now: Date): number {
+  const deadline = Date.parse(record.plan.deadline);
+  const from = Number.isNaN(deadline) ? now : new Date(Math.max(deadline, now.getTime()));
+  return epochSeconds(from, WAIT_TTL_DAYS_AFTER_DEADLINE);
 }
 
 async function deleteWait(store: TableDeps, record: WaitRecord): Promise<void> {

@@ -25,16 +25,15 @@ import {
 import { DraPrerequisiteError } from '../errors.js';
 import { describeFileSystem } from '../fsx/file-systems.js';
 import { formatS3Uri } from '../paths.js';
-import { listObjects } from '../s3/objects.js';
-import { RESERVED_PREFIX } from '../ssm/document.js';
 import { resolveRequest } from '../transfers/request.js';
-import { passesFilters } from '../verify/compare.js';
+import { sizeS3Scope } from './estimate-run.js';
 import { chooseMethod, type MethodChoice } from './method.js';
 import type { Reason, TransferPlan } from './schema.js';
 import {
   buildPlan,
   checkedAccount,
   draQuestion,
+  fileSystemFacts,
   requireAvailableLustre,
   type ValidateDeps,
 } from './validate.js';
@@ -118,26 +117,6 @@ function checkOf(reason: Reason): PlanCheck {
   };
 }
 
-/** Files and bytes of the S3 scope that the EC2 sync would consider (filters applied). */
-async function listScope(
-  deps: PlannerDeps,
-  plan: { bucket: string; prefix: string; include: string[]; exclude: string[] },
-): Promise<Pick<ScopeReport, 'files' | 'bytes' | 'largestFile'>> {
-  const base = plan.prefix ? `${plan.prefix}/` : '';
-  let files = 0;
-  let bytes = 0;
-  let largestFile: ScopeReport['largestFile'] = null;
-  for await (const object of listObjects(deps.s3, plan.bucket, base)) {
-    const path = object.key.slice(base.length);
-    if (object.key.endsWith('/') || (!base && path.startsWith(`${RESERVED_PREFIX}/`))) continue;
-    if (!passesFilters(path, plan.include, plan.exclude)) continue;
-    files += 1;
-    bytes += object.size;
-    if (!largestFile || object.size > largestFile.bytes) largestFile = { path, bytes: object.size };
-  }
-  return { files, bytes, largestFile };
-}
-
 /**
  * Plans a request without changing anything.
  * @throws what Validate throws before the method is chosen (InvalidRequestError,
@@ -174,18 +153,8 @@ export async function planReport(
     refused = error;
   }
   const now = deps.now?.() ?? new Date();
-  const plan = choice
-    ? buildPlan({ config, request, mapping, scope, fileSystem, choice, executionName: 'plan', now })
-    : null;
-
   const lustre = fileSystem.LustreConfiguration;
-  const fsFacts = {
-    deploymentType: lustre?.DeploymentType ?? '',
-    storageCapacityGiB: fileSystem.StorageCapacity ?? 0,
-    ...(lustre?.PerUnitStorageThroughput
-      ? { perUnitStorageThroughput: lustre.PerUnitStorageThroughput }
-      : {}),
-  };
+  const fsFacts = fileSystemFacts(fileSystem);
   const s3Uri = formatS3Uri(scope.s3);
   const include = mapping.include;
   const exclude = mapping.exclude;
@@ -198,7 +167,11 @@ export async function planReport(
       source: 'given',
     };
   } else if (request.direction === 'stage-in') {
-    size = { ...(await listScope(deps, { ...scope.s3, include, exclude })), source: 's3-listing' };
+    let largestFile: ScopeReport['largestFile'] = null;
+    const listed = await sizeS3Scope(deps.s3, { ...scope.s3, include, exclude }, undefined, (path, bytes) => {
+      if (!largestFile || bytes > largestFile.bytes) largestFile = { path, bytes };
+    });
+    size = { files: listed.files, bytes: listed.bytes, largestFile, source: 's3-listing' };
   } else {
     size = {
       files: null,
@@ -244,6 +217,31 @@ export async function planReport(
       reason: `${failedDra.length} DRA prerequisite(s) failed: ${describeReasons(failedDra)}`,
     };
   }
+
+  // The plan Validate would hand the run, with the chosen method's estimate (its deadline follows it).
+  const chosen = choice ? estimates[choice.method] : undefined;
+  const plan = choice
+    ? buildPlan({
+        config,
+        request,
+        mapping,
+        scope,
+        fileSystem,
+        choice,
+        executionName: 'plan',
+        now,
+        ...(chosen?.seconds != null && size.files !== null && size.bytes !== null
+          ? {
+              estimate: {
+                seconds: Math.ceil(chosen.seconds),
+                files: size.files,
+                bytes: size.bytes,
+                source: size.source === 'given' ? 'given' : 's3-listing',
+              },
+            }
+          : {}),
+      })
+    : null;
 
   return {
     mapping: mapping.name,

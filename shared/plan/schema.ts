@@ -87,19 +87,41 @@ export const TransferPlan = z.object({
     amiParameter: z.string().startsWith('/'),
     instanceProfileName: z.string().optional(),
   }),
-  /** ISO time after which the run is overdue (instance watchdog, sweeper, waits). */
+  /**
+   * ISO time after which the run is overdue (instance watchdog, sweeper, waits): `runMinutes` after
+   * the run's turn (WaitForTurn sets it again when the run gets its turn).
+   */
   deadline: z.iso.datetime(),
   timeouts: z.object({
     transferMinutes: z.number(),
+    maxRunMinutes: z.number().optional(),
+    /**
+     * Minutes from the run's turn to its deadline (shared/plan/deadline.ts `runBudget`): the longer
+     * of transferMinutes and the estimate with its margin, capped at maxRunMinutes. Absent in plans
+     * made before it existed (they ran for transferMinutes).
+     */
+    runMinutes: z.number().int().positive().optional(),
+    /** Why runMinutes is what it is (which bound won). */
+    runReason: z.string().optional(),
     agentOnlineMinutes: z.number(),
     associationMinutes: z.number(),
     /**
-     * TimeoutSeconds of each DRA wait (TimeoutSecondsPath `$.plan.timeouts.waitSeconds`): the run's
-     * transfer time with a generous margin. The poller ends a wait at the deadline itself
-     * (TransferTimeoutError); this only bounds a wait whose poller heartbeats but never reports.
+     * TimeoutSeconds of each DRA wait and of the transfer command's wait (TimeoutSecondsPath
+     * `$.plan.timeouts.waitSeconds`): the run's time with a generous margin. The poller ends a wait
+     * at the deadline itself (TransferTimeoutError); this only bounds a wait whose poller
+     * heartbeats but never reports, or a callback that never comes.
      */
     waitSeconds: z.number().int().positive(),
   }),
+  /** The plan's own estimate of the run (a stage-in's listed scope), when there is one. */
+  estimate: z
+    .object({
+      seconds: z.number().nonnegative(),
+      files: z.number().int().nonnegative(),
+      bytes: z.number().nonnegative(),
+      source: z.enum(['s3-listing', 'partial-listing', 'given']),
+    })
+    .optional(),
 });
 export type TransferPlan = z.infer<typeof TransferPlan>;
 

@@ -10,6 +10,8 @@ import * as z from 'zod';
 import { rethrowTransient } from '../aws/transient.js';
 import { fileSystemFor } from '../config/load.js';
 import { type Config, type MappingConfig, TransferRequest } from '../config/schema.js';
+import type { FileSystemFacts } from '../cost/estimate.js';
+import { priceTable } from '../cost/prices.js';
 import { type GatherInput, gatherDraFacts, regionFromArn } from '../dra/prerequisites.js';
 import { AccountMismatchError, FileSystemNotAvailableError, FileSystemNotFoundError } from '../errors.js';
 import { describeFileSystem, type FileSystem, type FSxClient } from '../fsx/file-systems.js';
@@ -17,6 +19,8 @@ import { parseInput } from '../input.js';
 import { formatS3Uri, resolveScope, type TransferScope } from '../paths.js';
 import { callerAccount, type STSClient } from '../sts/identity.js';
 import { resolveRequest } from '../transfers/request.js';
+import { type RunEstimate, runBudget } from './deadline.js';
+import { estimateRun } from './estimate-run.js';
 import { chooseMethod, type MethodChoice } from './method.js';
 import type { TransferPlan } from './schema.js';
 
@@ -101,6 +105,8 @@ export interface PlanParts {
   /** When the run started (the deadline counts from it); `now` when absent or not a date. */
   startTime?: string;
   now: Date;
+  /** The plan's own estimate of the run (its deadline is at least this with a margin). */
+  estimate?: RunEstimate;
 }
 
 /** The plan from what Validate resolved. Pure (the transfer id is random only without one). */
@@ -110,6 +116,7 @@ export function buildPlan(parts: PlanParts): TransferPlan {
   const started = parts.startTime ? new Date(parts.startTime) : now;
   const base = Number.isNaN(started.getTime()) ? now : started;
   const timeouts = config.defaults.timeouts;
+  const budget = runBudget(timeouts, parts.estimate);
   const mappingScope = resolveScope(mapping);
   return {
     transferId: request.transferId ?? executionName ?? `${mapping.name}-${request.direction}-${randomUUID()}`,
@@ -152,18 +159,15 @@ export function buildPlan(parts: PlanParts): TransferPlan {
         ? { instanceProfileName: config.defaults.instanceProfileName }
         : {}),
     },
-    deadline: new Date(base.getTime() + timeouts.transferMinutes * 60_000).toISOString(),
-    timeouts: { ...timeouts, waitSeconds: waitSeconds(timeouts.transferMinutes) },
+    deadline: new Date(base.getTime() + budget.runMinutes * 60_000).toISOString(),
+    timeouts: {
+      ...timeouts,
+      runMinutes: budget.runMinutes,
+      runReason: budget.reason,
+      waitSeconds: budget.waitSeconds,
+    },
+    ...(parts.estimate ? { estimate: parts.estimate } : {}),
   };
-}
-
-/**
- * The bound of one DRA wait state: the run's transfer time plus half of it and an hour, so only a
- * broken poller (heartbeats, never reports) reaches it; the poller itself fails the wait at the
- * deadline. Never a retry count: a wait costs one transition however long it lasts.
- */
-export function waitSeconds(transferMinutes: number): number {
-  return Math.ceil(transferMinutes * 60 * 1.5) + 3600;
 }
 
 /**
@@ -200,8 +204,45 @@ async function planTransfer(input: unknown, deps: ValidateDeps): Promise<Transfe
           dra: await gatherDraFacts(deps, draQuestion(config, request, mapping, fileSystem, account)),
         },
   );
+  const options = transferOptions(request, mapping);
+  const estimate = await estimateRun(
+    deps,
+    {
+      method: choice.method,
+      direction: request.direction,
+      scope: { ...scope.s3, include: options.include, exclude: options.exclude },
+      fileSystem: fileSystemFacts(fileSystem),
+      instanceType: config.defaults.instanceType,
+      preload: options.preload,
+      verify: options.verify,
+    },
+    priceTable(config.pricing),
+  );
   const now = deps.now?.() ?? new Date();
-  return buildPlan({ config, request, mapping, scope, fileSystem, choice, executionName, startTime, now });
+  return buildPlan({
+    config,
+    request,
+    mapping,
+    scope,
+    fileSystem,
+    choice,
+    executionName,
+    startTime,
+    now,
+    ...(estimate ? { estimate } : {}),
+  });
+}
+
+/** What the estimates need to know of a file system (its throughput). */
+export function fileSystemFacts(fileSystem: FileSystem): FileSystemFacts {
+  const lustre = fileSystem.LustreConfiguration;
+  return {
+    deploymentType: lustre?.DeploymentType ?? '',
+    storageCapacityGiB: fileSystem.StorageCapacity ?? 0,
+    ...(lustre?.PerUnitStorageThroughput
+      ? { perUnitStorageThroughput: lustre.PerUnitStorageThroughput }
+      : {}),
+  };
 }
 
 /** What the DRA prerequisites are checked for: the mapping's whole association, with the request's options. */

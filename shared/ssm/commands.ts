@@ -161,7 +161,7 @@ export function invocationError(invocation: InvocationSummary): CommandFailedErr
   };
   if (outcome === 'timed-out') {
     return new CommandTimedOutError(
-      `The transfer ${where} timed out (${invocation.statusDetails || invocation.status}) before it finished; raise defaults.timeouts.transferMinutes or transfer a smaller subPath.${stderr ? ` Last errors: ${stderr}` : ''}`,
+      `The transfer ${where} timed out (${invocation.statusDetails || invocation.status}) before it finished (at the run's deadline, or after 48 h, the longest one SSM command may run); raise defaults.timeouts.transferMinutes, or transfer a smaller subPath or on more instances (scale-out): aws s3 sync skips what is already copied, so a new run continues.${stderr ? ` Last errors: ${stderr}` : ''}`,
       { details },
     );
   }

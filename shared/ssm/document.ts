@@ -100,7 +100,12 @@ export const TRANSFER_DOCUMENT_STEPS = ['transfer', 'checksums'] as const;
 /** Key prefix (inside the mapping bucket) where file system listings are written for verification. */
 export const RESERVED_PREFIX = '.fsx-transfer';
 
-/** Longest run a single command may take (aws:runShellScript accepts up to 172800 seconds). */
+/**
+ * Longest run a single command may take: 48 h. The SSM agent accepts a plugin timeoutSeconds of 5 to
+ * 172800 and silently uses its 1-hour default for anything else (amazon-ssm-agent, agent/plugins/
+ * pluginutil `maxExecutionTimeoutInSeconds`); SendCommand's own TimeoutSeconds (30 to 2592000) only
+ * bounds delivery. A run may last longer (its deadline, docs/planning.md); one command cannot.
+ */
 export const MAX_EXECUTION_TIMEOUT_SECONDS = 172_800;
 
 /** Where the instance writes the file system listing of a run. */

@@ -10,6 +10,7 @@ import * as z from 'zod';
 import { TransferRequest, Trigger } from '../config/schema.js';
 import { awsErrorName } from '../errors.js';
 import { parseInput } from '../input.js';
+import { runMinutesOf } from '../plan/deadline.js';
 import {
   acquireLease,
   clearPendingRun,
@@ -39,7 +40,10 @@ export const WaitForTurnInput = z.object({
     method: z.enum(['dra', 'ec2']),
     methodReasons: z.array(z.looseObject({ code: z.string(), ok: z.boolean(), message: z.string() })),
     options: z.looseObject({ dryRun: z.boolean() }),
-    timeouts: z.looseObject({ transferMinutes: z.number().positive() }),
+    timeouts: z.looseObject({
+      transferMinutes: z.number().positive(),
+      runMinutes: z.number().positive().optional(),
+    }),
   }),
 });
 export type WaitForTurnInput = z.infer<typeof WaitForTurnInput>;
@@ -80,7 +84,8 @@ export async function waitForTurn(
   const request = parseInput(z.object(TransferRequest.shape), input.request, 'transfer request');
   const gate: GateId = { mapping: plan.mapping, direction: plan.direction };
   const id = plan.transferId;
-  const transferMinutes = plan.timeouts.transferMinutes;
+  // The run's time (its deadline and lease): transferMinutes, or longer when its estimate needs it.
+  const transferMinutes = runMinutesOf(plan.timeouts);
   const create = {
     mapping: plan.mapping,
     direction: plan.direction,

@@ -193,6 +193,24 @@ describe('fsx-transfer against a running local cloud', () => {
     expect(lastJson(given).estimates.ec2.seconds).toBeGreaterThan(600);
   }, 60_000);
 
+  it('plan shows the run deadline that follows the estimate of a transfer of days', async () => {
+    const args = ['plan', 'output', 'export', '--files', '1000000', '--bytes', '30TB'];
+
+    const json = await cli([...args, '--json'], env);
+    const text = await cli(args, env);
+
+    expect(json.code, json.stderr).toBe(0);
+    const report = lastJson(json);
+    const estimate = report.estimates[report.method].seconds;
+    expect(estimate).toBeGreaterThan(86_400);
+    // 2 x the estimate, not the configured 240 minutes (the old limit was 24 h).
+    expect(report.plan.timeouts.transferMinutes).toBe(240);
+    expect(report.plan.timeouts.runMinutes).toBe(Math.ceil((2 * Math.ceil(estimate)) / 60));
+    expect(report.plan.timeouts.waitSeconds).toBeGreaterThan(report.plan.timeouts.runMinutes * 60);
+    expect(Date.parse(report.plan.deadline) - Date.now()).toBeGreaterThan(2 * estimate * 1000);
+    expect(text.stdout).toMatch(/deadline: \d+h \d+m after the run gets its turn, from the estimate x 2 \(/);
+  }, 60_000);
+
   it('exits 3 when a prerequisite is not met, and 2 with one line naming a bad argument', async () => {
     const otherConfig = join(dir, 'unknown-file-system.yaml');
     writeFileSync(

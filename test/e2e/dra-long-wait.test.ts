@@ -1,17 +1,18 @@
 /**
- * Waiting without polling cost (issue 12): a DRA run whose import task runs for most of a
- * simulated day is billed the same state transitions as one whose task runs a minute (within 2),
+ * Waiting without polling cost (issue 12): a DRA run whose import task runs for three simulated
+ * days is billed the same state transitions as one whose task runs a minute (within 2),
  * counted from GetExecutionHistory as Step Functions bills them (states entered plus retries,
  * shared/cost/transitions.ts). The waits (association, import task, the Lustre client's listing)
  * are `.waitForTaskToken` states completed by the scheduled poller (poll-dra-waits), which runs on
  * the local cloud's scaled clock.
  */
-import { DescribeDataRepositoryTasksCommand } from '@aws-sdk/client-fsx';
+import { CreateDataRepositoryTaskCommand, DescribeDataRepositoryTasksCommand } from '@aws-sdk/client-fsx';
 import { GetExecutionHistoryCommand, type HistoryEvent } from '@aws-sdk/client-sfn';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FaultRule } from '../../local/faults.js';
 import { getFsx, getSfn } from '../../shared/aws/clients.js';
 import { countTransitions } from '../../shared/cost/transitions.js';
+import type { TransferPlan } from '../../shared/plan/schema.js';
 import {
   BUCKET,
   draConfig,
@@ -27,8 +28,9 @@ import { runTransfer, startWorld, type World } from './ec2-helpers.js';
 /** One simulated second is this many real ones: a simulated day takes about 43 s. */
 const TIME_SCALE = 0.0005;
 const FILES = 3;
-/** The longest task the run's deadline allows (timeouts.transferMinutes 1440 = 24 h) with room for the run's other states. */
-const LONG_TASK_MS = 23.5 * 3_600_000;
+const DAY_MS = 86_400_000;
+/** Three days: far beyond the 24 h a run could last before its deadline followed the plan's estimate. */
+const LONG_TASK_MS = 3 * DAY_MS;
 const SHORT_TASK_MS = 60_000;
 
 const MAPPINGS: MappingYaml[] = ['short', 'long'].map((name) => ({
@@ -39,8 +41,12 @@ const MAPPINGS: MappingYaml[] = ['short', 'long'].map((name) => ({
 }));
 
 let world: World;
-/** The run's deadline: 24 hours (the most timeouts.transferMinutes allows). */
-const DEFAULTS = 'defaults:\n  timeouts: {transferMinutes: 1440}\n';
+/**
+ * The plan estimates a data repository task at three days (the price table's model, as measured
+ * rates would say for a big scope), so every run's deadline is 2 x its estimate (about 6 days,
+ * shared/plan/deadline.ts) although timeouts.transferMinutes stays at its 240 minutes.
+ */
+const DEFAULTS = `pricing:\n  model: {draTaskSeconds: ${(3 * DAY_MS) / 1000}}\n`;
 
 beforeAll(async () => {
   world = await startWorld({
@@ -83,7 +89,7 @@ async function historyOf(executionArn: string): Promise<HistoryEvent[]> {
 async function stageIn(mapping: string, taskMs: number, faults: FaultRule[] = []) {
   world.cloud.fsx.setFaults({ taskFileDelayMs: taskMs / FILES });
   world.cloud.faults.add(faults);
-  const run = await runTransfer(world, { mapping, direction: 'stage-in' }, 180_000);
+  const run = await runTransfer(world, { mapping, direction: 'stage-in' }, 420_000);
   world.cloud.fsx.setFaults({});
   world.cloud.faults.clear();
   const taskId = run.output?.details?.task?.taskId as string | undefined;
@@ -109,6 +115,25 @@ function waitAnswers(events: HistoryEvent[]): Record<string, boolean> {
   return answers;
 }
 
+/** What each task start answered (`waiting: true`: the file system was busy and the poller started the task). */
+function startAnswers(events: HistoryEvent[]): Record<string, boolean> {
+  const answers: Record<string, boolean> = {};
+  let state = '';
+  for (const event of events) {
+    if (event.stateEnteredEventDetails?.name) state = event.stateEnteredEventDetails.name;
+    if (event.type === 'TaskSubmitted' && /^Start\w+Task$/.test(state)) {
+      answers[state] = JSON.parse(event.taskSubmittedEventDetails?.output ?? '{}').Payload?.waiting;
+    }
+  }
+  return answers;
+}
+
+/** The plan the run's Validate made (its first state's output). */
+function planOf(events: HistoryEvent[]): TransferPlan {
+  const exited = events.find((e) => e.stateExitedEventDetails?.name === 'Validate');
+  return JSON.parse(exited?.stateExitedEventDetails?.output ?? '{}').plan;
+}
+
 /** Slows the first invocation of a function down by `ms` (simulated). */
 const slowFunction = (functionKey: string, ms: number): FaultRule => ({
   service: 'lambda',
@@ -119,7 +144,7 @@ const slowFunction = (functionKey: string, ms: number): FaultRule => ({
 });
 
 describe('DRA waits without polling cost', () => {
-  it('bills a run whose import task takes a simulated day the same transitions as a one-minute one (+-2)', async () => {
+  it('bills a run whose import task takes three simulated days the same transitions as a one-minute one (+-2)', async () => {
     const short = await stageIn('short', SHORT_TASK_MS);
     // The listing takes ten minutes, so the poller completes that wait too.
     const long = await stageIn('long', LONG_TASK_MS, [
@@ -139,6 +164,12 @@ describe('DRA waits without polling cost', () => {
     // (A minute of simulated work; at this scale the machine's own real overhead adds minutes.)
     expect(short.taskSeconds! / TIME_SCALE).toBeLessThan(3_600);
     expect(long.taskSeconds! / TIME_SCALE).toBeGreaterThanOrEqual(LONG_TASK_MS / 1000);
+    // The deadline followed the plan's estimate: three days x 2, beyond transferMinutes (240).
+    const plan = planOf(long.events);
+    expect(plan.timeouts.transferMinutes).toBe(240);
+    expect(plan.timeouts.runMinutes).toBeGreaterThanOrEqual(6 * 24 * 60);
+    expect(plan.timeouts.waitSeconds * 1000).toBeGreaterThan(LONG_TASK_MS);
+    expect(plan.estimate).toMatchObject({ files: FILES, source: 's3-listing' });
     const shortCount = countTransitions(short.events);
     const longCount = countTransitions(long.events);
     expect(Math.abs(longCount.billed - shortCount.billed)).toBeLessThanOrEqual(2);
@@ -153,7 +184,47 @@ describe('DRA waits without polling cost', () => {
       WaitForImportTask: true,
       WaitForFileListing: true,
     });
-  }, 300_000);
+  }, 600_000);
+
+  it('starts its task once a file system busy for half a simulated day frees, in one state entry', async () => {
+    // Another task holds the file system: an import of the other mapping's 3 files, 4 h each.
+    world.cloud.fsx.setFaults({ taskFileDelayMs: 4 * 3_600_000 });
+    const blocker = await getFsx().send(
+      new CreateDataRepositoryTaskCommand({
+        Type: 'IMPORT_METADATA_FROM_REPOSITORY',
+        FileSystemId: FS_ID,
+        Paths: [`s3://${BUCKET}/long/`],
+        Report: { Enabled: false },
+      }),
+    );
+
+    const run = await runTransfer(world, { mapping: 'short', direction: 'stage-in' }, 300_000);
+    world.cloud.fsx.setFaults({});
+    const events = await historyOf(run.executionArn);
+    const [other] =
+      (
+        await getFsx().send(
+          new DescribeDataRepositoryTasksCommand({ TaskIds: [blocker.DataRepositoryTask!.TaskId!] }),
+        )
+      ).DataRepositoryTasks ?? [];
+    const taskId = run.output?.details?.task?.taskId as string;
+    const [own] =
+      (await getFsx().send(new DescribeDataRepositoryTasksCommand({ TaskIds: [taskId] })))
+        .DataRepositoryTasks ?? [];
+
+    expect(run.status, run.cause).toBe('SUCCEEDED');
+    // The busy start was one state entry, never retried: the poller started the task later.
+    expect(run.states.filter((s) => s === 'StartImportTask')).toHaveLength(1);
+    expect(countTransitions(events).retries).toBe(0);
+    expect(waitAnswers(events)).toMatchObject({ WaitForImportTask: true });
+    expect(startAnswers(events)).toEqual({ StartImportTask: true });
+    // It started only once the other task had ended, about half a simulated day later.
+    expect(other?.Lifecycle).toBe('SUCCEEDED');
+    expect(own!.CreationTime!.getTime()).toBeGreaterThanOrEqual(other!.EndTime!.getTime());
+    expect((other!.EndTime!.getTime() - other!.StartTime!.getTime()) / TIME_SCALE).toBeGreaterThanOrEqual(
+      12 * 3_600_000,
+    );
+  }, 400_000);
 
   it('completes a wait at once, without the poller, when what it waits for ended before its first check', async () => {
     // The task and the listing end while their wait functions are slowed down by an hour.

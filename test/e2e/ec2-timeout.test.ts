@@ -17,10 +17,11 @@ import {
 let world: World;
 
 beforeAll(async () => {
-  // 5-minute runs: the command may run 3 simulated minutes (3.6 s here), the watchdog fires at 5 (6 s).
+  // Short runs: transferMinutes 5, or 2 x the plan's estimate of the tiny scope (about 9 minutes):
+  // the command may run until 2 minutes before that (under 10 s here).
   world = await startWorld({
     timeScale: 0.02,
-    // One instance (no scale-out plan): the delayed listing below is the sync's own.
+    // One instance (no scale-out plan).
     config: configYaml({ defaults: '  timeouts:\n    transferMinutes: 5\n  scaleOut:\n    maxInstances: 1' }),
   });
   await putTree('blended-tropomi', { 'input.nc': 'input\n' });
@@ -32,8 +33,15 @@ afterAll(async () => {
 
 describe('EC2 transfer command timeout', () => {
   it('fails CommandTimedOutError when the sync outlives its time, and terminates the instance', async () => {
-    // The instance's aws s3 sync hangs on its first listing for a simulated hour.
-    world.cloud.faults.add({ service: 's3', operation: 'ListObjectsV2', delayMs: 3600_000, count: 1 });
+    // The instance's aws s3 sync hangs on its download for a simulated hour (Validate's listing,
+    // which sizes the scope for the deadline, reads no object).
+    world.cloud.faults.add({
+      service: 's3',
+      operation: 'GetObject',
+      match: { Key: '*input.nc' },
+      delayMs: 3600_000,
+      count: 1,
+    });
 
     const run = await runTransfer(world, { mapping: 'blended-tropomi', direction: 'stage-in' });
 

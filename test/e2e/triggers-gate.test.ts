@@ -151,7 +151,7 @@ describe('the gate when the first run times out', () => {
     // the second has 12 s for its small sync even on a busy machine.
     world = await startWorld({
       timeScale: 0.02,
-      // One instance (no scale-out plan): the delayed listing of the test is the sync's own.
+      // One instance (no scale-out plan).
       config: configYaml({
         defaults: '  timeouts:\n    transferMinutes: 10\n  scaleOut:\n    maxInstances: 1',
       }),
@@ -164,7 +164,15 @@ describe('the gate when the first run times out', () => {
   }, 60_000);
 
   it('runs the next one after the first timed out', async () => {
-    world.cloud.faults.add({ service: 's3', operation: 'ListObjectsV2', delayMs: 3600_000, count: 1 });
+    // The first run's sync waits an hour for its object (Validate's listing, which sizes the scope
+    // for the deadline, reads no object).
+    world.cloud.faults.add({
+      service: 's3',
+      operation: 'GetObject',
+      match: { Key: '*input.nc' },
+      delayMs: 3600_000,
+      count: 1,
+    });
     const first = await startTransfer(world, { mapping: 'blended-tropomi', direction: 'stage-in' });
     const second = await startBehind(world, first, { mapping: 'blended-tropomi', direction: 'stage-in' });
 

@@ -26,7 +26,7 @@ export function projectStateMachines(): Record<string, AslDefinition> {
 /**
  * The transfer state machine in aws-local-stepfunctions, ready to `run` with local handlers.
  * The interpreter resolves `TimeoutSecondsPath` in a state's Parameters, where AWS resolves it in the
- * state's input: the DRA waits' paths are left out here (the local cloud's emulator, and the
+ * state's input: the waits' paths (DRA waits, task starts, transfer commands) are left out here (the local cloud's emulator, and the
  * end-to-end tests, model them as AWS does).
  */
 export async function transferMachine() {
@@ -34,6 +34,15 @@ export async function transferMachine() {
   const definition = withDummyValues(projectStateMachines().transfer!) as {
     States: Record<string, Record<string, unknown>>;
   };
-  for (const state of Object.values(definition.States)) delete state.TimeoutSecondsPath;
+  const dropPaths = (states: Record<string, Record<string, unknown>>) => {
+    for (const state of Object.values(states)) {
+      delete state.TimeoutSecondsPath;
+      const processor = state.ItemProcessor as
+        | { States: Record<string, Record<string, unknown>> }
+        | undefined;
+      if (processor) dropPaths(processor.States);
+    }
+  };
+  dropPaths(definition.States);
   return new StateMachine(definition as never);
 }

@@ -215,7 +215,7 @@ export const DRA_SCENARIOS: Scenario[] = [
   {
     state: 'StartImportTask',
     fault: 'task-slot-busy',
-    what: 'another data repository task holds the file system three times',
+    what: 'another data repository task holds the file system for three starts (the poller starts the task)',
     expect: 'SUCCEEDED',
     request: firstRun('new-busy'),
     inject: rules({
@@ -257,7 +257,7 @@ export const DRA_SCENARIOS: Scenario[] = [
   {
     state: 'StartExportTask',
     fault: 'task-slot-busy',
-    what: 'another data repository task holds the file system three times',
+    what: 'another data repository task holds the file system for three starts (the poller starts the task)',
     expect: 'SUCCEEDED',
     request: EXPORT,
     inject: rules({
@@ -355,7 +355,7 @@ export const DRA_SCENARIOS: Scenario[] = [
   {
     state: 'StartReleaseTask',
     fault: 'task-slot-busy',
-    what: 'another data repository task holds the file system twice',
+    what: 'another data repository task holds the file system for two starts (the poller starts the task)',
     expect: 'SUCCEEDED',
     request: ARCHIVE,
     inject: rules({

@@ -249,7 +249,8 @@ export const EC2_COMMAND_SCENARIOS: Scenario[] = [
     what: "aws s3 sync hangs past the command's execution timeout",
     expect: 'CommandTimedOutError',
     request: STAGE_IN,
-    inject: rules({ service: 's3', operation: 'ListObjectsV2', delayMs: 7_200_000, count: 1 }),
+    // The sync's first download (Validate's listing, which sizes the scope for the deadline, reads no object).
+    inject: rules({ service: 's3', operation: 'GetObject', delayMs: 7_200_000, count: 1 }),
     timeoutMs: 90_000,
   },
   {

@@ -6,7 +6,6 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import {
   CommandFailedError,
-  DataRepositoryTaskBusyError,
   DataRepositoryTaskFailedError,
   DraMisconfiguredError,
   InsufficientCapacityError,
@@ -16,7 +15,7 @@ import {
   VerificationFailedError,
 } from '../../../shared/errors.js';
 import type { TransferPlan } from '../../../shared/plan/schema.js';
-import { transferMachine } from '../../support/asl.js';
+import { projectStateMachines, transferMachine } from '../../support/asl.js';
 import { buildPlan, CLIENT_ID } from './builders.js';
 
 type Handler = (input: Record<string, any>) => Promise<unknown>;
@@ -192,7 +191,7 @@ describe('transfer state machine: DRA branch', () => {
       'VerifyDraTransfer',
     ]);
     expect(outcome.inputs.EnsureAssociation![0]).toEqual({ plan });
-    expect(outcome.inputs.StartImportTask![0]).toMatchObject({
+    expect(outcome.inputs.StartImportTask![0].Payload).toMatchObject({
       type: 'IMPORT_METADATA_FROM_REPOSITORY',
       association,
     });
@@ -267,22 +266,34 @@ describe('transfer state machine: DRA branch', () => {
     expect(outcome.output.details.preload).toMatchObject({ status: 'Success', commandId: 'c-1' });
   });
 
-  it('waits for the association in one state entry (the poller completes it) and retries a busy task start', async () => {
-    let starts = 0;
-    const handlers = {
-      ...happy(),
-      StartExportTask: async (i: any) => {
-        starts += 1;
-        if (starts < 2) throw new DataRepositoryTaskBusyError('busy');
-        return { type: i.type, ran: true, reason: 'always', taskId: 'task-2' };
-      },
-    };
+  it('starts a task in one state entry however long the file system stays busy (no retry by count)', async () => {
+    // The function answers as the poller's callback would once the file system is free.
+    const plan = buildPlan({ direction: 'export' });
 
-    const outcome = await run(buildPlan({ direction: 'export' }), handlers);
+    const outcome = await run(plan, happy());
+    const state = projectStateMachines().transfer!.States as Record<string, Record<string, any>>;
 
     expect(outcome.output).toMatchObject({ status: 'SUCCEEDED' });
     expect(outcome.visited.filter((s) => s === 'WaitForAssociation')).toHaveLength(1);
-    expect(starts).toBe(2);
+    expect(outcome.visited.filter((s) => s === 'StartExportTask')).toHaveLength(1);
+    expect(outcome.inputs.StartExportTask![0]).toEqual({
+      FunctionName: expect.stringContaining('start-data-repository-task'),
+      Payload: {
+        taskToken: 'task-token-1',
+        executionArn: EXECUTION_ARN,
+        stateName: 'StartExportTask',
+        plan,
+        association,
+        type: 'EXPORT_TO_REPOSITORY',
+      },
+    });
+    for (const name of ['StartImportTask', 'StartExportTask', 'StartReleaseTask']) {
+      // Bounded by the plan (the poller fails it at the deadline), never by a Retry on a busy file system.
+      expect(state[name]!.Resource).toBe('arn:aws:states:::lambda:invoke.waitForTaskToken');
+      expect(state[name]!.TimeoutSecondsPath).toBe('$.plan.timeouts.waitSeconds');
+      expect(state[name]!.HeartbeatSeconds).toBe(3600);
+      expect(JSON.stringify(state[name]!.Retry)).not.toContain('DataRepositoryTaskBusyError');
+    }
   });
 
   it('gives each wait its task token, execution, own name and plan, and bounds it by the plan', async () => {

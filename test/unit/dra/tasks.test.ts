@@ -11,6 +11,7 @@ import {
   checkDataRepositoryTask,
   importReason,
   startDataRepositoryTask,
+  startTaskWhenIdle,
   taskToken,
 } from '../../../shared/dra/tasks.js';
 import { awsError, fsxMock, s3Mock } from './aws-mocks.js';
@@ -152,6 +153,74 @@ describe('startDataRepositoryTask', () => {
     plan.transferId = 'x'.repeat(80);
 
     expect(taskToken(plan, 'RELEASE_DATA_FROM_FILESYSTEM')).toMatch(/^[A-Za-z0-9_.-]{1,63}$/);
+  });
+});
+
+describe('startTaskWhenIdle', () => {
+  const NOW = new Date('2026-11-30T10:00:00.000Z');
+  const started = {
+    DataRepositoryTask: {
+      TaskId: 'task-9',
+      Lifecycle: 'PENDING' as const,
+      Type: 'EXPORT_TO_REPOSITORY' as const,
+      CreationTime: NOW,
+    },
+  };
+  const attempt = (deadline: string) =>
+    startTaskWhenIdle(
+      { fsx: new FSxClient({}), now: () => NOW },
+      { plan: { ...buildPlan({ direction: 'export' }), deadline }, type: 'EXPORT_TO_REPOSITORY' },
+    );
+
+  beforeEach(() => {
+    fsxMock.reset();
+  });
+
+  it('is not ready yet (the wait goes on) while the file system is busy before the deadline', async () => {
+    fsxMock.on(CreateDataRepositoryTaskCommand).rejects(awsError('DataRepositoryTaskExecuting'));
+
+    const result = attempt('2026-12-03T10:00:00.000Z');
+
+    await expect(result).rejects.toMatchObject({
+      name: 'NotReadyYetError',
+      message: expect.stringContaining(FS_ID),
+    });
+  });
+
+  it('fails with TransferTimeoutError when the file system is still busy at the deadline', async () => {
+    fsxMock.on(CreateDataRepositoryTaskCommand).rejects(awsError('DataRepositoryTaskExecuting'));
+
+    const result = attempt('2026-11-30T09:59:00.000Z');
+
+    await expect(result).rejects.toMatchObject({
+      name: 'TransferTimeoutError',
+      message: expect.stringContaining("could not start by the run's deadline"),
+    });
+  });
+
+  it('starts the task with the same ClientRequestToken on every attempt once the file system is free', async () => {
+    fsxMock
+      .on(CreateDataRepositoryTaskCommand)
+      .rejectsOnce(awsError('DataRepositoryTaskExecuting'))
+      .resolves(started);
+
+    await expect(attempt('2026-12-03T10:00:00.000Z')).rejects.toMatchObject({ name: 'NotReadyYetError' });
+    const state = await attempt('2026-12-03T10:00:00.000Z');
+
+    const tokens = fsxMock
+      .commandCalls(CreateDataRepositoryTaskCommand)
+      .map((c) => c.args[0].input.ClientRequestToken);
+    expect(state).toMatchObject({ ran: true, taskId: 'task-9' });
+    expect(new Set(tokens).size).toBe(1);
+    expect(tokens).toHaveLength(2);
+  });
+
+  it('passes other errors through (FSx refused the task)', async () => {
+    fsxMock.on(CreateDataRepositoryTaskCommand).rejects(awsError('BadRequest'));
+
+    await expect(attempt('2026-12-03T10:00:00.000Z')).rejects.toMatchObject({
+      name: 'DataRepositoryTaskFailedError',
+    });
   });
 });
 

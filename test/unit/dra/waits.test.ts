@@ -19,6 +19,7 @@ import {
   startWait,
   type WaitChecks,
   type WaitRecord,
+  waitExpiresAt,
   waitKey,
 } from '../../../shared/dra/waits.js';
 import { DataRepositoryTaskFailedError, NotReadyYetError } from '../../../shared/errors.js';
@@ -45,6 +46,7 @@ const deps = () => ({ sfn: new SFNClient({}), db: table.db, table: table.table, 
 const checksAnswering = (outcome: () => Promise<unknown>): WaitChecks => ({
   association: outcome,
   task: outcome,
+  'start-task': outcome,
   'lustre-command': outcome,
 });
 const running = () =>
@@ -91,8 +93,20 @@ describe('startWait (the waiting state)', () => {
     );
     expect(result).toEqual({ waiting: true });
     expect(item.Item?.record).toEqual(RECORD);
-    expect(item.Item?.expiresAt).toBe(NOW.getTime() / 1000 + 15 * 86_400);
+    // Kept until two days after the run's deadline, however far away that is (a run of weeks).
+    expect(item.Item?.expiresAt).toBe(Date.parse(plan.deadline) / 1000 + 2 * 86_400);
     expect(sfnMock.calls()).toHaveLength(0);
+  });
+
+  it('keeps a stored wait for two days after its run deadline, or after now when that has passed', () => {
+    const inThreeWeeks = new Date(NOW.getTime() + 21 * 86_400_000).toISOString();
+    const past = new Date(NOW.getTime() - 3_600_000).toISOString();
+
+    const later = waitExpiresAt({ plan: { ...RECORD.plan, deadline: inThreeWeeks } }, NOW);
+    const passed = waitExpiresAt({ plan: { ...RECORD.plan, deadline: past } }, NOW);
+
+    expect(later).toBe(Date.parse(inThreeWeeks) / 1000 + 2 * 86_400);
+    expect(passed).toBe(NOW.getTime() / 1000 + 2 * 86_400);
   });
 
   it('fails the state with the typed error of the first check, storing nothing', async () => {

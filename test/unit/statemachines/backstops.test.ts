@@ -5,6 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { DefaultsConfig } from '../../../shared/config/schema.js';
+import { runBudget, waitSeconds } from '../../../shared/plan/deadline.js';
 import { projectStateMachines } from '../../support/asl.js';
 
 interface Retrier {
@@ -19,6 +20,7 @@ interface Retrier {
 interface State {
   Type: string;
   TimeoutSeconds?: number;
+  TimeoutSecondsPath?: string;
   Retry?: Retrier[];
   Branches?: Array<{ States: Record<string, State> }>;
   ItemProcessor?: { States: Record<string, State> };
@@ -50,11 +52,21 @@ function worstRetrySeconds(retrier: Retrier): number {
   return total;
 }
 
-/** The largest value a config number accepts, found by asking the schema itself. */
+/** The largest value a config number accepts, found by asking the schema itself (doubling, then bisecting). */
 function schemaMax(build: (value: number) => unknown, from = 1): number {
-  let value = from;
-  while (DefaultsConfig.safeParse(build(value + 1)).success) value += 1;
-  return value;
+  const accepts = (value: number) => DefaultsConfig.safeParse(build(value)).success;
+  let low = from;
+  let high = from * 2;
+  while (accepts(high)) {
+    low = high;
+    high *= 2;
+  }
+  while (high - low > 1) {
+    const middle = Math.floor((low + high) / 2);
+    if (accepts(middle)) low = middle;
+    else high = middle;
+  }
+  return low;
 }
 
 describe.each(Object.entries(machines))('statemachines/%s.asl.json', (_name, definition) => {
@@ -102,7 +114,13 @@ describe('transfer state machine: the execution backstop', () => {
   it('lies above the longest legitimate run: settling, WaitForTurn, the run deadline, the command backstop, terminations', () => {
     const settleMinutes = schemaMax((v) => ({ autoStage: { maxSettleMinutes: v } }));
     const quietSeconds = schemaMax((v) => ({ autoStage: { quietSeconds: v } }));
-    const transferMinutes = schemaMax((v) => ({ timeouts: { transferMinutes: v } }));
+    const maxRunMinutes = schemaMax((v) => ({ timeouts: { maxRunMinutes: v } }), 240);
+    const transferMinutes = schemaMax((v) => ({ timeouts: { transferMinutes: v, maxRunMinutes } }));
+    // The longest run: its deadline, then the transfer command's backstop counted from the deadline.
+    const runMinutes = runBudget(
+      { transferMinutes, maxRunMinutes },
+      { seconds: 1e12, source: 'given' },
+    ).runMinutes;
     const terminations = ['TerminateInstance', 'TerminateAfterFailure'].map((name) =>
       Math.max(...(byName[name]!.Retry ?? []).map(worstRetrySeconds)),
     );
@@ -111,12 +129,16 @@ describe('transfer state machine: the execution backstop', () => {
       settleMinutes * 60 +
       quietSeconds +
       byName.WaitForTurn!.TimeoutSeconds! +
-      transferMinutes * 60 +
-      byName.RunTransferCommand!.TimeoutSeconds! +
+      runMinutes * 60 +
+      waitSeconds(runMinutes) +
       terminations.reduce((a, b) => a + b, 0);
 
     expect(settleMinutes).toBe(1440);
-    expect(transferMinutes).toBe(1440);
+    expect(maxRunMinutes).toBe(90 * 24 * 60);
+    expect(transferMinutes).toBe(maxRunMinutes);
+    expect(runMinutes).toBe(maxRunMinutes);
+    expect(byName.RunTransferCommand!.TimeoutSecondsPath).toBe('$.plan.timeouts.waitSeconds');
+    expect(byName.RunShardCommand!.TimeoutSecondsPath).toBe('$.plan.timeouts.waitSeconds');
     expect(byName.WaitForTurn!.TimeoutSeconds).toBe(7 * 24 * 3600);
     expect(transfer.TimeoutSeconds).toBeGreaterThan(longest);
   });
