@@ -92,15 +92,15 @@ export async function verifyDraTransfer(deps: { s3: S3Client }, input: VerifyInp
   if (mode === 'checksum' && checksumsUri) {
     // The checksum listing names every file with its size: it stands for the file system side when
     // SSM cut the listing's output short. Completion reports were never transferred.
-    const checksums = [...(await readChecksumsObject(deps.s3, checksumsUri)).values()];
+    const checksums = await readChecksumsObject(deps.s3, checksumsUri);
     const notReport = (file: { path: string }) =>
       !reportFolder || !(file.path === reportFolder || file.path.startsWith(`${reportFolder}/`));
     ({ verification, comparison } = await verifyContent(deps, {
       mode,
       plan,
-      checksumsUri,
+      checksums,
       s3Files: s3Files.filter(notReport),
-      fsxFiles: checksums,
+      fsxFiles: [...checksums.values()],
       files: comparison.s3.files,
       comparison,
     }));

@@ -297,6 +297,9 @@ export async function verifyShardsStep(
 ): Promise<BranchResult> {
   const listings = input.shards.map((item) => ({
     listingUri: listingUriFor(input.plan, item.instanceId),
+    ...(input.plan.options.verify === 'checksum'
+      ? { checksumsUri: checksumsUriFor(input.plan, item.instanceId) }
+      : {}),
     includes: (path: string) => inShard(path, item.shard),
   }));
   const result = await verifyEc2Shards(deps, { plan: input.plan, listings });

@@ -6,12 +6,16 @@
  */
 import type { S3Client } from '@aws-sdk/client-s3';
 import { VerificationFailedError } from '../errors.js';
-import { parseS3Uri } from '../paths.js';
 import type { TransferPlan } from '../plan/schema.js';
-import { deleteObject } from '../s3/objects.js';
+import type { FileChecksums } from '../verify/checksum-listing.js';
 import { type BranchResult, compareScope, verificationFailure } from '../verify/compare.js';
 import { sizeOnlyVerification, type Verification } from '../verify/content.js';
-import { readFsxObject, removeFsxObjects, verifyContent } from '../verify/fsx-objects.js';
+import {
+  readChecksumsObject,
+  readFsxObject,
+  removeFsxObjects,
+  verifyContent,
+} from '../verify/fsx-objects.js';
 import { type ListedFile, type Listing, listingHash, parseListing } from '../verify/listing.js';
 import { listS3Scope } from '../verify/scope.js';
 
@@ -47,6 +51,8 @@ export async function verifyEc2Transfer(
     keepListing?: boolean;
     /** The file system listing, when already read (scale-out: the union of the shards'). */
     fsx?: Listing;
+    /** The file system checksums, when already read (scale-out: the union of the shards'). */
+    checksums?: Map<string, FileChecksums>;
   },
 ): Promise<BranchResult> {
   const { plan, listingUri } = input;
@@ -64,12 +70,13 @@ export async function verifyEc2Transfer(
   const source = plan.direction === 'stage-in' ? comparison.s3 : comparison.fsx;
   const files = source?.files ?? 0;
   let verification: Verification = sizeOnlyVerification(mode, files);
-  if (mode === 'checksum' && input.checksumsUri) {
+  const checksums = input.checksums ?? input.checksumsUri;
+  if (mode === 'checksum' && checksums) {
     ({ verification, comparison } = await verifyContent(deps, {
       mode,
       plan,
       filters: plan.options,
-      checksumsUri: input.checksumsUri,
+      checksums,
       s3Files,
       fsxFiles: fsx.files,
       files,
@@ -105,15 +112,21 @@ export async function verifyEc2Shards(
   deps: { s3: S3Client },
   input: {
     plan: Pick<TransferPlan, 'direction' | 'scope' | 'fileSystem' | 'options'>;
-    listings: { listingUri: string; includes: (path: string) => boolean }[];
+    /** Each shard's listing (and, in checksum mode, checksums) with its key range. */
+    listings: { listingUri: string; checksumsUri?: string; includes: (path: string) => boolean }[];
   },
 ): Promise<BranchResult> {
   const files: ListedFile[] = [];
+  const checksums = new Map<string, FileChecksums>();
   let exists = false;
-  for (const { listingUri, includes } of input.listings) {
+  for (const { listingUri, checksumsUri, includes } of input.listings) {
     const listing = await readListingObject(deps.s3, listingUri);
     exists ||= listing.exists;
     files.push(...listing.files.filter((file) => includes(file.path)));
+    if (input.plan.options.verify !== 'checksum' || !checksumsUri) continue;
+    for (const [path, entry] of await readChecksumsObject(deps.s3, checksumsUri)) {
+      if (includes(path)) checksums.set(path, entry);
+    }
   }
   files.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
   const union: Listing = {
@@ -129,10 +142,11 @@ export async function verifyEc2Shards(
     listingUri: input.listings.map((l) => l.listingUri).join(' '),
     keepListing: true,
     fsx: union,
+    ...(input.listings.some((l) => l.checksumsUri) ? { checksums } : {}),
   });
-  for (const { listingUri } of input.listings) {
-    const { bucket, prefix: key } = parseS3Uri(listingUri);
-    await deleteObject(deps.s3, bucket, key).catch(() => undefined);
-  }
+  await removeFsxObjects(
+    deps.s3,
+    input.listings.flatMap((l) => [l.listingUri, ...(l.checksumsUri ? [l.checksumsUri] : [])]),
+  );
   return result;
 }

@@ -21,10 +21,12 @@ export const CHECKSUMS_HEADER = 'FSXT-CHECKSUMS v1';
 export const PURE_CRC_LIMIT = 1024 * 1024;
 
 /**
- * The script (Python 3.8+, standard library; `python3 - <dir> [<include> <exclude>]`); printed to
- * standard output. The optional filters are the `aws s3 sync` globs of the scope, separated by
- * spaces, matched against the path relative to `dir` as the CLI does (fnmatch, the last match wins,
- * so an exclude beats an include): files the sync skips are not read.
+ * The script (Python 3.8+, standard library; `python3 - <dir> [<include> <exclude> [<start> <end>]]`);
+ * printed to standard output. The optional filters are the `aws s3 sync` globs of the scope,
+ * separated by spaces, matched against the path relative to `dir` as the CLI does (fnmatch, the
+ * last match wins, so an exclude beats an include): files the sync skips are not read. `start` and
+ * `end` are a scale-out shard's key range (start <= path < end, shared/ec2/shards.ts; empty for
+ * unbounded): each shard instance reads only the files it copied.
  */
 export const CHECKSUM_SCRIPT: readonly string[] = [
   'import base64, fnmatch, hashlib, os, sys, zlib',
@@ -85,8 +87,13 @@ export const CHECKSUM_SCRIPT: readonly string[] = [
   'INCLUDE = sys.argv[2].split() if len(sys.argv) > 2 else []',
   'EXCLUDE = sys.argv[3].split() if len(sys.argv) > 3 else []',
   '',
+  'START = sys.argv[4] if len(sys.argv) > 4 else ""',
+  'END = sys.argv[5] if len(sys.argv) > 5 else ""',
+  '',
   'def wanted(rel):',
   '    name = os.fsdecode(rel)',
+  '    if (START and name < START) or (END and name >= END):',
+  '        return False',
   '    ok = not INCLUDE or any(fnmatch.fnmatchcase(name, glob) for glob in INCLUDE)',
   '    return ok and not any(fnmatch.fnmatchcase(name, glob) for glob in EXCLUDE)',
   '',

@@ -83,7 +83,8 @@ export async function verifyContent(
     plan: { scope: Pick<TransferPlan['scope'], 'bucket' | 'prefix'> };
     /** The sync filters of an EC2 transfer (a DRA moves the whole scope). */
     filters?: { include?: readonly string[]; exclude?: readonly string[] };
-    checksumsUri: string;
+    /** Where the Lustre client wrote the checksums, or the checksums already read (scale-out: the union). */
+    checksums: string | Map<string, FileChecksums>;
     s3Files: readonly ListedFile[];
     fsxFiles: readonly ListedFile[];
     files: number;
@@ -91,7 +92,10 @@ export async function verifyContent(
   },
 ): Promise<{ verification: Verification; comparison: Comparison }> {
   const { plan, mode, files } = input;
-  const checksums = await readChecksumsObject(deps.s3, input.checksumsUri);
+  const checksums =
+    typeof input.checksums === 'string'
+      ? await readChecksumsObject(deps.s3, input.checksums)
+      : input.checksums;
   const content = await checkContent(deps, {
     bucket: plan.scope.bucket,
     prefix: plan.scope.prefix,

@@ -1,8 +1,16 @@
-import { DeleteObjectCommand, GetObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
+import {
+  DeleteObjectCommand,
+  GetObjectCommand,
+  HeadObjectCommand,
+  ListObjectsV2Command,
+  S3Client,
+} from '@aws-sdk/client-s3';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { verifyEc2Shards, verifyEc2Transfer } from '../../../shared/ec2/verify.js';
 import { VerificationFailedError } from '../../../shared/errors.js';
+import { CHECKSUMS_HEADER } from '../../../shared/verify/checksum-listing.js';
+import { checksumOf } from '../../../shared/verify/checksums.js';
 import { formatListing, type ListedFile } from '../../../shared/verify/listing.js';
 import { buildPlan } from './builders.js';
 
@@ -132,5 +140,73 @@ describe('verifyEc2Shards', () => {
 
     expect(error).toBeInstanceOf(VerificationFailedError);
     expect(error.message).toContain('b.nc');
+  });
+  describe('in checksum mode', () => {
+    const plan = buildPlan({ options: { verify: 'checksum' } });
+    const checksumsLine = async (path: string, data: string) =>
+      `${path}\t${data.length}\tCRC32=${await checksumOf('CRC32', Buffer.from(data))}`;
+    const withChecksums = listings.map((l) => ({
+      ...l,
+      checksumsUri: l.listingUri.replace('.list', '.checksums'),
+    }));
+
+    /** Shard 0 checksummed m.nc half-written (outside its range); shard 1 holds `m` as the file system has it. */
+    async function givenShards(m: string) {
+      const shards = {
+        'i-0.checksums': [await checksumsLine('a.nc', 'abc'), await checksumsLine('m.nc', 'h')],
+        'i-1.checksums': [await checksumsLine('m.nc', m)],
+      };
+      for (const [name, lines] of Object.entries(shards)) {
+        s3Mock
+          .on(GetObjectCommand, { Key: `.fsx-transfer/listings/t/${name}` })
+          .resolves({
+            Body: body(`${CHECKSUMS_HEADER}\nCOUNT ${lines.length}\n${lines.join('\n')}\n`),
+          } as never);
+      }
+      s3Mock.on(ListObjectsV2Command).resolves({
+        Contents: [
+          { Key: 'ExtData/a.nc', Size: 3 },
+          { Key: 'ExtData/m.nc', Size: 5 },
+        ],
+      });
+      s3Mock.on(HeadObjectCommand, { Key: 'ExtData/a.nc' }).resolves({
+        ChecksumCRC32: await checksumOf('CRC32', Buffer.from('abc')),
+        ChecksumType: 'FULL_OBJECT',
+      });
+      s3Mock.on(HeadObjectCommand, { Key: 'ExtData/m.nc' }).resolves({
+        ChecksumCRC32: await checksumOf('CRC32', Buffer.from('hello')),
+        ChecksumType: 'FULL_OBJECT',
+      });
+    }
+
+    it("checks the content of the union of the shards' own ranges and removes every checksums object", async () => {
+      await givenShards('hello');
+
+      const result = await verifyEc2Shards({ s3: new S3Client({}) }, { plan, listings: withChecksums });
+
+      expect(result.verification).toMatchObject({
+        mode: 'checksum',
+        files: 2,
+        contentChecked: 2,
+        sizeOnly: 0,
+      });
+      expect(s3Mock.commandCalls(DeleteObjectCommand).map((c) => c.args[0].input.Key)).toEqual(
+        expect.arrayContaining([
+          '.fsx-transfer/listings/t/i-0.checksums',
+          '.fsx-transfer/listings/t/i-1.checksums',
+        ]),
+      );
+    });
+
+    it('fails naming a file whose content differs on the shard that copied it', async () => {
+      await givenShards('hellO');
+
+      const error = await verifyEc2Shards({ s3: new S3Client({}) }, { plan, listings: withChecksums }).catch(
+        (e) => e,
+      );
+
+      expect(error).toBeInstanceOf(VerificationFailedError);
+      expect(error.message).toMatch(/content differs: m\.nc/);
+    });
   });
 });

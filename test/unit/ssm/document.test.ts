@@ -56,7 +56,16 @@ describe('transfer document', () => {
 
   it('reads the parameters of its checksums step once each, inside single quotes', () => {
     const script = String(DOCUMENT.mainSteps[1]?.inputs.runCommand[0]);
-    const names = ['MountPoint', 'FsxPath', 'Include', 'Exclude', 'ChecksumsUri', 'Region'];
+    const names = [
+      'MountPoint',
+      'FsxPath',
+      'Include',
+      'Exclude',
+      'ChecksumsUri',
+      'Region',
+      'ShardStart',
+      'ShardEnd',
+    ];
 
     for (const name of names)
       expect(script, name).toMatch(new RegExp(`^ *[A-Z_]+='\\{\\{ ${name} \\}\\}'$`, 'm'));

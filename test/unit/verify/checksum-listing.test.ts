@@ -11,7 +11,13 @@ import { checksumOf } from '../../../shared/verify/checksums.js';
 const dir = mkdtempSync(join(tmpdir(), 'fsxt-checksums-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-const run = (root: string, ...filters: [include: string, exclude: string] | []) =>
+const run = (
+  root: string,
+  ...filters:
+    | [include: string, exclude: string]
+    | [include: string, exclude: string, start: string, end: string]
+    | []
+) =>
   execFileSync('python3', ['-', root, ...filters], { input: CHECKSUM_SCRIPT.join('\n'), encoding: 'utf8' });
 
 describe('the checksum listing script', () => {
@@ -56,6 +62,20 @@ describe('the checksum listing script', () => {
       'b.txt',
       'e.nc4',
     ]);
+  });
+
+  it("reads only a scale-out shard's key range (start <= path < end, either side open)", () => {
+    const root = join(dir, 'sharded');
+    mkdirSync(join(root, '2019'), { recursive: true });
+    for (const path of ['2019/a.nc', '2019/m.nc', '2020.nc', 'b.nc', 'z.nc'])
+      writeFileSync(join(root, path), path);
+    const keys = (start: string, end: string) =>
+      [...parseChecksumListing(run(root, '', '', start, end)).keys()].sort();
+
+    expect(keys('2019/m', 'b')).toEqual(['2019/m.nc', '2020.nc']);
+    expect(keys('', '2019/m')).toEqual(['2019/a.nc']);
+    expect(keys('b', '')).toEqual(['b.nc', 'z.nc']);
+    expect(keys('', '')).toHaveLength(5);
   });
 
   it('lists nothing for a directory that does not exist', () => {
