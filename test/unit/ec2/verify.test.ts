@@ -157,11 +157,9 @@ describe('verifyEc2Shards', () => {
         'i-1.checksums': [await checksumsLine('m.nc', m)],
       };
       for (const [name, lines] of Object.entries(shards)) {
-        s3Mock
-          .on(GetObjectCommand, { Key: `.fsx-transfer/listings/t/${name}` })
-          .resolves({
-            Body: body(`${CHECKSUMS_HEADER}\nCOUNT ${lines.length}\n${lines.join('\n')}\n`),
-          } as never);
+        s3Mock.on(GetObjectCommand, { Key: `.fsx-transfer/listings/t/${name}` }).resolves({
+          Body: body(`${CHECKSUMS_HEADER}\nCOUNT ${lines.length}\n${lines.join('\n')}\n`),
+        } as never);
       }
       s3Mock.on(ListObjectsV2Command).resolves({
         Contents: [
