@@ -110,6 +110,35 @@ describe('EC2 scale-out over 4 instances', () => {
     await expectAllTerminated(run.executionArn, 4);
   }, 150_000);
 
+  it('checks the content of every file in checksum mode, each shard reading only its own range', async () => {
+    const run = await runTransfer(world, { ...STAGE_IN, verify: 'checksum' }, 120_000);
+
+    expect(run.status, run.cause).toBe('SUCCEEDED');
+    expect(run.states.filter((s) => s === 'LaunchShardInstance')).toHaveLength(4);
+    const files = Object.keys(FILES).length;
+    expect(run.output?.verification).toMatchObject({
+      mode: 'checksum',
+      files,
+      contentChecked: files,
+      sizeOnly: 0,
+    });
+    const shards = run.output?.details.shards as { instanceId: string; commandId: string; files: number }[];
+    const checksummed = await Promise.all(
+      shards.map(async (shard) => {
+        const out = await getSsm().send(
+          new GetCommandInvocationCommand({
+            CommandId: shard.commandId,
+            InstanceId: shard.instanceId,
+            PluginName: 'checksums',
+          }),
+        );
+        return Number(/checksummed (\d+) files/.exec(out.StandardOutputContent ?? '')?.[1]);
+      }),
+    );
+    expect(checksummed).toEqual(shards.map((shard) => shard.files));
+    await expectAllTerminated(run.executionArn, 4);
+  }, 150_000);
+
   it('fails with the shard error and terminates all 4 instances when one shard fails', async () => {
     world.cloud.faults.add({ service: 'ssm', behavior: 'command-slow', delayMs: 60_000 });
     world.cloud.faults.add({
