@@ -164,12 +164,12 @@ export function syncParameters(
   plan: SyncPlan,
   instanceId: string,
   now: Date,
-  options: { instanceType?: string; shard?: Pick<ShardItem, 'start' | 'end'> } = {},
+  options: { instanceType?: string; shard?: Pick<ShardItem, 'index' | 'start' | 'end'> } = {},
 ): TransferCommandParameters {
   return buildCommandParameters(plan, {
     mode: 'sync',
     listingUri: listingUriFor(plan, instanceId),
-    progressUri: progressUriFor(plan),
+    progressUri: progressUriFor(plan, options.shard?.index),
     checksumsUri: plan.options.verify === 'checksum' ? checksumsUriFor(plan, instanceId) : '',
     executionTimeoutSeconds: commandTimeoutSeconds(plan.deadline, now),
     ...(options.instanceType ? syncTuning(options.instanceType) : {}),

@@ -125,13 +125,23 @@ export function checksumsUriFor(
  * Where the transfer instance publishes the progress of a run's sync (read by
  * shared/transfers/progress.ts); under the bucket's `.fsx-transfer/`, which the sync never copies.
  */
-export function progressUriFor(plan: Pick<TransferPlan, 'scope' | 'transferId'>): string {
-  return `s3://${plan.scope.bucket}/${progressKeyFor(plan.transferId)}`;
+export function progressUriFor(plan: Pick<TransferPlan, 'scope' | 'transferId'>, shard?: number): string {
+  return `s3://${plan.scope.bucket}/${progressKeyFor(plan.transferId, shard)}`;
 }
 
-/** The key of a run's progress object in its mapping's bucket. */
-export function progressKeyFor(transferId: string): string {
-  return `${RESERVED_PREFIX}/progress/${transferId}.json`;
+/**
+ * The key of a run's progress object in its mapping's bucket; each instance of a scaled-out run
+ * publishes its own, under `shardProgressPrefix` (the reader adds them up).
+ */
+export function progressKeyFor(transferId: string, shard?: number): string {
+  return shard === undefined
+    ? `${RESERVED_PREFIX}/progress/${transferId}.json`
+    : `${shardProgressPrefix(transferId)}${shard}.json`;
+}
+
+/** Where the shards of a scaled-out run publish their progress objects. */
+export function shardProgressPrefix(transferId: string): string {
+  return `${RESERVED_PREFIX}/progress/${transferId}/`;
 }
 
 /** Parameter values of the transfer document for `plan` (validate them with `documentParameterProblems`). */

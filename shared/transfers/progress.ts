@@ -1,17 +1,17 @@
 /**
  * Live progress of a running transfer, for `fsx-transfer status`/`watch` and `GET /transfers/{id}`:
  * an EC2 sync publishes its counts to `<bucket>/.fsx-transfer/progress/<id>.json` every 5 seconds
- * (ssm/transfer-document.yaml); a DRA run's data repository task has status counts
+ * (ssm/transfer-document.yaml; each instance of a scaled-out run to `progress/<id>/<shard>.json`); a DRA run's data repository task has status counts
  * (DescribeDataRepositoryTasks: total, succeeded, failed; AWS says they are final only when the
  * task ends).
  */
 
 import type { FSxClient } from '@aws-sdk/client-fsx';
-import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { GetObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
 import * as z from 'zod';
 import { unlessMissing } from '../aws/missing.js';
 import { describeTask } from '../fsx/tasks.js';
-import { progressKeyFor } from '../ssm/document.js';
+import { progressKeyFor, shardProgressPrefix } from '../ssm/document.js';
 
 /** What the transfer document publishes. */
 export const SyncProgressObject = z.object({
@@ -137,7 +137,8 @@ export function syncProgress(object: SyncProgressObject, updatedAt: Date | undef
 }
 
 /**
- * The progress a run's transfer instance published, or undefined when there is none (yet).
+ * The progress a run's transfer instance published (or, for a scaled-out run, the sum of what its
+ * instances published), or undefined when there is none (yet).
  * @throws the SDK error for anything but a missing object (AccessDenied, throttling).
  */
 export async function readSyncProgress(
@@ -145,8 +146,25 @@ export async function readSyncProgress(
   bucket: string,
   transferId: string,
 ): Promise<LiveProgress | undefined> {
+  const single = await readProgressObject(s3, bucket, progressKeyFor(transferId));
+  if (single) return syncProgress(single.object, single.updatedAt);
+  const listed = await s3.send(
+    new ListObjectsV2Command({ Bucket: bucket, Prefix: shardProgressPrefix(transferId) }),
+  );
+  const shards = await Promise.all(
+    (listed.Contents ?? []).map((entry) => readProgressObject(s3, bucket, entry.Key!)),
+  );
+  const views = shards.flatMap((shard) => (shard ? [syncProgress(shard.object, shard.updatedAt)] : []));
+  return views.length ? combinedProgress(views) : undefined;
+}
+
+async function readProgressObject(
+  s3: S3Client,
+  bucket: string,
+  key: string,
+): Promise<{ object: SyncProgressObject; updatedAt: Date | undefined } | undefined> {
   const out = await unlessMissing(
-    s3.send(new GetObjectCommand({ Bucket: bucket, Key: progressKeyFor(transferId) })),
+    s3.send(new GetObjectCommand({ Bucket: bucket, Key: key })),
     'NoSuchKey',
     'NotFound',
   );
@@ -154,7 +172,47 @@ export async function readSyncProgress(
   const parsed = SyncProgressObject.safeParse(
     JSON.parse((await out.Body.transformToString('utf8')) || 'null'),
   );
-  return parsed.success ? syncProgress(parsed.data, out.LastModified) : undefined;
+  return parsed.success ? { object: parsed.data, updatedAt: out.LastModified } : undefined;
+}
+
+/**
+ * The progress of a scaled-out run: the shards' counts and rates added up (they copy disjoint key
+ * ranges at the same time); totals are final only when every shard's are, and a shard not yet
+ * publishing leaves them open (its range is not counted yet).
+ */
+export function combinedProgress(shards: readonly LiveProgress[]): LiveProgress {
+  const sum = (pick: (p: LiveProgress) => number | null) =>
+    shards.some((p) => pick(p) === null) ? null : shards.reduce((total, p) => total + pick(p)!, 0);
+  const phases = shards.map((p) => p.phase);
+  const phase = phases.includes('failed') ? 'failed' : phases.includes('syncing') ? 'syncing' : 'synced';
+  const totalsFinal = shards.every((p) => p.totalsFinal);
+  const bytes = sum((p) => p.bytes);
+  const totalBytes = sum((p) => p.totalBytes);
+  const bytesPerSecond = sum((p) => (p.phase === 'synced' ? 0 : p.bytesPerSecond));
+  const elapsedSeconds = Math.max(...shards.map((p) => p.elapsedSeconds ?? 0));
+  const files = shards.reduce((total, p) => total + p.files, 0);
+  // The run ends with its slowest shard.
+  const etas = shards.map((p) => p.etaSeconds);
+  return {
+    source: 'sync',
+    phase,
+    files,
+    totalFiles: sum((p) => p.totalFiles),
+    bytes,
+    totalBytes,
+    totalsFinal,
+    bytesPerSecond,
+    filesPerSecond: elapsedSeconds > 0 ? files / elapsedSeconds : null,
+    etaSeconds: etas.some((eta) => eta === null) ? null : Math.max(...(etas as number[])),
+    failedFiles: null,
+    elapsedSeconds,
+    updatedAt:
+      shards
+        .map((p) => p.updatedAt)
+        .filter((at): at is string => at !== null)
+        .sort()
+        .at(-1) ?? null,
+  };
 }
 
 /**

@@ -8,7 +8,8 @@
 import { StopExecutionCommand } from '@aws-sdk/client-sfn';
 import { GetCommandInvocationCommand } from '@aws-sdk/client-ssm';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { getSfn, getSsm } from '../../shared/aws/clients.js';
+import { getS3, getSfn, getSsm } from '../../shared/aws/clients.js';
+import { readSyncProgress } from '../../shared/transfers/progress.js';
 import {
   configYaml,
   eventually,
@@ -107,6 +108,12 @@ describe('EC2 scale-out over 4 instances', () => {
     ).flat();
     expect(downloaded.sort()).toEqual(Object.keys(FILES).sort());
     expect(await fsTree(fsxDir(world, 'blended-tropomi'))).toEqual(await s3Tree('blended-tropomi'));
+    // Each shard published its own progress; status and watch read their sum.
+    const transferId = run.executionArn.split(':').pop()!;
+    expect(await readSyncProgress(getS3(), 'demo', transferId)).toMatchObject({
+      phase: 'synced',
+      files: Object.keys(FILES).length,
+    });
     await expectAllTerminated(run.executionArn, 4);
   }, 150_000);
 

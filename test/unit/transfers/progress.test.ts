@@ -1,6 +1,13 @@
 /** Reading aws s3 sync's progress records as the transfer document publishes them. */
-import { describe, expect, it } from 'vitest';
-import { parseSyncRecord, syncProgress } from '../../../shared/transfers/progress.js';
+import { GetObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
+import { mockClient } from 'aws-sdk-client-mock';
+import { afterEach, describe, expect, it } from 'vitest';
+import {
+  combinedProgress,
+  parseSyncRecord,
+  readSyncProgress,
+  syncProgress,
+} from '../../../shared/transfers/progress.js';
 
 const MiB = 1024 ** 2;
 
@@ -60,5 +67,80 @@ describe('syncProgress', () => {
 
     expect(listing.etaSeconds).toBeNull();
     expect(synced).toMatchObject({ etaSeconds: 0, totalFiles: 1, totalsFinal: true });
+  });
+});
+
+describe('readSyncProgress of a scaled-out run', () => {
+  const s3Mock = mockClient(S3Client);
+  afterEach(() => s3Mock.reset());
+  const published = (object: Record<string, unknown>) =>
+    ({
+      Body: { transformToString: async () => JSON.stringify({ version: 1, deleted: 0, ...object }) },
+      LastModified: new Date('2026-11-30T10:00:00Z'),
+    }) as never;
+
+  it("adds up the shards' counts and rates, and the run ends with its slowest shard", async () => {
+    s3Mock
+      .on(GetObjectCommand, { Key: '.fsx-transfer/progress/t-1.json' })
+      .rejects(Object.assign(new Error('no such key'), { name: 'NoSuchKey' }));
+    s3Mock.on(ListObjectsV2Command, { Prefix: '.fsx-transfer/progress/t-1/' }).resolves({
+      Contents: [{ Key: '.fsx-transfer/progress/t-1/0.json' }, { Key: '.fsx-transfer/progress/t-1/1.json' }],
+    });
+    s3Mock.on(GetObjectCommand, { Key: '.fsx-transfer/progress/t-1/0.json' }).resolves(
+      published({
+        phase: 'syncing',
+        files: 3,
+        completed: '2.0 MiB/4.0 MiB (1.0 MiB/s) with 2 file(s) remaining',
+        elapsedSeconds: 2,
+      }),
+    );
+    s3Mock.on(GetObjectCommand, { Key: '.fsx-transfer/progress/t-1/1.json' }).resolves(
+      published({
+        phase: 'syncing',
+        files: 1,
+        completed: '1.0 MiB/6.0 MiB (1.0 MiB/s) with 4 file(s) remaining',
+        elapsedSeconds: 3,
+      }),
+    );
+
+    const progress = await readSyncProgress(new S3Client({}), 'bucket', 't-1');
+
+    expect(progress).toMatchObject({
+      source: 'sync',
+      phase: 'syncing',
+      files: 4,
+      totalFiles: 10,
+      bytes: 3 * MiB,
+      totalBytes: 10 * MiB,
+      bytesPerSecond: 2 * MiB,
+      totalsFinal: true,
+      etaSeconds: 5,
+      elapsedSeconds: 3,
+    });
+  });
+
+  it('counts a finished shard at rate 0, and is synced only when every shard is', () => {
+    const shard = (phase: string, rate: number) =>
+      syncProgress(
+        {
+          version: 1,
+          phase: phase as 'syncing',
+          files: 1,
+          deleted: 0,
+          completed: `1.0 MiB/2.0 MiB (${rate}.0 MiB/s) with 1 file(s) remaining`,
+          elapsedSeconds: 1,
+        },
+        undefined,
+      );
+
+    expect(combinedProgress([shard('synced', 5), shard('syncing', 1)])).toMatchObject({
+      phase: 'syncing',
+      bytesPerSecond: MiB,
+    });
+    expect(combinedProgress([shard('synced', 5), shard('synced', 1)])).toMatchObject({
+      phase: 'synced',
+      etaSeconds: 0,
+    });
+    expect(combinedProgress([shard('failed', 5), shard('syncing', 1)]).phase).toBe('failed');
   });
 });
