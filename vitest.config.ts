@@ -7,5 +7,8 @@ export default defineConfig({
     env: { AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true', LOG_LEVEL: 'WARN' },
     // The fault matrix's one-line verdict (test/faults/) after the usual report.
     reporters: ['default', './test/faults/reporter.ts'],
+    // Many tests run the real AWS CLI (a Python start of 1-2 s, more on a busy 2-core machine);
+    // the 5 s default failed them under load. Slow scenarios set their own, longer timeouts.
+    testTimeout: 30_000,
   },
 });
