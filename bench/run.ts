@@ -26,6 +26,7 @@ function options(): BenchOptions {
       events: { type: 'string', default: '100000' },
       samples: { type: 'string', default: '5' },
       'time-scale': { type: 'string', default: '0.01' },
+      'coalescing-time-scale': { type: 'string', default: '0.1' },
     },
   });
   return {
@@ -36,6 +37,7 @@ function options(): BenchOptions {
     events: Number(values.events),
     samples: Number(values.samples),
     timeScale: Number(values['time-scale']),
+    coalescingTimeScale: Number(values['coalescing-time-scale']),
   };
 }
 

@@ -22,6 +22,8 @@ export interface BenchOptions {
   samples: number;
   /** Time scale of the local cloud (simulated waits x this). */
   timeScale: number;
+  /** Time scale while the coalescing burst is processed (bench/coalescing.ts says why). */
+  coalescingTimeScale: number;
 }
 
 /** Mappings of the bench world: EC2 trees of the overhead and transitions, a DRA mapping, a burst target. */
