@@ -49,6 +49,7 @@ const coalescing: Benchmark<'coalescing'> = {
   figure: 'coalescing',
   title: 'S3 events of one mapping in a burst -> runs',
   order: 50,
+  prepare: (context) => context.world(),
   async run(context) {
     const events = context.options.events;
     const world = await context.world();

@@ -10,12 +10,13 @@ import { join } from 'node:path';
 import { BUCKET } from '../test/e2e/ec2-helpers.js';
 import { MAPPINGS } from './lib/context.js';
 import type { Benchmark } from './lib/figures.js';
-import { ec2TreeRun, MiB, timedAws } from './lib/runs.js';
+import { ec2TreeRun, MiB, mappingTree, timedAws } from './lib/runs.js';
 
 const overhead: Benchmark<'overheadRatio'> = {
   figure: 'overheadRatio',
   title: 'EC2 run wall time / raw aws s3 sync of the same tree',
   order: 30,
+  prepare: (context) => mappingTree(context, MAPPINGS.ec2Long, context.options.files, context.options.mib),
   async run(context) {
     const { files, mib } = context.options;
     const world = await context.world();

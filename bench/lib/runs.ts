@@ -118,14 +118,28 @@ const S3rverObject = requireCjs('s3rver/lib/models/object') as new (
 
 /**
  * Writes `files` objects of `mib` MiB in all (random bytes, sizes from half to one and a half
- * times the mean, 100 folders) to s3://demo/<prefix>/. The tree is not what is measured, so it is
- * written straight into the store of the local S3 (s3rver's FilesystemStore, the class s3rver
- * itself stores a PutObject with: same files, ETags and metadata) instead of through 10,000
- * signed PUTs, which took minutes on 2 cores and sent 10,000 object events through the trigger.
+ * times the mean, 100 folders) to s3://demo/<prefix>/ of the world's local S3 (see seedTree).
  */
 export async function putTree(world: World, prefix: string, files: number, mib: number): Promise<Tree> {
+  return seedTree(world.cloud.s3.directory, BUCKET, prefix, files, mib);
+}
+
+/**
+ * Writes a tree of `files` objects of `mib` MiB in all to s3://<bucket>/<prefix>/ of the local S3
+ * whose store is `s3Directory`. The tree is not what is measured, so it is written straight into
+ * the store (s3rver's FilesystemStore, the class s3rver itself stores a PutObject with: same
+ * files, ETags and metadata) instead of through 10,000 signed PUTs, which took minutes on 2 cores
+ * and sent 10,000 object events through the trigger.
+ */
+export async function seedTree(
+  s3Directory: string,
+  bucket: string,
+  prefix: string,
+  files: number,
+  mib: number,
+): Promise<Tree> {
   const started = performance.now();
-  const store = new FilesystemStore(world.cloud.s3.directory);
+  const store = new FilesystemStore(s3Directory);
   const mean = (mib * MiB) / files;
   let bytes = 0;
   let next = 0;
@@ -133,10 +147,11 @@ export async function putTree(world: World, prefix: string, files: number, mib: 
     for (let i = next++; i < files; i = next++) {
       const size = Math.round(mean * (0.5 + ((i * 7919) % 1000) / 1000));
       const key = `${prefix}/d${String(i % 100).padStart(2, '0')}/f${i}.bin`;
-      const object = new S3rverObject(BUCKET, key, randomBytes(size), {
+      const object = new S3rverObject(bucket, key, randomBytes(size), {
         'content-type': 'application/octet-stream',
       });
-      bytes += (await store.putObject(object)).size;
+      const { size: written } = await store.putObject(object);
+      bytes += written;
     }
   };
   await Promise.all(Array.from({ length: 8 }, writer));
@@ -153,9 +168,25 @@ export interface TreeRun {
   stateSeconds: Record<string, number>;
 }
 
+/** The tree of `mapping` in the world's S3, written once per context. */
+export function mappingTree(
+  context: BenchContext,
+  mapping: string,
+  files: number,
+  mib: number,
+): Promise<Tree> {
+  return context.once(`tree:${mapping}`, async () => {
+    const world = await context.world();
+    context.log(`${mapping}: writing ${files} files, ${mib} MiB into the local S3 ...`);
+    const tree = await putTree(world, mapping, files, mib);
+    context.log(`${mapping}: written in ${tree.uploadSeconds.toFixed(1)} s`);
+    return tree;
+  });
+}
+
 /**
- * The EC2 stage-in run of a fresh tree for `mapping`, once per context and mapping; `beforeRun`
- * runs between the upload and the run (the overhead ratio's raw sync of the same tree).
+ * The EC2 stage-in run of the tree of `mapping`, once per context and mapping; `beforeRun`
+ * runs just before it (the overhead ratio's raw sync of the same tree).
  */
 export function ec2TreeRun(
   context: BenchContext,
@@ -166,9 +197,7 @@ export function ec2TreeRun(
 ): Promise<TreeRun> {
   return context.once(`ec2-tree-run:${mapping}`, async () => {
     const world = await context.world();
-    context.log(`${mapping}: uploading ${files} files, ${mib} MiB ...`);
-    const tree = await putTree(world, mapping, files, mib);
-    context.log(`${mapping}: uploaded in ${tree.uploadSeconds.toFixed(1)} s`);
+    const tree = await mappingTree(context, mapping, files, mib);
     await beforeRun?.();
     context.log(`${mapping}: EC2 stage-in run ...`);
     const { run, seconds, transitions, stateSeconds } = await timedRun(
