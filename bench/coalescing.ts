@@ -32,16 +32,22 @@ const SETTLE_MINUTES = 20;
 async function unseen(eventIds: string[]): Promise<number> {
   const table = transfersTable();
   let found = 0;
-  for (let i = 0; i < eventIds.length; i += 100) {
-    let keys: Record<string, unknown>[] = eventIds.slice(i, i + 100).map(eventKey);
-    while (keys.length > 0) {
-      const out = await getDynamoDb().send(
-        new BatchGetCommand({ RequestItems: { [table]: { Keys: keys, ProjectionExpression: 'pk' } } }),
-      );
-      found += out.Responses?.[table]?.length ?? 0;
-      keys = out.UnprocessedKeys?.[table]?.Keys ?? [];
+  let next = 0;
+  // A few BatchGetItems side by side: 1,000 of them one after another took seconds.
+  const reader = async () => {
+    for (let i = next; i < eventIds.length; i = next) {
+      next += 100;
+      let keys: Record<string, unknown>[] = eventIds.slice(i, i + 100).map(eventKey);
+      while (keys.length > 0) {
+        const out = await getDynamoDb().send(
+          new BatchGetCommand({ RequestItems: { [table]: { Keys: keys, ProjectionExpression: 'pk' } } }),
+        );
+        found += out.Responses?.[table]?.length ?? 0;
+        keys = out.UnprocessedKeys?.[table]?.Keys ?? [];
+      }
     }
-  }
+  };
+  await Promise.all(Array.from({ length: 4 }, reader));
   return eventIds.length - found;
 }
 

@@ -30,6 +30,7 @@ function options(): BenchOptions {
       samples: { type: 'string', default: '5' },
       'time-scale': { type: 'string', default: '0.01' },
       'coalescing-time-scale': { type: 'string', default: '0.1' },
+      'scale-out-seconds': { type: 'string', default: '60' },
     },
   });
   return {
@@ -41,6 +42,7 @@ function options(): BenchOptions {
     samples: Number(values.samples),
     timeScale: Number(values['time-scale']),
     coalescingTimeScale: Number(values['coalescing-time-scale']),
+    scaleOutSeconds: Number(values['scale-out-seconds']),
   };
 }
 

@@ -24,6 +24,11 @@ export interface BenchOptions {
   timeScale: number;
   /** Time scale while the coalescing burst is processed (bench/coalescing.ts says why). */
   coalescingTimeScale: number;
+  /**
+   * Seconds the scale-out's data phase lasts with one instance: longer makes a shard's fixed
+   * costs (the CLI's start, its listing) weigh less, as on AWS, where a shard moves for hours.
+   */
+  scaleOutSeconds: number;
 }
 
 /** Mappings of the bench world: EC2 trees of the overhead and transitions, a DRA mapping, a burst target, the checksum tree. */
