@@ -20,8 +20,8 @@ const overhead: Benchmark<'overheadRatio'> = {
   async run(context) {
     const { files, mib } = context.options;
     const world = await context.world();
-    // The raw sync needs the tree in S3 first: the tree run uploads it, then the raw sync runs,
-    // then the EC2 run (ec2TreeRun runs the upload and the run; the raw sync goes in between).
+    // The tree is in S3 from the setup; the first raw sync runs just before the EC2 run (ec2TreeRun
+    // calls it), the second just after.
     const rawDir = mkdtempSync(join(tmpdir(), 'fsx-transfer-bench-raw-'));
     // Raw as a user types it: progress output on (the document's sync prints it too), CLI defaults.
     const rawSync = async (into: string) => {
