@@ -20,6 +20,7 @@ const bundles: Benchmark<'bundles'> = {
   figure: 'bundles',
   title: 'function packages (zip)',
   order: 10,
+  prepare: (context) => context.packaged(),
   async run(context) {
     const packaged = await context.packaged();
     const sizes = zipSizes(packaged.dir);

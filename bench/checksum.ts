@@ -1,162 +1,71 @@
 /**
  * The cost of `checksum` verification against `size` (issue 14): the same EC2 stage-in of a tree of
- * the given size on the local cloud, once verified by size and once by checksum, timed end to end.
- * The difference is what the checksums step (every file read once more on the file system) and the
- * HeadObject per object add; `npm run bench` reports it for 1 GiB.
+ * --mib (1 GiB) in 16 files on the bench's local cloud, once verified by size and once by checksum,
+ * timed end to end. The tree is uploaded once with the SDK's default CRC32 checksums (what content
+ * verification compares with); between the two runs the file system copy is removed, so both
+ * copy every byte. The difference is what the checksums step (every file read once more on the
+ * file system) and the HeadObject per object add.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { rmSync } from 'node:fs';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
-import {
-  DescribeExecutionCommand,
-  ListStateMachinesCommand,
-  StartExecutionCommand,
-} from '@aws-sdk/client-sfn';
-import { startLocalCloud } from '../local/cloud.js';
-import { getS3, getSfn, resetClients } from '../shared/aws/clients.js';
+import { getS3 } from '../shared/aws/clients.js';
+import { BUCKET, fsxDir } from '../test/e2e/ec2-helpers.js';
+import { type BenchContext, MAPPINGS } from './lib/context.js';
 import type { Benchmark } from './lib/figures.js';
+import { timedRun } from './lib/runs.js';
 
-export interface ChecksumBenchOptions {
-  /** Total size of the tree (default 1 GiB). */
-  bytes?: number;
-  /** How many files it is split into (default 16). */
-  files?: number;
-  /** Simulated-time scale of the local cloud (default 0.01: instance boot and waits are short). */
-  timeScale?: number;
-}
+const FILES = 16;
 
-export interface ChecksumBenchResult {
-  bytes: number;
-  files: number;
-  sizeSeconds: number;
-  checksumSeconds: number;
-  /** checksumSeconds - sizeSeconds. */
-  extraSeconds: number;
-  /** What the checksum run's summary says it verified. */
-  verification: unknown;
-}
-
-const BUCKET = 'bench';
-const FS_ID = 'fs-00000000000000001';
-
-const config = `version: 1
-region: us-east-1
-accountId: '000000000000'
-fileSystems:
-  - id: ${FS_ID}
-    mountPoint: /fsx
-    subnetIds: [subnet-00000000000000001]
-    securityGroupIds: [sg-00000000000000001]
-mappings:
-  - name: bench
-    fileSystemId: ${FS_ID}
-    fsxPath: /bench
-    s3Uri: s3://${BUCKET}/bench
-    directions: [stage-in]
-    method: ec2
-`;
-
-/** Runs one stage-in and returns its wall-clock seconds and summary. */
-async function timedRun(stateMachineArn: string, request: Record<string, unknown>) {
-  const started = Date.now();
-  const { executionArn } = await getSfn().send(
-    new StartExecutionCommand({
-      stateMachineArn,
-      name: `bench-${Date.now()}`,
-      input: JSON.stringify(request),
-    }),
-  );
-  for (;;) {
-    await new Promise((resolve) => setTimeout(resolve, 200));
-    const run = await getSfn().send(new DescribeExecutionCommand({ executionArn }));
-    if (run.status === 'RUNNING') continue;
-    if (run.status !== 'SUCCEEDED') throw new Error(`bench run ${run.status}: ${run.cause ?? ''}`);
-    return { seconds: (Date.now() - started) / 1000, summary: JSON.parse(run.output ?? '{}') };
-  }
-}
-
-/**
- * Measures a `size` and a `checksum` stage-in of the same tree (uploaded with the SDK's default
- * CRC32 checksums) on a local cloud of its own.
- */
-export async function measureChecksum(options: ChecksumBenchOptions = {}): Promise<ChecksumBenchResult> {
-  const bytes = options.bytes ?? 1024 ** 3;
-  const files = options.files ?? 16;
-  const dir = mkdtempSync(join(tmpdir(), 'fsx-transfer-bench-checksum-'));
-  const configPath = join(dir, 'fsx-transfer.config.yaml');
-  writeFileSync(configPath, config);
-  const cloud = await startLocalCloud({
-    port: 0,
-    dataDir: join(dir, 'cloud'),
-    configPath,
-    timeScale: options.timeScale ?? 0.01,
-    quiet: true,
-  });
-  const saved = { ...process.env };
-  try {
-    Object.assign(process.env, cloud.env);
-    resetClients();
-    const machines = await getSfn().send(new ListStateMachinesCommand({}));
-    const arn = machines.stateMachines?.find(
-      (m) => m.name === 'fsx-transfer-local-transfer',
-    )?.stateMachineArn;
-    if (!arn) throw new Error('the local cloud has no transfer state machine');
-    const per = Math.floor(bytes / files);
-    for (const run of ['size', 'checksum']) {
-      for (let i = 0; i < files; i++) {
-        const body = randomBytes(i === files - 1 ? bytes - per * (files - 1) : per);
-        await getS3().send(
-          new PutObjectCommand({ Bucket: BUCKET, Key: `bench/${run}/file-${i}.bin`, Body: body }),
-        );
-      }
+/** The tree, uploaded once through the local S3's API with the SDK's default CRC32 checksums. */
+function upload(context: BenchContext): Promise<{ bytes: number; seconds: number }> {
+  return context.once('checksum-tree', async () => {
+    await context.world();
+    const bytes = context.options.mib * 2 ** 20;
+    const per = Math.floor(bytes / FILES);
+    const started = performance.now();
+    for (let i = 0; i < FILES; i++) {
+      await getS3().send(
+        new PutObjectCommand({
+          Bucket: BUCKET,
+          Key: `${MAPPINGS.checksum}/file-${i}.bin`,
+          Body: randomBytes(i === FILES - 1 ? bytes - per * (FILES - 1) : per),
+        }),
+      );
     }
-    const size = await timedRun(arn, {
-      mapping: 'bench',
-      direction: 'stage-in',
-      subPath: 'size',
-      verify: 'size',
-    });
-    const checksum = await timedRun(arn, {
-      mapping: 'bench',
-      direction: 'stage-in',
-      subPath: 'checksum',
-      verify: 'checksum',
-    });
-    return {
-      bytes,
-      files,
-      sizeSeconds: size.seconds,
-      checksumSeconds: checksum.seconds,
-      extraSeconds: checksum.seconds - size.seconds,
-      verification: checksum.summary.verification,
-    };
-  } finally {
-    resetClients();
-    process.env = saved;
-    await cloud.stop();
-    rmSync(dir, { recursive: true, force: true });
-  }
+    return { bytes, seconds: (performance.now() - started) / 1000 };
+  });
 }
 
-/** `npm run bench`: `checksum` against `size` on a tree of `--mib` (1 GiB by default) in 16 files. */
 const checksumBench: Benchmark<'checksum'> = {
   figure: 'checksum',
   title: 'the cost of checksum against size verification (EC2 stage-in)',
-  order: 95,
+  order: 60,
+  prepare: upload,
   async run(context) {
-    const bytes = context.options.mib * 2 ** 20;
-    const result = await measureChecksum({ bytes, files: 16 });
+    const world = await context.world();
+    const { bytes, seconds: uploadSeconds } = await upload(context);
+    const request = { mapping: MAPPINGS.checksum, direction: 'stage-in' };
+    context.log(
+      `checksum: ${FILES} files uploaded in ${uploadSeconds.toFixed(1)} s; run verified by size ...`,
+    );
+    const size = await timedRun(world, { ...request, verify: 'size' }, 20 * 60_000);
+    rmSync(fsxDir(world, MAPPINGS.checksum), { recursive: true, force: true });
+    context.log(`checksum: size ${size.seconds.toFixed(1)} s; run verified by checksum ...`);
+    const checksum = await timedRun(world, { ...request, verify: 'checksum' }, 20 * 60_000);
     const round = (n: number) => Math.round(n * 10) / 10;
     return {
       value: {
         bytes,
-        sizeSeconds: round(result.sizeSeconds),
-        checksumSeconds: round(result.checksumSeconds),
-        extraSeconds: round(result.extraSeconds),
+        sizeSeconds: round(size.seconds),
+        checksumSeconds: round(checksum.seconds),
+        extraSeconds: round(checksum.seconds - size.seconds),
       },
-      details: { verification: result.verification },
+      details: {
+        files: FILES,
+        uploadSeconds: round(uploadSeconds),
+        secondsByState: { size: size.stateSeconds, checksum: checksum.stateSeconds },
+      },
     };
   },
 };

@@ -10,17 +10,18 @@ import { join } from 'node:path';
 import { BUCKET } from '../test/e2e/ec2-helpers.js';
 import { MAPPINGS } from './lib/context.js';
 import type { Benchmark } from './lib/figures.js';
-import { ec2TreeRun, MiB, timedAws } from './lib/runs.js';
+import { ec2TreeRun, MiB, mappingTree, timedAws } from './lib/runs.js';
 
 const overhead: Benchmark<'overheadRatio'> = {
   figure: 'overheadRatio',
   title: 'EC2 run wall time / raw aws s3 sync of the same tree',
   order: 30,
+  prepare: (context) => mappingTree(context, MAPPINGS.ec2Long, context.options.files, context.options.mib),
   async run(context) {
     const { files, mib } = context.options;
     const world = await context.world();
-    // The raw sync needs the tree in S3 first: the tree run uploads it, then the raw sync runs,
-    // then the EC2 run (ec2TreeRun runs the upload and the run; the raw sync goes in between).
+    // The tree is in S3 from the setup; the first raw sync runs just before the EC2 run (ec2TreeRun
+    // calls it), the second just after.
     const rawDir = mkdtempSync(join(tmpdir(), 'fsx-transfer-bench-raw-'));
     // Raw as a user types it: progress output on (the document's sync prints it too), CLI defaults.
     const rawSync = async (into: string) => {

@@ -7,30 +7,37 @@
  *   file (simulated time, on the scaled clock): 30 s of task (draShort) and 300 s (draLong). A
  *   first, uncounted run creates the association, so both counted runs reuse it.
  */
-import { MAPPINGS } from './lib/context.js';
+import { type BenchContext, MAPPINGS } from './lib/context.js';
 import type { Benchmark } from './lib/figures.js';
-import { ec2TreeRun, putTree, timedRun } from './lib/runs.js';
+import { ec2TreeRun, mappingTree, timedRun } from './lib/runs.js';
 
 /** Files of the DRA scope, and the simulated seconds of its short task. */
 const DRA_FILES = 20;
 const DRA_SHORT_TASK_SECONDS = 30;
 
+/** The short EC2 run's tree: a tenth of the overhead ratio's files and bytes. */
+function shortTree(context: BenchContext): [files: number, mib: number] {
+  const { files, mib } = context.options;
+  return [Math.max(1, Math.round(files / 10)), Math.max(1, Math.round(mib / 10))];
+}
+
 const transitions: Benchmark<'transitions'> = {
   figure: 'transitions',
   title: 'billed state transitions, short and 10x longer runs',
   order: 40,
+  prepare: (context) =>
+    Promise.all([
+      mappingTree(context, MAPPINGS.ec2Long, context.options.files, context.options.mib),
+      mappingTree(context, MAPPINGS.ec2Short, ...shortTree(context)),
+      mappingTree(context, MAPPINGS.dra, DRA_FILES, 1),
+    ]),
   async run(context) {
     const { files, mib } = context.options;
     const long = await ec2TreeRun(context, MAPPINGS.ec2Long, files, mib);
-    const short = await ec2TreeRun(
-      context,
-      MAPPINGS.ec2Short,
-      Math.max(1, Math.round(files / 10)),
-      Math.max(1, Math.round(mib / 10)),
-    );
+    const short = await ec2TreeRun(context, MAPPINGS.ec2Short, ...shortTree(context));
 
     const world = await context.world();
-    await putTree(world, MAPPINGS.dra, DRA_FILES, 1);
+    await mappingTree(context, MAPPINGS.dra, DRA_FILES, 1);
     const dra = { mapping: MAPPINGS.dra, direction: 'stage-in' };
     context.log(`${MAPPINGS.dra}: first run (creates the association, not counted) ...`);
     await timedRun(world, dra, 10 * 60_000);

@@ -22,20 +22,29 @@ export interface BenchOptions {
   samples: number;
   /** Time scale of the local cloud (simulated waits x this). */
   timeScale: number;
+  /** Time scale while the coalescing burst is processed (bench/coalescing.ts says why). */
+  coalescingTimeScale: number;
+  /**
+   * Seconds the scale-out's data phase lasts with one instance: longer makes a shard's fixed
+   * costs (the CLI's start, its listing) weigh less, as on AWS, where a shard moves for hours.
+   */
+  scaleOutSeconds: number;
 }
 
-/** Mappings of the bench world: EC2 trees of the overhead and transitions, a DRA mapping, a burst target. */
+/** Mappings of the bench world: EC2 trees of the overhead and transitions, a DRA mapping, a burst target, the checksum tree. */
 export const MAPPINGS = {
   ec2Long: 'bench-ec2-long',
   ec2Short: 'bench-ec2-short',
   dra: 'bench-dra',
   burst: 'bench-burst',
+  checksum: 'bench-checksum',
 } as const;
 
 const BENCH_MAPPINGS = `  - { name: ${MAPPINGS.ec2Long}, fileSystemId: ${FS_ID}, fsxPath: /${MAPPINGS.ec2Long}, s3Uri: s3://demo/${MAPPINGS.ec2Long}, directions: [stage-in], method: ec2 }
   - { name: ${MAPPINGS.ec2Short}, fileSystemId: ${FS_ID}, fsxPath: /${MAPPINGS.ec2Short}, s3Uri: s3://demo/${MAPPINGS.ec2Short}, directions: [stage-in], method: ec2 }
   - { name: ${MAPPINGS.dra}, fileSystemId: ${FS_ID}, fsxPath: /${MAPPINGS.dra}, s3Uri: s3://demo/${MAPPINGS.dra}, directions: [stage-in, export], method: dra }
   - { name: ${MAPPINGS.burst}, fileSystemId: ${FS_ID}, fsxPath: /${MAPPINGS.burst}, s3Uri: s3://demo/${MAPPINGS.burst}, directions: [stage-in], method: ec2, autoStage: true }
+  - { name: ${MAPPINGS.checksum}, fileSystemId: ${FS_ID}, fsxPath: /${MAPPINGS.checksum}, s3Uri: s3://demo/${MAPPINGS.checksum}, directions: [stage-in], method: ec2 }
 `;
 
 export class BenchContext {

@@ -38,6 +38,11 @@ export interface Benchmark<K extends FigureKey = FigureKey> {
   title: string;
   /** Lower runs first (benchmarks that package run before those that start a local cloud). */
   order: number;
+  /**
+   * Setup that measures nothing (packaging, starting the local cloud, writing trees): every
+   * chosen benchmark's prepare runs side by side before the first measurement.
+   */
+  prepare?(context: BenchContext): Promise<unknown>;
   run(context: BenchContext): Promise<Measured<K>>;
 }
 

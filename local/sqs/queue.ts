@@ -171,7 +171,9 @@ export class Queue {
   private take(max: number, visibilityTimeout: number): ReceivedMessage[] {
     const now = Date.now();
     const out: ReceivedMessage[] = [];
-    for (const message of [...this.messages.values()]) {
+    // The live map, not a copy: a queue may hold 100,000 messages and a receive takes ten (a
+    // Map iterator stays valid while the loop deletes entries).
+    for (const message of this.messages.values()) {
       if (out.length >= max) break;
       if (this.expired(message, now)) {
         this.messages.delete(message.messageId);
@@ -281,7 +283,7 @@ export class Queue {
     let visible = 0;
     let notVisible = 0;
     let delayed = 0;
-    for (const message of [...this.messages.values()]) {
+    for (const message of this.messages.values()) {
       if (this.expired(message, now)) this.messages.delete(message.messageId);
       else if (message.visibleAt <= now) visible++;
       else if (message.receiveCount > 0) notVisible++;
