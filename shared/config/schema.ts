@@ -64,7 +64,8 @@ export type VerifyMode = z.infer<typeof VerifyMode>;
 /**
  * The most minutes `timeouts.transferMinutes` and `timeouts.maxRunMinutes` accept: 90 days. A run's
  * waits may last 1.5 x its time + 1 h (shared/plan/deadline.ts), after up to 24 h of settling and
- * 7 days in line at the gate: all of it stays inside a standard workflow's one-year limit.
+ * up to maxRunMinutes + 1 h in line at the gate: all of it stays inside a standard workflow's
+ * one-year limit (the execution's backstop is 340 days).
  */
 export const MAX_RUN_MINUTES = 90 * 24 * 60;
 

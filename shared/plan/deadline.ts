@@ -72,6 +72,15 @@ export function runBudget(
   return { runMinutes, waitSeconds: waitSeconds(runMinutes), reason: `${from}${capped}` };
 }
 
+/**
+ * How long a run may wait in line for its turn (WaitForTurn's TimeoutSecondsPath
+ * `$.plan.timeouts.turnSeconds`): at least as long as the longest run the one ahead of it may take
+ * (`maxRunMinutes`) and an hour, so a run never gives up behind a legitimate long run.
+ */
+export function turnSeconds(maxRunMinutes: number): number {
+  return maxRunMinutes * 60 + 3600;
+}
+
 /** The run's time of a plan (plans made before runMinutes existed ran for transferMinutes). */
 export function runMinutesOf(timeouts: { transferMinutes: number; runMinutes?: number }): number {
   return timeouts.runMinutes ?? timeouts.transferMinutes;

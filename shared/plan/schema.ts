@@ -112,6 +112,8 @@ export const TransferPlan = z.object({
      * heartbeats but never reports, or a callback that never comes.
      */
     waitSeconds: z.number().int().positive(),
+    /** TimeoutSeconds of WaitForTurn (`$.plan.timeouts.turnSeconds`): shared/plan/deadline.ts turnSeconds. */
+    turnSeconds: z.number().int().positive(),
   }),
   /** The plan's own estimate of the run (a stage-in's listed scope), when there is one. */
   estimate: z

@@ -19,7 +19,7 @@ import { parseInput } from '../input.js';
 import { formatS3Uri, resolveScope, type TransferScope } from '../paths.js';
 import { callerAccount, type STSClient } from '../sts/identity.js';
 import { resolveRequest } from '../transfers/request.js';
-import { type RunEstimate, runBudget } from './deadline.js';
+import { type RunEstimate, runBudget, turnSeconds } from './deadline.js';
 import { estimateRun } from './estimate-run.js';
 import { chooseMethod, type MethodChoice } from './method.js';
 import type { TransferPlan } from './schema.js';
@@ -165,6 +165,7 @@ export function buildPlan(parts: PlanParts): TransferPlan {
       runMinutes: budget.runMinutes,
       runReason: budget.reason,
       waitSeconds: budget.waitSeconds,
+      turnSeconds: turnSeconds(timeouts.maxRunMinutes),
     },
     ...(parts.estimate ? { estimate: parts.estimate } : {}),
   };

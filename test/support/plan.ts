@@ -67,6 +67,7 @@ export function buildTransferPlan(overrides: PlanOverrides = {}): TransferPlan {
       agentOnlineMinutes: 15,
       associationMinutes: 60,
       waitSeconds: 25_200,
+      turnSeconds: 1_213_200,
       ...timeouts,
     },
   };

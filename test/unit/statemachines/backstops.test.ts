@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { DefaultsConfig } from '../../../shared/config/schema.js';
-import { runBudget, waitSeconds } from '../../../shared/plan/deadline.js';
+import { runBudget, turnSeconds, waitSeconds } from '../../../shared/plan/deadline.js';
 import { projectStateMachines } from '../../support/asl.js';
 
 interface Retrier {
@@ -128,7 +128,7 @@ describe('transfer state machine: the execution backstop', () => {
     const longest =
       settleMinutes * 60 +
       quietSeconds +
-      byName.WaitForTurn!.TimeoutSeconds! +
+      turnSeconds(maxRunMinutes) +
       runMinutes * 60 +
       waitSeconds(runMinutes) +
       terminations.reduce((a, b) => a + b, 0);
@@ -139,7 +139,8 @@ describe('transfer state machine: the execution backstop', () => {
     expect(runMinutes).toBe(maxRunMinutes);
     expect(byName.RunTransferCommand!.TimeoutSecondsPath).toBe('$.plan.timeouts.waitSeconds');
     expect(byName.RunShardCommand!.TimeoutSecondsPath).toBe('$.plan.timeouts.waitSeconds');
-    expect(byName.WaitForTurn!.TimeoutSeconds).toBe(7 * 24 * 3600);
+    expect(byName.WaitForTurn!.TimeoutSecondsPath).toBe('$.plan.timeouts.turnSeconds');
+    expect(transfer.TimeoutSeconds).toBeLessThan(365 * 24 * 3600);
     expect(transfer.TimeoutSeconds).toBeGreaterThan(longest);
   });
 });
