@@ -57,7 +57,13 @@ export function turnInput(
     mapping,
     direction,
     options: { dryRun: options.dryRun ?? false },
-    timeouts: { transferMinutes: 120, agentOnlineMinutes: 15, associationMinutes: 60, waitSeconds: 14_400, turnSeconds: 1_213_200 },
+    timeouts: {
+      transferMinutes: 120,
+      agentOnlineMinutes: 15,
+      associationMinutes: 60,
+      waitSeconds: 14_400,
+      turnSeconds: 1_213_200,
+    },
   });
   return {
     taskToken: `token-${id}`,
