@@ -321,6 +321,30 @@ describe('checksum verification, DRA method (no Lustre client: a launched transf
     expect(await instancesNotTerminated()).toEqual([]);
   }, 240_000);
 
+  it('fails a DRA export whose object was corrupted in S3 (same size), naming the file, and terminates the instance', async () => {
+    writeFsxTree('checked-dra/bad-out', sampleTree(randomBytes(1000), 'big/small.bin'));
+    await world.cloud.faults.add({
+      service: 's3',
+      behavior: 'corrupt-object',
+      match: { Bucket: BUCKET, Key: 'checked-dra/bad-out/ünïcödé/数据 файл.nc' },
+      count: 1,
+    });
+
+    const run = await runTransfer(
+      world,
+      { mapping: 'checked-dra', direction: 'export', subPath: 'bad-out' },
+      180_000,
+    );
+
+    expect(run.status).toBe('FAILED');
+    expect(run.error).toBe('VerificationFailedError');
+    // FSx exports without an additional checksum: S3's record of the content is the ETag (MD5).
+    expect(run.cause).toContain('content differs: ünïcödé/数据 файл.nc (ETag (MD5)');
+    expect(run.cause).not.toContain('content differs: a/sibling.txt');
+    expect(run.states).toEqual(expect.arrayContaining(['VerifyDraContent', 'TerminateAfterFailure']));
+    expect(await instancesNotTerminated()).toEqual([]);
+  }, 240_000);
+
   it('lets a DRA size run launch nothing and say that it did not check content', async () => {
     const tree = sampleTree(randomBytes(1000), 'big/small.bin');
     writeFsxTree('checked-dra/size-out', tree);
