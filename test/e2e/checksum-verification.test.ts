@@ -19,6 +19,7 @@ import {
 } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { getS3 } from '../../shared/aws/clients.js';
+import { startLustreClient, useConfig } from './dra-helpers.js';
 import {
   BUCKET,
   configYaml,
@@ -40,18 +41,16 @@ let world: World;
 /** A client with the SDK's default checksums (every upload carries one). */
 let withChecksums: S3Client;
 
-beforeAll(async () => {
-  world = await startWorld({
-    config: configYaml({
-      extraMappings: `  - name: checked-dra
+const CHECKED_DRA = `  - name: checked-dra
     fileSystemId: ${FS_ID}
     fsxPath: /checked-dra
     s3Uri: s3://${BUCKET}/checked-dra
     directions: [stage-in, export]
     method: dra
-    verify: checksum`,
-    }),
-  });
+    verify: checksum`;
+
+beforeAll(async () => {
+  world = await startWorld({ config: configYaml({ extraMappings: CHECKED_DRA }) });
   withChecksums = new S3Client({
     endpoint: world.cloud.endpoint,
     region: 'us-east-1',
@@ -359,5 +358,60 @@ describe('checksum verification, DRA method (no Lustre client: a launched transf
     expect(run.states).not.toContain('LaunchInstance');
     const files = Object.keys(tree).length;
     expect(run.output?.verification).toEqual({ mode: 'size', files, contentChecked: 0, sizeOnly: files });
+  }, 240_000);
+});
+
+// Last: it deploys a config naming a Lustre client, which every later run would use.
+describe('checksum verification, DRA method with a configured Lustre client', () => {
+  beforeAll(async () => {
+    const client = await startLustreClient(world, FS_ID);
+    useConfig(world, configYaml({ extraMappings: CHECKED_DRA, lustreClientInstanceId: client }));
+  }, 60_000);
+
+  it('checks every file of a DRA stage-in by content with the listing command on the client, launching nothing', async () => {
+    const tree = sampleTree(randomBytes(6 * MB), 'big/6mb.bin');
+    await putTree('checked-dra/client-in', tree);
+
+    const run = await runTransfer(
+      world,
+      { mapping: 'checked-dra', direction: 'stage-in', subPath: 'client-in' },
+      180_000,
+    );
+
+    expect(run.status, run.cause).toBe('SUCCEEDED');
+    expect(run.states).toEqual(expect.arrayContaining(['StartFileListing', 'WaitForFileListing']));
+    expect(run.states).not.toContain('LaunchInstance');
+    expect(await fsTree(fsxDir(world, 'checked-dra/client-in'))).toEqual(expectedTree(tree));
+    const files = Object.keys(tree).length;
+    expect(run.output?.verification).toMatchObject({
+      mode: 'checksum',
+      files,
+      contentChecked: files,
+      sizeOnly: 0,
+    });
+    expect(run.output?.verification.note).toBeUndefined();
+  }, 240_000);
+
+  it('fails a DRA stage-in whose file was corrupted on FSx (same size) on the client, naming the file', async () => {
+    await putTree('checked-dra/client-bad', sampleTree(randomBytes(1000), 'big/small.bin'));
+    await world.cloud.faults.add({
+      service: 'ssm',
+      behavior: 'corrupt-file',
+      match: { FileSystemId: FS_ID, Path: '/checked-dra/client-bad/a/b/c/d/deep.nc' },
+      count: 1,
+    });
+
+    const run = await runTransfer(
+      world,
+      { mapping: 'checked-dra', direction: 'stage-in', subPath: 'client-bad' },
+      180_000,
+    );
+
+    expect(run.status).toBe('FAILED');
+    expect(run.error).toBe('VerificationFailedError');
+    expect(run.cause).toContain('content differs: a/b/c/d/deep.nc (ETag (MD5)');
+    expect(run.cause).not.toContain('content differs: a/sibling.txt');
+    expect(run.states).toContain('WaitForFileListing');
+    expect(run.states).not.toContain('LaunchInstance');
   }, 240_000);
 });
