@@ -11,8 +11,8 @@
  * matching Step Functions execution times out `delayMs` after it starts, as if its TimeoutSeconds
  * were that short: the way to reach a TIMED_OUT execution without waiting for the real backstop).
  * `corrupt-object` (S3: flips one bit of a matching object, `Bucket` and `Key`, right after it is
- * stored; same size, its ETag, part and object checksums then describe the new bytes, as for
- * bytes that were wrong when S3 received them) and `corrupt-file`
+ * stored, whoever wrote it, FSx exports too; same size, its ETag, part and object checksums then
+ * describe the new bytes, as for bytes that were wrong when S3 received them) and `corrupt-file`
  * (FSx: flips one bit of a matching file, `FileSystemId` and `Path` from the file system root,
  * when a data repository task or a Run Command step that may have written it ends) let the
  * checksum verification prove that it detects same-size corruption; `offset` picks the byte

@@ -593,6 +593,12 @@ export class S3Backend {
       });
       return;
     }
+    if (target.bucket && target.key && operation === 'PutObject') {
+      // A PutObject without a checksum (the FSx emulator's exports among them) can be corrupted too.
+      const { bucket, key } = target;
+      this.forward(call, { headers: () => this.corruptionHeaders(bucket, key) });
+      return;
+    }
     this.forward(call);
   }
 
@@ -654,8 +660,10 @@ export class S3Backend {
                 etag,
                 checksum: { algorithm: requested.algorithm, type: 'FULL_OBJECT', value: spooled.checksum },
               });
-              await this.applyCorruption(bucket, key);
-              return checksumHeaders(requested.algorithm, spooled.checksum, 'FULL_OBJECT');
+              return {
+                ...checksumHeaders(requested.algorithm, spooled.checksum, 'FULL_OBJECT'),
+                ...(await this.corruptionHeaders(bucket, key)),
+              };
             },
             done: resolve,
           },
@@ -749,9 +757,14 @@ export class S3Backend {
                 ...(parts ? { parts } : {}),
               });
             else checksums.remove(bucket, key);
-            await this.applyCorruption(bucket, key);
+            const corrupted = await this.applyCorruption(bucket, key);
+            if (corrupted?.checksum) {
+              const { algorithm, value, type } = corrupted.checksum;
+              extra = `<Checksum${algorithm}>${escapeXml(value)}</Checksum${algorithm}><ChecksumType>${type}</ChecksumType>`;
+              Object.assign(responseHeaders, checksumHeaders(algorithm, value, type));
+            }
             return xml
-              .replace(/<ETag>[^<]*<\/ETag>/, `<ETag>${escapeXml(etag)}</ETag>`)
+              .replace(/<ETag>[^<]*<\/ETag>/, `<ETag>${escapeXml(corrupted?.etag ?? etag)}</ETag>`)
               .replace('</CompleteMultipartUploadResult>', `${extra}</CompleteMultipartUploadResult>`);
           },
           done: resolve,
@@ -918,12 +931,31 @@ export class S3Backend {
     });
   }
 
-  /** The fault `corrupt-object`: flips a bit of a just stored object that a rule matches. */
-  private async applyCorruption(bucket: string, key: string): Promise<void> {
+  /**
+   * The fault `corrupt-object`: flips a bit of a just stored object that a rule matches, whoever
+   * wrote it (the FSx emulator's exports too). Returns what S3 then answers about the stored bytes
+   * (their ETag and checksum) for the response, or undefined when no rule fired.
+   */
+  private async applyCorruption(
+    bucket: string,
+    key: string,
+  ): Promise<{ etag: string; checksum?: ObjectChecksum } | undefined> {
     const rule = this.options.faults?.behavior('corrupt-object', { Bucket: bucket, Key: key });
-    if (!rule) return;
+    if (!rule) return undefined;
     const offset = await this.checksums.corrupt(bucket, key, rule.offset);
     this.options.log?.(`fault corrupt-object: flipped a bit of s3://${bucket}/${key} at byte ${offset}`);
+    const etag = await this.checksums.etag(bucket, key);
+    if (offset === undefined || etag === undefined) return undefined;
+    const checksum = this.checksums.get(bucket, key, etag)?.checksum;
+    return { etag, ...(checksum ? { checksum } : {}) };
+  }
+
+  /** The response headers of a stored object after `applyCorruption` (none when it did not fire). */
+  private async corruptionHeaders(bucket: string, key: string): Promise<Record<string, string>> {
+    const stored = await this.applyCorruption(bucket, key);
+    if (!stored) return {};
+    const { etag, checksum } = stored;
+    return { etag, ...(checksum ? checksumHeaders(checksum.algorithm, checksum.value, checksum.type) : {}) };
   }
 
   /** Sends a prepared request to s3rver and its answer back (with the hooks of checksum requests). */

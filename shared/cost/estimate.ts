@@ -41,6 +41,11 @@ export interface EstimateInput {
   preload: boolean;
   /** The verification mode (docs/verification.md); `size` when absent. */
   verify?: VerifyMode;
+  /**
+   * The file system has a configured Lustre client (`fileSystems[].lustreClientInstanceId`): a DRA
+   * `checksum` run checksums there instead of on a launched instance.
+   */
+  lustreClient?: boolean;
 }
 
 /**
@@ -261,34 +266,45 @@ export function estimateDra(input: EstimateInput, prices: PriceTable): MethodEst
     input.direction === 'stage-in'
       ? model.draTaskSeconds + files / model.draImportFilesPerSecond
       : model.draTaskSeconds + files / model.draExportFilesPerSecond + contentSeconds;
-  const preload = input.direction === 'stage-in' && input.preload ? contentSeconds : 0;
-  const seconds = model.runOverheadSeconds + association + task + preload;
+  const checksums = input.verify === 'checksum' ? draChecksums(input, fs, prices) : undefined;
+  // Reading a staged file to checksum it restores its contents: a preload then has nothing left to do.
+  const restores = input.direction === 'stage-in' && (input.preload || checksums !== undefined);
+  const preload = input.direction === 'stage-in' && input.preload && !checksums ? contentSeconds : 0;
+  const seconds = model.runOverheadSeconds + association + task + preload + (checksums?.seconds ?? 0);
 
   const lists = Math.ceil(files / 1000);
   // Import: FSx lists the prefix and reads each object's metadata; export: FSx PUTs the data.
   // The run lists the S3 scope once more to verify, and the report is one PUT and one GET.
   const s3Put =
-    (input.direction === 'export' ? dataRequests(input.scope, model.partSizeBytes) : 0) + 2 * lists + 1;
+    (input.direction === 'export' ? dataRequests(input.scope, model.partSizeBytes) : 0) +
+    2 * lists +
+    1 +
+    (checksums?.s3Put ?? 0);
   // FSx loads contents in chunks of ImportedFileChunkSize (1 GiB by default).
   const s3Get =
-    (input.direction === 'stage-in' ? files : 0) + (preload ? dataRequests(input.scope, 1024 ** 3) : 0) + 1;
+    (input.direction === 'stage-in' ? files : 0) +
+    (restores ? dataRequests(input.scope, 1024 ** 3) : 0) +
+    1 +
+    (checksums?.s3Get ?? 0);
   // Validate ChooseTurn WaitForTurn ChooseMethod EnsureAssociation WaitForAssociation
   // ChooseDraDirection Start*Task (ImportTaskStarted) WaitFor*Task StartFileListing FileListingSent
   // WaitForFileListing VerifyDraTransfer ChooseDraFollowUp Summarize Succeed, and the preload
   // (StartPreload PreloadSent WaitForPreload). The waits are .waitForTaskToken states: one
   // transition each however long they last.
-  const transitions = (input.direction === 'stage-in' ? 16 : 15) + (preload ? 3 : 0);
+  const transitions =
+    (input.direction === 'stage-in' ? 16 : 15) + (preload ? 3 : 0) + (checksums?.transitions ?? 0);
   // Functions: the 9 Task states, finish-transfer, the preload's two, and the poller's rounds while
   // the run waits (shared with the other runs waiting at the same time: at most this many).
-  const pollerRounds = Math.ceil((association + task + preload) / DRA_POLLER_SECONDS);
-  const invocations = 10 + (preload ? 2 : 0) + pollerRounds;
+  const waits = association + task + preload + (checksums?.seconds ?? 0);
+  const pollerRounds = Math.ceil(waits / DRA_POLLER_SECONDS);
+  const invocations = 10 + (preload ? 2 : 0) + pollerRounds + (checksums?.invocations ?? 0);
   const costs: CostBreakdown = {
-    instances: 0,
+    instances: checksums?.instanceUsd ?? 0,
     s3Requests: s3Cost(s3Put, s3Get, prices),
     ...orchestration(transitions, invocations, prices),
   };
-  const notes: string[] = [];
-  if (input.direction === 'stage-in' && !input.preload && contentSeconds >= 1) {
+  const notes: string[] = checksums ? [checksums.note] : [];
+  if (input.direction === 'stage-in' && !restores && contentSeconds >= 1) {
     notes.push(
       `file contents load from S3 on first read: ${formatSeconds(contentSeconds)} of reading at the file system's ${round(fs)} MB/s (mapping option preload restores them during the run)`,
     );
@@ -303,16 +319,73 @@ export function estimateDra(input: EstimateInput, prices: PriceTable): MethodEst
       ...(association ? [{ name: 'create the association', seconds: association }] : []),
       { name: input.direction === 'stage-in' ? 'import task (metadata)' : 'export task', seconds: task },
       ...(preload ? [{ name: 'preload (lfs hsm_restore)', seconds: preload }] : []),
+      ...(checksums?.phases ?? []),
     ],
     costs,
     limitedBy:
-      association > task + preload
+      association > task + preload + (checksums?.seconds ?? 0)
         ? `creating the association (${formatSeconds(association)}, once per mapping)`
-        : input.direction === 'export' || preload
-          ? `the file system (${round(fs)} MB/s)`
-          : `file metadata (${model.draImportFilesPerSecond} files/s)`,
-    counts: { transitions, lambdaInvocations: invocations, s3Put, s3Get, instanceSeconds: 0 },
+        : checksums && checksums.seconds > task + preload
+          ? checksums.limitedBy
+          : input.direction === 'export' || preload
+            ? `the file system (${round(fs)} MB/s)`
+            : `file metadata (${model.draImportFilesPerSecond} files/s)`,
+    counts: {
+      transitions,
+      lambdaInvocations: invocations,
+      s3Put,
+      s3Get,
+      instanceSeconds: checksums?.instanceSeconds ?? 0,
+    },
     notes,
+  };
+}
+
+/**
+ * What `checksum` verification adds to a DRA run (docs/verification.md): a Lustre client reads
+ * every file once (restoring a staged file's contents from S3 first). The configured client reads
+ * in the listing command, at the file system's rate or the hashing rate; without one, the run
+ * launches a transfer instance for it (launch, agent, the read at min(its baseline, the file
+ * system, hashing), terminate), billed as the EC2 method's. The launched path replaces
+ * WaitForFileListing VerifyDraTransfer ChooseDraFollowUp with LaunchInstance WaitForAgent (and its
+ * polls) ChooseInstanceCommand SendChecksumsCommand WaitForChecksumsCommand VerifyDraContent
+ * ChooseInstanceFollowUp TerminateInstance ChooseAfterTermination: 4 more functions.
+ */
+function draChecksums(input: EstimateInput, fs: number, prices: PriceTable) {
+  const { model } = prices;
+  const gib = round(input.scope.bytes / 1024 ** 3);
+  if (input.lustreClient) {
+    const read = checksumCost(input.scope, fs);
+    return {
+      ...read,
+      phases: [{ name: 'checksums on the Lustre client (read every file)', seconds: read.seconds }],
+      transitions: 0,
+      invocations: 0,
+      instanceSeconds: 0,
+      instanceUsd: 0,
+      limitedBy: `reading every file on the Lustre client (${round(Math.min(fs, CHECKSUM_HASH_MBPS))} MB/s)`,
+      note: `checksum verification reads all ${gib} GiB on the configured Lustre client (${formatSeconds(read.seconds)}, not counting its own network) and each object's metadata (${input.scope.files.toLocaleString('en-US')} HeadObject)`,
+    };
+  }
+  const instance = instancePrice(input.instanceType, prices);
+  const rate = Math.min(instance.baselineGbps * 125, fs);
+  const read = checksumCost(input.scope, rate);
+  const instanceSeconds = model.instanceStartupSeconds + read.seconds + model.instanceFinishSeconds;
+  const agentPolls = pollAttempts(model.instanceStartupSeconds / 2, WAIT_FOR_AGENT);
+  return {
+    ...read,
+    seconds: instanceSeconds,
+    phases: [
+      { name: 'launch, SSM agent, mount (for checksums)', seconds: model.instanceStartupSeconds },
+      { name: 'checksums on the instance (read every file)', seconds: read.seconds },
+      { name: 'verify, terminate', seconds: model.instanceFinishSeconds },
+    ],
+    transitions: 6 + (agentPolls - 1),
+    invocations: 4 + (agentPolls - 1),
+    instanceSeconds,
+    instanceUsd: (Math.max(prices.ec2MinimumSeconds, instanceSeconds) * instance.usdPerHour) / 3600,
+    limitedBy: `reading every file on a launched ${input.instanceType} (${round(Math.min(rate, CHECKSUM_HASH_MBPS))} MB/s)`,
+    note: `checksum verification launches a ${input.instanceType} (no Lustre client configured) that reads all ${gib} GiB (${formatSeconds(read.seconds)}) and each object's metadata (${input.scope.files.toLocaleString('en-US')} HeadObject)`,
   };
 }
 

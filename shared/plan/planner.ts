@@ -200,8 +200,16 @@ export async function planReport(
       ),
       preload: question.request.preload,
       verify: request.verify ?? mapping.verify,
+      lustreClient: Boolean(
+        config.fileSystems.find((fs) => fs.id === mapping.fileSystemId)?.lustreClientInstanceId,
+      ),
     };
-    estimates.dra = { possible: true, ...estimateDra(input, prices) };
+    try {
+      estimates.dra = { possible: true, ...estimateDra(input, prices) };
+    } catch (error) {
+      // A checksum run without a Lustre client prices the instance it launches.
+      estimates.dra = { possible: true, seconds: null, usd: null, reason: (error as Error).message };
+    }
     try {
       estimates.ec2 = { possible: true, ...estimateEc2(input, prices) };
       scaleOut = suggestScaleOut(input, prices);

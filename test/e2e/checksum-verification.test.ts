@@ -19,6 +19,7 @@ import {
 } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { getS3 } from '../../shared/aws/clients.js';
+import { startLustreClient, useConfig } from './dra-helpers.js';
 import {
   BUCKET,
   configYaml,
@@ -28,6 +29,7 @@ import {
   fsxDir,
   instancesNotTerminated,
   putTree,
+  type Run,
   runTransfer,
   s3Tree,
   sampleTree,
@@ -40,18 +42,16 @@ let world: World;
 /** A client with the SDK's default checksums (every upload carries one). */
 let withChecksums: S3Client;
 
-beforeAll(async () => {
-  world = await startWorld({
-    config: configYaml({
-      extraMappings: `  - name: checked-dra
+const CHECKED_DRA = `  - name: checked-dra
     fileSystemId: ${FS_ID}
     fsxPath: /checked-dra
     s3Uri: s3://${BUCKET}/checked-dra
     directions: [stage-in, export]
     method: dra
-    verify: checksum`,
-    }),
-  });
+    verify: checksum`;
+
+beforeAll(async () => {
+  world = await startWorld({ config: configYaml({ extraMappings: CHECKED_DRA }) });
   withChecksums = new S3Client({
     endpoint: world.cloud.endpoint,
     region: 'us-east-1',
@@ -102,6 +102,34 @@ async function putMultipart(
       MultipartUpload: { Parts: done },
     }),
   );
+}
+
+/** One same-size bit flip of a file on FSx (path from the file system root), at the next chance. */
+async function corruptFile(path: string): Promise<void> {
+  await world.cloud.faults.add({
+    service: 'ssm',
+    behavior: 'corrupt-file',
+    match: { FileSystemId: FS_ID, Path: path },
+    count: 1,
+  });
+}
+
+/** One same-size bit flip of an object in S3, right after it is stored. */
+async function corruptObject(key: string): Promise<void> {
+  await world.cloud.faults.add({
+    service: 's3',
+    behavior: 'corrupt-object',
+    match: { Bucket: BUCKET, Key: key },
+    count: 1,
+  });
+}
+
+/** The run failed verification naming `path` (checked by `how`) and no other file of the sample tree. */
+function expectContentDiffers(run: Run, path: string, how: string): void {
+  expect(run.status).toBe('FAILED');
+  expect(run.error).toBe('VerificationFailedError');
+  expect(run.cause).toContain(`content differs: ${path} (${how}`);
+  expect(run.cause).not.toContain('content differs: a/sibling.txt');
 }
 
 function writeFsxTree(path: string, tree: Record<string, Buffer | string>): void {
@@ -186,12 +214,7 @@ describe('checksum verification, EC2 method', () => {
 
   it('fails a checksum stage-in whose file was corrupted on FSx (same size), naming the file', async () => {
     await putTree('blended-tropomi/bad-in', sampleTree(randomBytes(1000), 'big/small.bin'));
-    await world.cloud.faults.add({
-      service: 'ssm',
-      behavior: 'corrupt-file',
-      match: { FileSystemId: FS_ID, Path: '/blended-tropomi/bad-in/a/b/c/d/deep.nc' },
-      count: 1,
-    });
+    await corruptFile('/blended-tropomi/bad-in/a/b/c/d/deep.nc');
 
     const run = await runTransfer(
       world,
@@ -199,20 +222,12 @@ describe('checksum verification, EC2 method', () => {
       180_000,
     );
 
-    expect(run.status).toBe('FAILED');
-    expect(run.error).toBe('VerificationFailedError');
-    expect(run.cause).toContain('content differs: a/b/c/d/deep.nc (ETag (MD5)');
-    expect(run.cause).not.toContain('content differs: a/sibling.txt');
+    expectContentDiffers(run, 'a/b/c/d/deep.nc', 'ETag (MD5)');
   }, 240_000);
 
   it('fails a checksum export whose object was corrupted in S3 (same size), naming the file', async () => {
     writeFsxTree('output/bad-out', sampleTree(randomBytes(1000), 'big/small.bin'));
-    await world.cloud.faults.add({
-      service: 's3',
-      behavior: 'corrupt-object',
-      match: { Bucket: BUCKET, Key: 'output/bad-out/ünïcödé/数据 файл.nc' },
-      count: 1,
-    });
+    await corruptObject('output/bad-out/ünïcödé/数据 файл.nc');
 
     const run = await runTransfer(
       world,
@@ -220,20 +235,13 @@ describe('checksum verification, EC2 method', () => {
       180_000,
     );
 
-    expect(run.status).toBe('FAILED');
-    expect(run.error).toBe('VerificationFailedError');
-    expect(run.cause).toContain('content differs: ünïcödé/数据 файл.nc (CRC32');
+    expectContentDiffers(run, 'ünïcödé/数据 файл.nc', 'CRC32');
   }, 240_000);
 
   it('lets a size run pass over the same corruption and says that it did not check content', async () => {
     const tree = sampleTree(randomBytes(1000), 'big/small.bin');
     await putTree('blended-tropomi/size-in', tree);
-    await world.cloud.faults.add({
-      service: 'ssm',
-      behavior: 'corrupt-file',
-      match: { FileSystemId: FS_ID, Path: '/blended-tropomi/size-in/a/b/c/d/deep.nc' },
-      count: 1,
-    });
+    await corruptFile('/blended-tropomi/size-in/a/b/c/d/deep.nc');
 
     const run = await runTransfer(
       world,
@@ -300,12 +308,7 @@ describe('checksum verification, DRA method (no Lustre client: a launched transf
 
   it('fails a DRA stage-in whose file was corrupted on FSx (same size), naming the file, and terminates the instance', async () => {
     await putTree('checked-dra/bad-in', sampleTree(randomBytes(1000), 'big/small.bin'));
-    await world.cloud.faults.add({
-      service: 'ssm',
-      behavior: 'corrupt-file',
-      match: { FileSystemId: FS_ID, Path: '/checked-dra/bad-in/a/b/c/d/deep.nc' },
-      count: 1,
-    });
+    await corruptFile('/checked-dra/bad-in/a/b/c/d/deep.nc');
 
     const run = await runTransfer(
       world,
@@ -313,10 +316,23 @@ describe('checksum verification, DRA method (no Lustre client: a launched transf
       180_000,
     );
 
-    expect(run.status).toBe('FAILED');
-    expect(run.error).toBe('VerificationFailedError');
-    expect(run.cause).toContain('content differs: a/b/c/d/deep.nc (ETag (MD5)');
-    expect(run.cause).not.toContain('content differs: a/sibling.txt');
+    expectContentDiffers(run, 'a/b/c/d/deep.nc', 'ETag (MD5)');
+    expect(run.states).toEqual(expect.arrayContaining(['VerifyDraContent', 'TerminateAfterFailure']));
+    expect(await instancesNotTerminated()).toEqual([]);
+  }, 240_000);
+
+  it('fails a DRA export whose object was corrupted in S3 (same size), naming the file, and terminates the instance', async () => {
+    writeFsxTree('checked-dra/bad-out', sampleTree(randomBytes(1000), 'big/small.bin'));
+    await corruptObject('checked-dra/bad-out/ünïcödé/数据 файл.nc');
+
+    const run = await runTransfer(
+      world,
+      { mapping: 'checked-dra', direction: 'export', subPath: 'bad-out' },
+      180_000,
+    );
+
+    // FSx exports without an additional checksum: S3's record of the content is the ETag (MD5).
+    expectContentDiffers(run, 'ünïcödé/数据 файл.nc', 'ETag (MD5)');
     expect(run.states).toEqual(expect.arrayContaining(['VerifyDraContent', 'TerminateAfterFailure']));
     expect(await instancesNotTerminated()).toEqual([]);
   }, 240_000);
@@ -335,5 +351,52 @@ describe('checksum verification, DRA method (no Lustre client: a launched transf
     expect(run.states).not.toContain('LaunchInstance');
     const files = Object.keys(tree).length;
     expect(run.output?.verification).toEqual({ mode: 'size', files, contentChecked: 0, sizeOnly: files });
+  }, 240_000);
+});
+
+// Last: it deploys a config naming a Lustre client, which every later run would use.
+describe('checksum verification, DRA method with a configured Lustre client', () => {
+  beforeAll(async () => {
+    const client = await startLustreClient(world, FS_ID);
+    useConfig(world, configYaml({ extraMappings: CHECKED_DRA, lustreClientInstanceId: client }));
+  }, 60_000);
+
+  it('checks every file of a DRA stage-in by content with the listing command on the client, launching nothing', async () => {
+    const tree = sampleTree(randomBytes(6 * MB), 'big/6mb.bin');
+    await putTree('checked-dra/client-in', tree);
+
+    const run = await runTransfer(
+      world,
+      { mapping: 'checked-dra', direction: 'stage-in', subPath: 'client-in' },
+      180_000,
+    );
+
+    expect(run.status, run.cause).toBe('SUCCEEDED');
+    expect(run.states).toEqual(expect.arrayContaining(['StartFileListing', 'WaitForFileListing']));
+    expect(run.states).not.toContain('LaunchInstance');
+    expect(await fsTree(fsxDir(world, 'checked-dra/client-in'))).toEqual(expectedTree(tree));
+    const files = Object.keys(tree).length;
+    expect(run.output?.verification).toMatchObject({
+      mode: 'checksum',
+      files,
+      contentChecked: files,
+      sizeOnly: 0,
+    });
+    expect(run.output?.verification.note).toBeUndefined();
+  }, 240_000);
+
+  it('fails a DRA stage-in whose file was corrupted on FSx (same size) on the client, naming the file', async () => {
+    await putTree('checked-dra/client-bad', sampleTree(randomBytes(1000), 'big/small.bin'));
+    await corruptFile('/checked-dra/client-bad/a/b/c/d/deep.nc');
+
+    const run = await runTransfer(
+      world,
+      { mapping: 'checked-dra', direction: 'stage-in', subPath: 'client-bad' },
+      180_000,
+    );
+
+    expectContentDiffers(run, 'a/b/c/d/deep.nc', 'ETag (MD5)');
+    expect(run.states).toContain('WaitForFileListing');
+    expect(run.states).not.toContain('LaunchInstance');
   }, 240_000);
 });

@@ -211,6 +211,32 @@ describe('fsx-transfer against a running local cloud', () => {
     expect(text.stdout).toMatch(/deadline: \d+h \d+m after the run gets its turn, from the estimate x 2 \(/);
   }, 60_000);
 
+  it("plan --verify checksum includes the checksums phase in the DRA estimate: the configured Lustre client's read", async () => {
+    const args = [
+      'plan',
+      'blended-boundary-conditions',
+      'stage-in',
+      '--files',
+      '1200',
+      '--bytes',
+      '80GiB',
+      '--json',
+    ];
+    const size = lastJson(await cli(args, env));
+    const checked = await cli([...args, '--verify', 'checksum'], env);
+
+    expect(checked.code, checked.stderr).toBe(0);
+    // fsx-transfer.config.yaml names a Lustre client for the file system: nothing is launched.
+    const dra = lastJson(checked).estimates.dra;
+    const phase = dra.phases.find(
+      (p: { name: string }) => p.name === 'checksums on the Lustre client (read every file)',
+    );
+    expect(phase?.seconds).toBeGreaterThan(0);
+    expect(dra.seconds).toBeCloseTo(size.estimates.dra.seconds + phase.seconds, 3);
+    expect(dra.costs.instances).toBe(0);
+    expect(dra.notes.join(' ')).toContain('on the configured Lustre client');
+  }, 60_000);
+
   it('exits 3 when a prerequisite is not met, and 2 with one line naming a bad argument', async () => {
     const otherConfig = join(dir, 'unknown-file-system.yaml');
     writeFileSync(

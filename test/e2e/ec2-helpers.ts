@@ -28,7 +28,9 @@ export const FS_ID = 'fs-00000000000000001';
 export const BUCKET = 'demo';
 
 /** The local demo config plus `extraMappings` (YAML list items) and `defaults` (YAML block). */
-export function configYaml(options: { extraMappings?: string; defaults?: string } = {}): string {
+export function configYaml(
+  options: { extraMappings?: string; defaults?: string; lustreClientInstanceId?: string } = {},
+): string {
   return `version: 1
 region: us-east-1
 accountId: '000000000000'
@@ -37,7 +39,7 @@ fileSystems:
     mountPoint: /fsx
     subnetIds: [subnet-00000000000000001, subnet-00000000000000002]
     securityGroupIds: [sg-00000000000000001]
-mappings:
+${options.lustreClientInstanceId ? `    lustreClientInstanceId: ${options.lustreClientInstanceId}\n` : ''}mappings:
   - name: blended-tropomi
     fileSystemId: ${FS_ID}
     fsxPath: /blended-tropomi

@@ -261,7 +261,7 @@ describe('additional checksums on the local S3', () => {
       count: 1,
     });
 
-    await sdk.send(
+    const put = await sdk.send(
       new PutObjectCommand({
         Bucket: BUCKET,
         Key: 'corrupt/one.bin',
@@ -279,6 +279,42 @@ describe('additional checksums on the local S3', () => {
     expect(stored.equals(expected)).toBe(true);
     expect(after.ChecksumSHA256).toBe(await checksumOf('SHA256', expected));
     expect(after.ContentLength).toBe(data.length);
+    // The answer to the upload describes the stored bytes, as S3's would.
+    expect(put.ETag).toBe(md5Etag(expected));
+    expect(put.ChecksumSHA256).toBe(after.ChecksumSHA256);
+  });
+
+  it('corrupt-object also hits a PutObject without a checksum (as the FSx emulator exports), and its answer has the new ETag', async () => {
+    const data = randomBytes(3000);
+    const plain = new S3Client({
+      endpoint: t.cloud.endpoint,
+      region: 'us-east-1',
+      credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
+      forcePathStyle: true,
+      requestChecksumCalculation: 'WHEN_REQUIRED',
+    });
+    await t.admin('POST', '/faults', {
+      service: 's3',
+      behavior: 'corrupt-object',
+      match: { Bucket: BUCKET, Key: 'corrupt/plain.bin' },
+      offset: 7,
+      count: 1,
+    });
+
+    const put = await plain.send(
+      new PutObjectCommand({ Bucket: BUCKET, Key: 'corrupt/plain.bin', Body: data }),
+    );
+    plain.destroy();
+    const out = await t.s3.send(new GetObjectCommand({ Bucket: BUCKET, Key: 'corrupt/plain.bin' }));
+    const stored = Buffer.from(await out.Body!.transformToByteArray());
+    await t.admin('DELETE', '/faults');
+
+    const expected = Buffer.from(data);
+    expected[7] = (expected[7] as number) ^ 0x01;
+    expect(stored.equals(expected)).toBe(true);
+    expect(put.ETag).toBe(md5Etag(expected));
+    expect(out.ETag).toBe(md5Etag(expected));
+    expect(put.ChecksumCRC32).toBeUndefined();
   });
 });
 
@@ -536,7 +572,7 @@ describe('corrupt-object on a multipart object', () => {
       count: 1,
     });
 
-    await putMultipart('corrupt/multi.bin', parts, 'CRC32');
+    const completed = await putMultipart('corrupt/multi.bin', parts, 'CRC32');
     await t.admin('DELETE', '/faults');
     const after = await head('corrupt/multi.bin');
     const second = await t.s3.send(
@@ -569,5 +605,7 @@ describe('corrupt-object on a multipart object', () => {
     expect(after.ContentLength).toBe(5 * MiB + 3000);
     expect(second.ChecksumCRC32).toBe(crcs[1]);
     expect(after.ChecksumCRC32).toBe(await compositeChecksum('CRC32', crcs));
+    expect(completed.ETag).toBe(after.ETag);
+    expect(completed.ChecksumCRC32).toBe(after.ChecksumCRC32);
   });
 });

@@ -170,6 +170,75 @@ describe('the cost of checksum verification', () => {
     expect(checksum.notes.join(' ')).toContain('checksum verification reads all 500 GiB once more');
   });
 
+  it('worked example 5: a DRA stage-in with a configured Lustre client adds its read of every file (restoring it)', () => {
+    const size = estimateDra(example({ lustreClient: true }), PRICE_TABLE);
+
+    const checksum = estimateDra(example({ verify: 'checksum', lustreClient: true }), PRICE_TABLE);
+
+    // 536,870.9 MB at min(300 MB/s file system, 300 MB/s hashing) = 1,789.6 s after the 375 s run.
+    const phase = checksum.phases.find((p) => p.name === 'checksums on the Lustre client (read every file)');
+    expect(phase?.seconds).toBeCloseTo(1789.6, 1);
+    expect(checksum.seconds).toBeCloseTo(375 + 1789.6, 1);
+    expect(checksum.seconds - size.seconds).toBeCloseTo(phase?.seconds ?? 0, 6);
+    // The read restores every file from S3 (1 GET per file or 1 GiB chunk), then 1 HeadObject per
+    // file and the checksums object (1 GET, 1 PUT); nothing is launched.
+    expect(checksum.counts.s3Get - size.counts.s3Get).toBe(5000 + 5000 + 1);
+    expect(checksum.counts.s3Put - size.counts.s3Put).toBe(1);
+    expect(checksum.costs.instances).toBe(0);
+    expect(checksum.counts.instanceSeconds).toBe(0);
+    expect(checksum.usd).toBeCloseTo(0.0066, 4);
+    expect(checksum.notes.join(' ')).toContain('reads all 500 GiB on the configured Lustre client');
+  });
+
+  it('worked example 6: a DRA stage-in without a Lustre client adds a launched instance and its read', () => {
+    const size = estimateDra(example(), PRICE_TABLE);
+
+    const checksum = estimateDra(example({ verify: 'checksum' }), PRICE_TABLE);
+
+    // Launch 180 s + 536,870.9 MB at min(97.6 MB/s c6i.large baseline, 300) = 5,499.3 s + 60 s.
+    expect(checksum.phases.map((p) => p.name)).toEqual(
+      expect.arrayContaining([
+        'launch, SSM agent, mount (for checksums)',
+        'checksums on the instance (read every file)',
+        'verify, terminate',
+      ]),
+    );
+    expect(checksum.counts.instanceSeconds).toBeCloseTo(180 + 536_870.912 / 97.625 + 60, 1);
+    expect(checksum.seconds).toBeCloseTo(375 + 5739.3, 1);
+    expect(formatSeconds(checksum.seconds)).toBe('1h 41m');
+    expect(checksum.costs.instances).toBeCloseTo((5739.3 * 0.085) / 3600, 4);
+    expect(checksum.counts.s3Get - size.counts.s3Get).toBe(5000 + 5000 + 1);
+    expect(checksum.counts.transitions).toBeGreaterThan(size.counts.transitions + 6);
+    expect(checksum.usd).toBeCloseTo(0.143, 3);
+    expect(checksum.notes.join(' ')).toContain('launches a c6i.large (no Lustre client configured)');
+    expect(checksum.limitedBy).toBe('reading every file on a launched c6i.large (97.6 MB/s)');
+  });
+
+  it('does not preload twice: a checksum DRA stage-in with preload restores the contents once, while checksumming', () => {
+    const preloaded = estimateDra(example({ preload: true, lustreClient: true }), PRICE_TABLE);
+
+    const both = estimateDra(example({ preload: true, verify: 'checksum', lustreClient: true }), PRICE_TABLE);
+
+    expect(both.phases.map((p) => p.name)).not.toContain('preload (lfs hsm_restore)');
+    expect(both.seconds).toBeCloseTo(preloaded.seconds, 6);
+    expect(both.counts.s3Get - preloaded.counts.s3Get).toBe(5000 + 1);
+  });
+
+  it('prices a DRA export checksum run at the launched instance type, and refuses a type missing from the table', () => {
+    const exported = estimateDra(example({ direction: 'export', verify: 'checksum' }), PRICE_TABLE);
+
+    expect(
+      exported.counts.s3Get - estimateDra(example({ direction: 'export' }), PRICE_TABLE).counts.s3Get,
+    ).toBe(5000 + 1);
+    expect(() => estimateDra(example({ verify: 'checksum', instanceType: 'x9.huge' }), PRICE_TABLE)).toThrow(
+      /no price for instance type x9.huge/,
+    );
+    expect(
+      estimateDra(example({ verify: 'checksum', instanceType: 'x9.huge', lustreClient: true }), PRICE_TABLE)
+        .seconds,
+    ).toBeGreaterThan(0);
+  });
+
   it('reads at the slowest of the hashing, file system and network rates', () => {
     expect(checksumCost({ files: 1, bytes: 3e9 }, 1e9).seconds).toBeCloseTo(3e9 / 1e6 / CHECKSUM_HASH_MBPS);
     expect(checksumCost({ files: 1, bytes: 3e9 }, 100).seconds).toBeCloseTo(30);
