@@ -6,6 +6,19 @@
  */
 import type { Clock } from './types.js';
 
+/** The longest delay Node's setTimeout honours (2^31 - 1 ms). */
+export const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/**
+ * The real delay of a timer for `ms` simulated milliseconds. Node fires a timer at once when its
+ * delay does not fit in 32 bits (about 24.8 days), and a state machine's 340-day backstop at time
+ * scale 1 would: longer timers fire after 24.8 days of real time instead, which no local cloud
+ * lives to see.
+ */
+export function timerDelay(clock: Pick<Clock, 'scale'>, ms: number): number {
+  return Math.min(clock.scale(ms), MAX_TIMER_MS);
+}
+
 export class ScaledClock implements Clock {
   private offsetMs = 0;
   private readonly timers = new Set<NodeJS.Timeout>();
@@ -49,10 +62,13 @@ export class ScaledClock implements Clock {
    * server does) and are all cancelled by `close()`.
    */
   setTimer(fn: () => void, ms: number): NodeJS.Timeout {
-    const timer = setTimeout(() => {
-      this.timers.delete(timer);
-      if (!this.closed) fn();
-    }, this.scale(ms));
+    const timer = setTimeout(
+      () => {
+        this.timers.delete(timer);
+        if (!this.closed) fn();
+      },
+      timerDelay(this, ms),
+    );
     timer.unref();
     this.timers.add(timer);
     return timer;

@@ -13,7 +13,9 @@
  * scaled clock after `startSchedules()`. Not modelled: custom buses, archives, retries and DLQs of
  * asynchronous invocations, cron timers (cron rules fire only on demand).
  */
+
 import { randomUUID } from 'node:crypto';
+import { timerDelay } from './clock.js';
 import { InvalidEventPatternError, matchesPattern, validatePattern } from './event-pattern.js';
 import { jsonPathGet } from './json-path.js';
 import type { LambdaRegistry } from './lambda.js';
@@ -258,7 +260,7 @@ export class EventBus {
           running = true;
           this.track(this.fireRule(rule).finally(() => (running = false)));
         },
-        Math.max(1, this.deps.clock.scale(ms)),
+        Math.max(1, timerDelay(this.deps.clock, ms)),
       );
       timer.unref?.();
       this.timers.set(rule, timer);

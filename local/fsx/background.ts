@@ -4,6 +4,7 @@
  * can wait for them (`whenIdle`) and stop them (`close`: every sleep resolves at once and each
  * process sees `closed` and returns).
  */
+import { timerDelay } from '../clock.js';
 import type { Clock } from '../types.js';
 
 export class Background {
@@ -30,10 +31,13 @@ export class Background {
   sleep(ms: number): Promise<void> {
     if (this.isClosed) return Promise.resolve();
     return new Promise((resolve) => {
-      const timer = setTimeout(() => {
-        this.timers.delete(timer);
-        resolve();
-      }, this.clock.scale(ms));
+      const timer = setTimeout(
+        () => {
+          this.timers.delete(timer);
+          resolve();
+        },
+        timerDelay(this.clock, ms),
+      );
       timer.unref?.();
       this.timers.set(timer, resolve);
     });

@@ -5,6 +5,7 @@
  * heartbeats, Wait durations and the execution timeout on the scaled clock, and keeps an
  * AWS-shaped event history and status (with EventBridge status change events).
  */
+import { timerDelay } from '../clock.js';
 import './polyfill.js';
 import { randomUUID } from 'node:crypto';
 import { ExecutionError, StateMachine } from 'aws-local-stepfunctions';
@@ -450,10 +451,13 @@ export class Execution {
         clearTimeout(timer);
         reject(new ExecutionClosedError('The execution has ended'));
       };
-      const timer = setTimeout(() => {
-        this.abortController.signal.removeEventListener('abort', onAbort);
-        resolve();
-      }, this.runtime.clock.scale(simulatedMs));
+      const timer = setTimeout(
+        () => {
+          this.abortController.signal.removeEventListener('abort', onAbort);
+          resolve();
+        },
+        timerDelay(this.runtime.clock, simulatedMs),
+      );
       timer.unref?.();
       this.abortController.signal.addEventListener('abort', onAbort, { once: true });
     });
@@ -466,10 +470,13 @@ export class Execution {
   }
 
   private setTimer(fn: () => void, simulatedMs: number): NodeJS.Timeout {
-    const timer = setTimeout(() => {
-      this.timers.delete(timer);
-      fn();
-    }, this.runtime.clock.scale(simulatedMs));
+    const timer = setTimeout(
+      () => {
+        this.timers.delete(timer);
+        fn();
+      },
+      timerDelay(this.runtime.clock, simulatedMs),
+    );
     timer.unref?.();
     this.timers.add(timer);
     return timer;

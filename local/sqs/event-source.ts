@@ -14,7 +14,9 @@
  * Rules from the Lambda developer guide ("Using Lambda with Amazon SQS", "Handling errors for an
  * SQS event source"). Not modelled: poller scaling and back-off, the 6 MB payload limit.
  */
+
 import { randomUUID } from 'node:crypto';
+import { timerDelay } from '../clock.js';
 import { matchesPattern, validatePattern } from '../event-pattern.js';
 import type { LambdaRegistry } from '../lambda.js';
 import type { Clock } from '../types.js';
@@ -272,7 +274,7 @@ export class SqsEventSources {
 
   private pause(simulatedMs: number, signal: AbortSignal): Promise<void> {
     return new Promise((resolve) => {
-      const timer = setTimeout(resolve, this.deps.clock.scale(simulatedMs));
+      const timer = setTimeout(resolve, timerDelay(this.deps.clock, simulatedMs));
       timer.unref?.();
       signal.addEventListener('abort', () => {
         clearTimeout(timer);
